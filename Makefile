@@ -1,0 +1,34 @@
+# Two commands for a new user on a fresh machine (see README.md):
+#   make serve   set up, build and serve the site on the bundled dataset at http://127.0.0.1:8001
+#   make test    set up (Python packages, and Debian's Chromium for the browser tests) and run every test
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: serve test lint validate system-deps
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+serve: $(STAMP)
+	$(BIN)/broadsheet validate  # until the site exists (issue 5), serving means validating
+
+validate: $(STAMP)
+	$(BIN)/broadsheet validate
+
+# Browser tests drive Debian's Chromium; a test tool never downloads a browser of its own.
+system-deps:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
+	  else echo "install Debian's chromium (sudo apt-get install chromium) for the browser tests"; fi; }
+
+lint: $(STAMP)
+	$(BIN)/ruff check scripts tests
+
+test: $(STAMP) system-deps
+	$(BIN)/ruff check scripts tests
+	$(BIN)/python -m pytest

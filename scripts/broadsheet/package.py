@@ -1,0 +1,239 @@
+"""The resource registry: which tables exist, their schemas, and how child lists nest inside parent records.
+
+Read from datapackage.json and `schemas/*.yaml` only; nothing here knows any particular dataset.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from broadsheet.errors import ConfigError
+from broadsheet.layout import Layout
+
+NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+EXTENSION = "x-broadsheet"
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    name: str
+    type: str
+    descriptor: dict[str, Any]
+
+    @property
+    def constraints(self) -> dict[str, Any]:
+        return self.descriptor.get("constraints") or {}
+
+    @property
+    def required(self) -> bool:
+        return bool(self.constraints.get("required"))
+
+    @property
+    def description(self) -> str:
+        return str(self.descriptor.get("description") or "")
+
+    @property
+    def title(self) -> str:
+        return str(self.descriptor.get("title") or "")
+
+    def flag(self, name: str) -> Any:
+        """A Broadsheet field property such as `x-cite` or `x-facet`."""
+        return self.descriptor.get(f"x-{name}")
+
+
+@dataclass
+class ResourceSpec:
+    name: str
+    schema_path: str
+    descriptor: dict[str, Any]
+    fields: list[FieldSpec]
+    primary_key: list[str]
+    foreign_keys: list[dict[str, Any]]
+    parent: str | None = None
+    key: str | None = None
+    position: str | None = None
+    cites: str | None = None
+    parent_link: dict[str, str] = field(default_factory=dict)  # child field -> parent field
+    children: dict[str, str] = field(default_factory=dict)  # list key in the record -> child resource
+
+    @cached_property
+    def field_map(self) -> dict[str, FieldSpec]:
+        return {f.name: f for f in self.fields}
+
+    @property
+    def field_names(self) -> list[str]:
+        return [f.name for f in self.fields]
+
+    @property
+    def is_top_level(self) -> bool:
+        return self.parent is None
+
+    @property
+    def id_field(self) -> str:
+        return self.primary_key[0]
+
+    @property
+    def typed_fields(self) -> set[str]:
+        """Fields the curator types; the loader fills the link to the parent and the position."""
+        filled = set(self.parent_link) | ({self.position} if self.position else set())
+        return {f.name for f in self.fields} - filled
+
+    @property
+    def title(self) -> str:
+        return str(self.descriptor.get("title") or self.name)
+
+    @property
+    def description(self) -> str:
+        return str(self.descriptor.get("description") or "")
+
+    def frictionless_schema(self) -> dict[str, Any]:
+        return {k: v for k, v in self.descriptor.items() if k != EXTENSION}
+
+
+@dataclass
+class PackageSpec:
+    layout: Layout
+    descriptor: dict[str, Any]
+    resources: dict[str, ResourceSpec]
+    views: dict[str, str]
+
+    @property
+    def top_level(self) -> list[ResourceSpec]:
+        return [r for r in self.resources.values() if r.is_top_level]
+
+    @property
+    def name(self) -> str:
+        return str(self.descriptor.get("name") or "data")
+
+    def citation_table(self, resource: str) -> ResourceSpec | None:
+        for child in self.resources[resource].children.values():
+            if self.resources[child].cites:
+                return self.resources[child]
+        return None
+
+
+def load_package(layout: Layout) -> PackageSpec:
+    descriptor = read_descriptor(layout)
+    specs = {}
+    if not layout.schemas_dir.is_dir():
+        raise ConfigError("no schemas/ folder beside datapackage.json", path="schemas/")
+    for path in sorted(layout.schemas_dir.glob("*.yaml")):
+        spec = _read_schema(layout, path)
+        specs[spec.name] = spec
+    if not specs:
+        raise ConfigError("schemas/ holds no <resource>.yaml Table Schema", path="schemas/")
+    _link_children(specs)
+    views = {p.stem: p.read_text(encoding="utf-8") for p in sorted(layout.views_dir.glob("*.sql"))}
+    for name in views:
+        if not NAME.match(name) or name in specs:
+            raise ConfigError(f"view name {name!r} must match {NAME.pattern} and differ from every table",
+                              path=layout.relative(layout.views_dir / f"{name}.sql"))
+    return PackageSpec(layout, descriptor, _parents_first(specs), views)
+
+
+def read_descriptor(layout: Layout) -> dict[str, Any]:
+    shown = layout.relative(layout.descriptor)
+    try:
+        descriptor = json.loads(layout.descriptor.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise ConfigError(f"invalid JSON: {error.msg}", path=shown, line=error.lineno, column=error.colno) from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"cannot read: {error}", path=shown) from None
+    if not isinstance(descriptor, dict):
+        raise ConfigError("datapackage.json must hold a JSON object", path=shown, line=1, column=1)
+    return descriptor
+
+
+def _read_schema(layout: Layout, path: Path) -> ResourceSpec:
+    shown = layout.relative(path)
+    name = path.stem
+    if not NAME.match(name):
+        raise ConfigError(f"schema file name {name!r} must match {NAME.pattern}", path=shown)
+    try:
+        descriptor = yaml.load(path.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark
+        raise ConfigError(f"invalid YAML: {error.problem}", path=shown, line=mark.line + 1 if mark else 0,
+                          column=mark.column + 1 if mark else 0) from None
+    if not isinstance(descriptor, dict) or not isinstance(descriptor.get("fields"), list):
+        raise ConfigError("a Table Schema is a mapping with a `fields` list", path=shown, line=1, column=1)
+    _check_frictionless(descriptor, shown)
+    fields = [FieldSpec(f["name"], f.get("type", "any"), f) for f in descriptor["fields"]]
+    for f in fields:
+        if not NAME.match(f.name):
+            raise ConfigError(f"field name {f.name!r} must match {NAME.pattern}", path=shown)
+    primary_key = descriptor.get("primaryKey") or []
+    if isinstance(primary_key, str):
+        primary_key = [primary_key]
+    foreign_keys = [_normalise_foreign_key(fk) for fk in descriptor.get("foreignKeys") or []]
+    extension = descriptor.get(EXTENSION) or {}
+    spec = ResourceSpec(name, shown, descriptor, fields, list(primary_key), foreign_keys,
+                        parent=extension.get("parent"), key=extension.get("key"),
+                        position=extension.get("position"), cites=extension.get("cites"))
+    if spec.is_top_level and len(spec.primary_key) != 1:
+        raise ConfigError("a top-level resource needs a one-field primaryKey: its value is the file name",
+                          path=shown)
+    for declared in filter(None, [spec.position, spec.cites]):
+        if declared not in spec.field_map:
+            raise ConfigError(f"{EXTENSION} names field {declared!r}, which the schema does not have", path=shown)
+    return spec
+
+
+def _check_frictionless(descriptor: dict[str, Any], shown: str) -> None:
+    from frictionless import FrictionlessException, Schema  # heavy import: only when schemas are read
+
+    plain = {k: v for k, v in descriptor.items() if k != EXTENSION}
+    try:
+        Schema.from_descriptor(plain)
+    except FrictionlessException as error:
+        reasons = "; ".join(r.message for r in error.reasons) or error.error.message
+        raise ConfigError(f"not a valid Table Schema: {reasons}", path=shown) from None
+
+
+def _normalise_foreign_key(fk: dict[str, Any]) -> dict[str, Any]:
+    fields = fk["fields"] if isinstance(fk["fields"], list) else [fk["fields"]]
+    ref = fk["reference"]
+    ref_fields = ref["fields"] if isinstance(ref["fields"], list) else [ref["fields"]]
+    return {"fields": fields, "reference": {"resource": ref.get("resource", ""), "fields": ref_fields}}
+
+
+def _link_children(specs: dict[str, ResourceSpec]) -> None:
+    for spec in specs.values():
+        if spec.is_top_level:
+            continue
+        parent = specs.get(spec.parent or "")
+        if parent is None or not spec.key:
+            raise ConfigError(f"{EXTENSION}.parent must name another resource and .key the list's key "
+                              f"(found parent={spec.parent!r}, key={spec.key!r})", path=spec.schema_path)
+        links = [fk for fk in spec.foreign_keys if fk["reference"]["resource"] == parent.name]
+        if not links:
+            raise ConfigError(f"a child of {parent.name!r} needs a foreignKey to it", path=spec.schema_path)
+        spec.parent_link = dict(zip(links[0]["fields"], links[0]["reference"]["fields"], strict=True))
+        if spec.key in parent.field_map or spec.key in parent.children:
+            raise ConfigError(f"list key {spec.key!r} is already a field or list of {parent.name!r}",
+                              path=spec.schema_path)
+        parent.children[spec.key] = spec.name
+
+
+def _parents_first(specs: dict[str, ResourceSpec]) -> dict[str, ResourceSpec]:
+    ordered: dict[str, ResourceSpec] = {}
+
+    def visit(spec: ResourceSpec, seen: tuple[str, ...]) -> None:
+        if spec.name in ordered:
+            return
+        if spec.name in seen:
+            raise ConfigError(f"resources nest in a cycle: {' -> '.join(seen)}", path=spec.schema_path)
+        if spec.parent:
+            visit(specs[spec.parent], (*seen, spec.name))
+        ordered[spec.name] = spec
+
+    for spec in specs.values():
+        visit(spec, ())
+    return ordered

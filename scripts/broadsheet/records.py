@@ -1,0 +1,269 @@
+"""Strict YAML: one mapping per file, every scalar kept as the text the curator typed, with its line and column.
+
+PyYAML's resolver would turn `NO` into False, `012345` into 5349 (octal) and `2025-05-21` into a date. We only
+*compose* the file (nodes carry the original text and position) and never *construct* Python values, so the
+schema alone decides what a value means. Everything YAML allows but a hand-kept record should not contain
+(anchors, tags, several documents, duplicate keys...) is reported as a located problem.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from broadsheet.errors import Problem
+
+try:  # libyaml is ~10x faster; fall back to the pure-Python loader where it is missing.
+    from yaml import CSafeLoader as FastLoader
+except ImportError:  # pragma: no cover - depends on how PyYAML was built
+    from yaml import SafeLoader as FastLoader  # type: ignore[assignment]
+
+MAX_FILE_BYTES = 1_000_000
+MAX_DEPTH = 8
+
+NULL_WORDS = frozenset({"", "~", "null", "Null", "NULL"})
+# C0/C1 control characters other than tab, LF and CR; they are invisible in editors and break exports.
+CONTROL_CHARACTER = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+TAB_IN_INDENT = re.compile(r"^[ ]*\t", re.MULTILINE)
+# Only files containing one of these characters can hold an anchor, alias or tag: they get an event scan.
+NEEDS_EVENT_SCAN = re.compile(r"[&*!]")
+
+
+@dataclass(slots=True)
+class Cell:
+    """A scalar as typed. `text` is None when the value is absent (empty, `~`, `null`)."""
+
+    text: str | None
+    line: int
+    column: int
+
+
+@dataclass(slots=True)
+class Seq:
+    """A YAML sequence; items are Cells, Entries or nested Seqs."""
+
+    items: list[Cell | Entry | Seq]
+    line: int
+    column: int
+
+
+@dataclass(slots=True)
+class Entry:
+    """A YAML mapping: a record, or one row of a child list."""
+
+    line: int
+    column: int
+    values: dict[str, Cell | Entry | Seq] = field(default_factory=dict)
+    key_positions: dict[str, tuple[int, int]] = field(default_factory=dict)
+
+
+Value = Cell | Entry | Seq
+
+
+@dataclass(slots=True)
+class ParsedFile:
+    path: str
+    entry: Entry | None
+    problems: list[Problem]
+
+
+def parse_file(path: Path, shown_as: str, max_bytes: int = MAX_FILE_BYTES) -> ParsedFile:
+    """Read one record file; never raises for bad content, reports it instead."""
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            return _fail(shown_as, "file-too-large", f"file is {size} bytes; the limit is {max_bytes}",
+                         found=f"{size} bytes", expected=f"at most {max_bytes} bytes",
+                         hint="split the record or move bulky text out of it")
+        raw = path.read_bytes()
+    except OSError as error:
+        return _fail(shown_as, "unreadable-file", f"cannot read file: {error.strerror}")
+    return parse_bytes(raw, shown_as)
+
+
+def parse_bytes(raw: bytes, shown_as: str) -> ParsedFile:
+    text, problems = _decode(raw, shown_as)
+    if text is None:
+        return ParsedFile(shown_as, None, problems)
+    problems += _scan_characters(text, shown_as)
+    if problems:
+        return ParsedFile(shown_as, None, problems)
+    if not text.strip():
+        return _fail(shown_as, "empty-file", "the file is empty", expected="a mapping of field: value",
+                     hint="delete the file or fill in the record", line=1, column=1)
+    if NEEDS_EVENT_SCAN.search(text):
+        problems += _scan_events(text, shown_as)
+        if problems:
+            return ParsedFile(shown_as, None, problems)
+    try:
+        documents = list(yaml.compose_all(text, Loader=FastLoader))
+    except yaml.MarkedYAMLError as error:
+        return ParsedFile(shown_as, None, [_syntax_problem(error, shown_as)])
+    except yaml.YAMLError as error:  # pragma: no cover - unmarked errors are rare
+        return _fail(shown_as, "yaml-syntax", f"YAML error: {error}", line=1)
+    if not documents:
+        return _fail(shown_as, "empty-file", "the file holds only comments", expected="a mapping of field: value",
+                     line=1, column=1)
+    if len(documents) > 1:
+        line = _separator_line(text, documents[1].start_mark.line)
+        return _fail(shown_as, "multiple-documents", "the file holds more than one YAML document",
+                     line=line, column=1, found=f"{len(documents)} documents",
+                     expected="one record per file", hint="remove the `---` separator and split the file")
+    root = documents[0]
+    if not isinstance(root, yaml.MappingNode):
+        return _fail(shown_as, "not-a-mapping", "the file is not a mapping of field: value",
+                     line=root.start_mark.line + 1, column=root.start_mark.column + 1,
+                     found=_node_kind(root), expected="a mapping (`field: value` lines)")
+    walker = _Walker(shown_as)
+    entry = walker.mapping(root, depth=1)
+    return ParsedFile(shown_as, entry, walker.problems)
+
+
+def _fail(path: str, code: str, message: str, line: int = 0, column: int = 0, **extra: str) -> ParsedFile:
+    return ParsedFile(path, None, [Problem(code, message, path=path, line=line, column=column, **extra)])
+
+
+def _decode(raw: bytes, path: str) -> tuple[str | None, list[Problem]]:
+    if raw.startswith(b"\xef\xbb\xbf"):  # a leading BOM is harmless editor noise
+        raw = raw[3:]
+    try:
+        return raw.decode("utf-8"), []
+    except UnicodeDecodeError as error:
+        before = raw[: error.start]
+        line = before.count(b"\n") + 1
+        column = len(before) - (before.rfind(b"\n") + 1) + 1
+        bad = raw[error.start : error.end].hex(" ")
+        return None, [Problem("invalid-utf8", f"bytes {bad} are not valid UTF-8", path=path, line=line,
+                              column=column, found=bad, expected="UTF-8 text",
+                              hint="re-save the file as UTF-8")]
+
+
+def _separator_line(text: str, before_line: int) -> int:
+    """The 1-based line of the `---` that starts the document whose content begins at `before_line`."""
+    lines = text.split("\n")
+    for index in range(min(before_line, len(lines) - 1), -1, -1):
+        if lines[index].startswith("---"):
+            return index + 1
+    return before_line + 1
+
+
+def _position(text: str, offset: int) -> tuple[int, int]:
+    line = text.count("\n", 0, offset) + 1
+    return line, offset - (text.rfind("\n", 0, offset) + 1) + 1
+
+
+def _scan_characters(text: str, path: str) -> list[Problem]:
+    problems = []
+    for match in re.finditer("\ufeff", text):
+        line, column = _position(text, match.start())
+        problems.append(Problem("bom-in-file", "a byte-order mark (U+FEFF) inside the file", path=path,
+                                line=line, column=column, found="U+FEFF", expected="no byte-order mark",
+                                hint="delete the invisible character; it usually comes from pasting"))
+    for match in CONTROL_CHARACTER.finditer(text):
+        line, column = _position(text, match.start())
+        code = f"U+{ord(match.group()):04X}"
+        problems.append(Problem("control-character", f"invisible control character {code}", path=path,
+                                line=line, column=column, found=code, expected="printable text",
+                                hint="delete the character; it usually comes from pasting"))
+    for match in TAB_IN_INDENT.finditer(text):
+        line, column = _position(text, match.end() - 1)
+        problems.append(Problem("tab-indentation", "a tab in indentation", path=path, line=line, column=column,
+                                found="tab", expected="spaces", hint="indent with two spaces"))
+    return problems
+
+
+def _scan_events(text: str, path: str) -> list[Problem]:
+    """Find anchors, aliases and explicit tags, which composing would silently resolve."""
+    problems = []
+    try:
+        for event in yaml.parse(text, Loader=FastLoader):
+            mark = event.start_mark
+            where = {"path": path, "line": mark.line + 1, "column": mark.column + 1}
+            if isinstance(event, yaml.AliasEvent):
+                problems.append(Problem("yaml-alias", f"alias *{event.anchor} repeats another value", **where,
+                                        found=f"*{event.anchor}", expected="the value written out",
+                                        hint="write the value out in full; records do not share values"))
+                continue
+            anchor = getattr(event, "anchor", None)
+            if anchor:
+                problems.append(Problem("yaml-anchor", f"anchor &{anchor}", **where, found=f"&{anchor}",
+                                        expected="no anchors", hint="remove the anchor"))
+            tag = getattr(event, "tag", None)
+            if tag and not (isinstance(event, yaml.ScalarEvent) and event.implicit[0]):
+                problems.append(Problem("yaml-tag", f"explicit tag {tag}", **where, found=tag,
+                                        expected="an untagged value",
+                                        hint="remove the tag; the schema decides each value's type"))
+    except yaml.MarkedYAMLError as error:
+        problems.append(_syntax_problem(error, path))
+    return problems
+
+
+def _syntax_problem(error: yaml.MarkedYAMLError, path: str) -> Problem:
+    mark = error.problem_mark or error.context_mark
+    line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+    what = " ".join(filter(None, [error.context, error.problem]))
+    return Problem("yaml-syntax", f"YAML syntax error: {what}", path=path, line=line, column=column,
+                   found=what, expected="valid YAML", hint="check indentation and quoting on this line")
+
+
+def _node_kind(node: yaml.Node) -> str:
+    if isinstance(node, yaml.MappingNode):
+        return "a mapping"
+    if isinstance(node, yaml.SequenceNode):
+        return "a list"
+    return f"the scalar {node.value!r}"
+
+
+class _Walker:
+    """Turns composed nodes into Entries, collecting structural problems."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.problems: list[Problem] = []
+
+    def _problem(self, code: str, message: str, node: yaml.Node, **extra: str) -> None:
+        mark = node.start_mark
+        self.problems.append(Problem(code, message, path=self.path, line=mark.line + 1,
+                                     column=mark.column + 1, **extra))
+
+    def mapping(self, node: yaml.MappingNode, depth: int) -> Entry:
+        entry = Entry(node.start_mark.line + 1, node.start_mark.column + 1)
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                self._problem("complex-key", "a key must be a plain name", key_node,
+                              found=_node_kind(key_node), expected="a field name")
+                continue
+            key = key_node.value
+            if key in entry.values:
+                first_line = entry.key_positions[key][0]
+                self._problem("duplicate-key", f"key {key!r} appears twice (first on line {first_line})",
+                              key_node, field=key, found=key, expected="each key once",
+                              hint="delete one of the two lines")
+                continue
+            entry.key_positions[key] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+            value = self.value(value_node, depth + 1)
+            if value is not None:
+                entry.values[key] = value
+        return entry
+
+    def value(self, node: yaml.Node, depth: int) -> Value | None:
+        if isinstance(node, yaml.ScalarNode):
+            return self.scalar(node)
+        if depth > MAX_DEPTH:
+            self._problem("too-deep", f"nesting deeper than {MAX_DEPTH} levels", node,
+                          found=f"depth {depth}", expected=f"at most {MAX_DEPTH} levels")
+            return None
+        if isinstance(node, yaml.MappingNode):
+            return self.mapping(node, depth)
+        items = [self.value(item, depth + 1) for item in node.value]
+        mark = node.start_mark
+        return Seq([item for item in items if item is not None], mark.line + 1, mark.column + 1)
+
+    @staticmethod
+    def scalar(node: yaml.ScalarNode) -> Cell:
+        plain = not node.style  # libyaml says '' for plain scalars, the pure-Python loader None
+        text = None if plain and node.value in NULL_WORDS else node.value
+        return Cell(text, node.start_mark.line + 1, node.start_mark.column + 1)

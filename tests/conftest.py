@@ -1,0 +1,31 @@
+"""Shared test helpers: fixtures are small real repositories copied to a temporary folder per test."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from broadsheet.layout import Layout
+
+TESTS = Path(__file__).parent
+FIXTURES = TESTS / "fixtures"
+REPO = TESTS.parent
+
+
+@pytest.fixture
+def museums(tmp_path: Path) -> Layout:
+    """A writable copy of the museums fixture: three resources, a child list and a citation table."""
+    target = tmp_path / "museums"
+    shutil.copytree(FIXTURES / "museums", target)
+    return Layout(target)
+
+
+def write(layout: Layout, relative: str, content: str | bytes) -> Path:
+    path = layout.root / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(content, str):
+        content = content.encode("utf-8")
+    path.write_bytes(content)
+    return path
