@@ -1,4 +1,6 @@
-"""The `broadsheet` command. The only module that prints, picks exit codes or imports click.
+"""The `broadsheet` command. The cli package is the only place that prints, picks exit codes or imports click.
+
+Each command lives in its own module here and registers itself on `cli`.
 
 Exit codes: 0 ok, 1 invalid data or a failed build, 2 bad usage or broken configuration.
 Heavy libraries (frictionless, datasette) are imported inside commands so `--help` stays instant.
@@ -6,7 +8,6 @@ Heavy libraries (frictionless, datasette) are imported inside commands so `--hel
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -50,35 +51,9 @@ def cli() -> None:
     """
 
 
-@cli.command()
-@root_option
-@click.option("--format", "output_format", type=click.Choice(["text", "json", "github"]), default=None,
-              help="Output format. Default: github when GITHUB_ACTIONS=true, else text.")
-def validate(root: Path | None, output_format: str | None) -> None:
-    """Check every record against its Table Schema and Broadsheet's rules, reporting every problem in one run.
-
-    \b
-    Each problem is printed as   path:line:col: error[code] message (found: ...; expected: ...) — hint
-    Exit status: 0 valid, 1 invalid data, 2 broken schema or datapackage.json.
-
-    \b
-    Examples:
-      broadsheet validate
-      broadsheet validate --format json > report.json
-    """
-    from broadsheet.report import RENDERERS
-    from broadsheet.validate import validate as run_validation
-
-    if output_format is None:
-        output_format = "github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text"
-    try:
-        result = run_validation(_layout(root))
-    except BroadsheetError as error:
-        _fail_config(error)
-        return
-    click.echo(RENDERERS[output_format](result.report))
-    sys.exit(EXIT_OK if result.report.valid else EXIT_INVALID)
-
-
 def main() -> None:
     cli(prog_name="broadsheet")
+
+
+# Commands register themselves on import; imported last because they need `cli` and the helpers above.
+from broadsheet.cli import validate_cmd  # noqa: E402,F401

@@ -1,0 +1,42 @@
+"""`broadsheet validate`."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from broadsheet.cli import EXIT_INVALID, EXIT_OK, _fail_config, _layout, cli, root_option
+from broadsheet.errors import BroadsheetError
+
+
+@cli.command()
+@root_option
+@click.option("--format", "output_format", type=click.Choice(["text", "json", "github"]), default=None,
+              help="Output format. Default: github when GITHUB_ACTIONS=true, else text.")
+def validate(root: Path | None, output_format: str | None) -> None:
+    """Check every record against its Table Schema and Broadsheet's rules, reporting every problem in one run.
+
+    \b
+    Each problem is printed as   path:line:col: error[code] message (found: ...; expected: ...) — hint
+    Exit status: 0 valid, 1 invalid data, 2 broken schema or datapackage.json.
+
+    \b
+    Examples:
+      broadsheet validate
+      broadsheet validate --format json > report.json
+    """
+    from broadsheet.report import RENDERERS
+    from broadsheet.validate import validate as run_validation
+
+    if output_format is None:
+        output_format = "github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text"
+    try:
+        result = run_validation(_layout(root))
+    except BroadsheetError as error:
+        _fail_config(error)
+        return
+    click.echo(RENDERERS[output_format](result.report))
+    sys.exit(EXIT_OK if result.report.valid else EXIT_INVALID)
