@@ -1,0 +1,103 @@
+-- For each announcement (an aggregate claim such as "15 memoranda, USD 1.568 billion"), what the dataset
+-- itemises of it.
+--
+-- Rules:
+-- * A claim groups the announcements that report the same signing: same_claim_as, or the announcement
+--   itself when it is the first report. Agreements linked to any announcement of a claim count for every
+--   announcement of that claim.
+-- * An agreement is itemised when its link to the claim (agreements_announcements.confidence) is confirmed
+--   or probable. Possible links are counted separately in agreements_possible and never in the totals.
+-- * Money itemised = investment of the projects those agreements cover (agreements_projects, confirmed or
+--   probable), each project counted once per claim, in the announcement's currency. When a project has
+--   several investment figures in that currency (sources disagree), the smallest is used; the others are
+--   listed in figure_disagreements. Qualifiers of project figures are ignored in the sum.
+-- * residual = announced minus itemised; share_itemised = itemised / announced (0 to 1).
+-- * The claim_* columns compare all announcements of the same claim: how many sources, and the smallest
+--   and largest count and total (same currency), and their spread.
+WITH ann AS (
+  SELECT a.*, COALESCE(a.same_claim_as, a.id) AS claim_id
+  FROM announcements AS a
+),
+links AS (
+  SELECT x.claim_id, aa.agreement_id,
+    MIN(CASE aa.confidence WHEN 'confirmed' THEN 1 WHEN 'probable' THEN 2 ELSE 3 END) AS strength
+  FROM agreements_announcements AS aa
+  JOIN ann AS x ON x.id = aa.announcement_id
+  GROUP BY x.claim_id, aa.agreement_id
+),
+itemised AS (
+  SELECT claim_id,
+    COUNT(*) AS agreements_itemised,
+    SUM(strength = 1) AS agreements_confirmed,
+    SUM(strength = 2) AS agreements_probable
+  FROM links WHERE strength <= 2
+  GROUP BY claim_id
+),
+possible AS (
+  SELECT claim_id, COUNT(*) AS agreements_possible
+  FROM links WHERE strength = 3
+  GROUP BY claim_id
+),
+claim_projects AS (
+  SELECT DISTINCT l.claim_id, ap.project_id
+  FROM links AS l
+  JOIN agreements_projects AS ap ON ap.agreement_id = l.agreement_id
+  WHERE l.strength <= 2 AND ap.confidence IN ('confirmed', 'probable')
+),
+project_money AS (
+  SELECT cp.claim_id, f.currency, cp.project_id, MIN(f.amount) AS amount
+  FROM claim_projects AS cp
+  JOIN projects_figures AS f ON f.project_id = cp.project_id AND f.metric = 'investment'
+  GROUP BY cp.claim_id, f.currency, cp.project_id
+),
+claim_spread AS (
+  SELECT claim_id,
+    COUNT(*) AS claim_sources,
+    MIN(count) AS claim_min_count,
+    MAX(count) AS claim_max_count
+  FROM ann GROUP BY claim_id
+),
+claim_totals AS (
+  SELECT claim_id, currency, MIN(total) AS claim_min_total, MAX(total) AS claim_max_total
+  FROM ann WHERE total IS NOT NULL
+  GROUP BY claim_id, currency
+)
+SELECT
+  a.id AS announcement_id,
+  a.claim_id AS claim_id,
+  a.event_id AS event_id,
+  a.counted AS counted,
+  a.source_id AS source_id,
+  a.count AS announced_count,
+  a.count_qualifier AS count_qualifier,
+  a.total AS announced_total,
+  a.currency AS currency,
+  a.total_qualifier AS total_qualifier,
+  COALESCE(i.agreements_itemised, 0) AS agreements_itemised,
+  COALESCE(i.agreements_confirmed, 0) AS agreements_confirmed,
+  COALESCE(i.agreements_probable, 0) AS agreements_probable,
+  COALESCE(p.agreements_possible, 0) AS agreements_possible,
+  a.count - COALESCE(i.agreements_itemised, 0) AS agreements_not_itemised,
+  (SELECT COUNT(*) FROM claim_projects AS cp WHERE cp.claim_id = a.claim_id) AS projects_itemised,
+  (SELECT COUNT(*) FROM claim_projects AS cp WHERE cp.claim_id = a.claim_id
+     AND NOT EXISTS (SELECT 1 FROM project_money AS m WHERE m.claim_id = cp.claim_id
+       AND m.project_id = cp.project_id AND m.currency = a.currency)) AS projects_without_amount,
+  COALESCE((SELECT SUM(m.amount) FROM project_money AS m
+     WHERE m.claim_id = a.claim_id AND m.currency = a.currency), 0) AS itemised_total,
+  a.total - COALESCE((SELECT SUM(m.amount) FROM project_money AS m
+     WHERE m.claim_id = a.claim_id AND m.currency = a.currency), 0) AS residual_total,
+  ROUND(COALESCE((SELECT SUM(m.amount) FROM project_money AS m
+     WHERE m.claim_id = a.claim_id AND m.currency = a.currency), 0) * 1.0 / NULLIF(a.total, 0), 4)
+     AS share_itemised,
+  s.claim_sources AS claim_sources,
+  s.claim_min_count AS claim_min_count,
+  s.claim_max_count AS claim_max_count,
+  t.claim_min_total AS claim_min_total,
+  t.claim_max_total AS claim_max_total,
+  t.claim_max_total - t.claim_min_total AS claim_total_spread
+FROM ann AS a
+LEFT JOIN itemised AS i ON i.claim_id = a.claim_id
+LEFT JOIN possible AS p ON p.claim_id = a.claim_id
+LEFT JOIN claim_spread AS s ON s.claim_id = a.claim_id
+LEFT JOIN claim_totals AS t ON t.claim_id = a.claim_id AND t.currency = a.currency
+ORDER BY a.claim_id, a.id
