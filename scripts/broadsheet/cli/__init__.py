@@ -48,6 +48,9 @@ def cli() -> None:
     \b
     Typical use, from anywhere inside the repository:
       broadsheet validate          check every record, report every problem at file:line
+      broadsheet diff              records added, removed and changed since main, field by field
+      broadsheet new <resource> <id>   write a record template with every field described
+      broadsheet fmt [--check]     rewrite records in canonical form, keeping comments
     """
 
 
@@ -57,3 +60,4 @@ def main() -> None:
 
 # Commands register themselves on import; imported last because they need `cli` and the helpers above.
 from broadsheet.cli import validate_cmd  # noqa: E402,F401
+from broadsheet.cli import diff_cmd  # noqa: E402,F401
