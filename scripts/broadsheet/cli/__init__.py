@@ -48,6 +48,7 @@ def cli() -> None:
     \b
     Typical use, from anywhere inside the repository:
       broadsheet validate          check every record, report every problem at file:line
+      broadsheet build             write the package CSVs, datapackage.json and out/ (SQLite, downloads)
       broadsheet diff              records added, removed and changed since main, field by field
       broadsheet new <resource> <id>   write a record template with every field described
       broadsheet fmt [--check]     rewrite records in canonical form, keeping comments
@@ -61,3 +62,4 @@ def main() -> None:
 # Commands register themselves on import; imported last because they need `cli` and the helpers above.
 from broadsheet.cli import validate_cmd  # noqa: E402,F401
 from broadsheet.cli import diff_cmd  # noqa: E402,F401
+from broadsheet.cli import build_cmd  # noqa: E402,F401

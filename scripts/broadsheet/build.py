@@ -1,0 +1,303 @@
+"""`broadsheet build`: validate, generate every output, verify it, and only then put it in place.
+
+Repository outputs (committed): datapackage/<resource>.csv and the `resources` list of datapackage.json, plus
+the README data dictionary. Each file is written to a temporary file beside it and moved over the old one with
+os.replace, and only when its bytes change; CSVs go first and datapackage.json (which holds their hashes) last.
+
+out/ (git-ignored) is swapped as a whole, so a reader never sees half a build:
+
+    out/.lock                       flock: a second build waits for the first
+    out/.tmp-<random>/              a build in progress (deleted by the next build if this one died)
+    out/.build-<random>/            a complete, verified build
+    out/current -> .build-<random>  THE commit point: replaced atomically (os.replace of a symlink)
+    out/<dbname>.db -> current/<dbname>.db, out/downloads -> current/downloads, out/build.json -> current/...
+
+A SIGKILL before the `current` swap leaves the previous build in place and complete; after it, the new one.
+Stale folders are removed at the start and the end of every build, under the lock.
+
+Test hook: with BROADSHEET_TEST_PAUSE=<stage> the build stops at that stage (touching the file named by
+BROADSHEET_TEST_PAUSE_FILE, if set) and sleeps, so a test can kill it at a known point.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import re
+import secrets
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from broadsheet import __version__, dictionary
+from broadsheet.errors import ConfigError, Report
+from broadsheet.export import bundle, descriptor, sqlite
+from broadsheet.export.csv import csv_bytes
+from broadsheet.export.json import json_bytes, package_document, resource_objects
+from broadsheet.export.sqlite import SortedTable
+from broadsheet.export.values import dumps, sort_rows
+from broadsheet.layout import Layout
+from broadsheet.package import PackageSpec
+from broadsheet.validate import Validated, validate
+
+DB_NAME = re.compile(r"^[a-z][a-z0-9_-]*$")
+STAGES = ("validate", "tables", "sqlite", "downloads", "verify", "repository", "swap", "cleanup")
+PAUSE_ENV, PAUSE_FILE_ENV = "BROADSHEET_TEST_PAUSE", "BROADSHEET_TEST_PAUSE_FILE"
+PAUSE_SECONDS = 60
+CURRENT = "current"
+
+Progress = Callable[[str], None]
+
+
+class BuildError(Exception):
+    """The outputs failed verification; nothing was moved into place."""
+
+
+@dataclass
+class BuildResult:
+    report: Report
+    built: bool = False
+    database: Path | None = None
+    tables: dict[str, int] = field(default_factory=dict)
+    written: list[str] = field(default_factory=list)  # committed files whose bytes changed
+    out_bytes: dict[str, int] = field(default_factory=dict)  # artefact (relative to out/) → size
+
+
+@dataclass
+class CheckResult:
+    report: Report
+    stale: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Generated:
+    """Everything a build writes, in memory, keyed by path relative to the repository root or to out/."""
+
+    committed: dict[str, bytes]
+    removed: list[str]
+    tables: dict[str, SortedTable]
+    descriptor: bytes
+
+
+def _pause(stage: str, progress: Progress | None) -> None:
+    if progress:
+        progress(stage)
+    if os.environ.get(PAUSE_ENV) == stage:
+        marker = os.environ.get(PAUSE_FILE_ENV)
+        if marker:
+            Path(marker).write_text(stage, encoding="utf-8")
+        time.sleep(PAUSE_SECONDS)
+
+
+def db_name(package: PackageSpec) -> str:
+    name = str(package.descriptor.get("name") or "")
+    if not DB_NAME.match(name):
+        raise ConfigError(f"datapackage.json `name` {name!r} must match {DB_NAME.pattern}: it names the database",
+                          path="datapackage.json")
+    return name
+
+
+def sorted_tables(validated: Validated) -> dict[str, SortedTable]:
+    result = {}
+    for table in validated.tables:
+        spec = table.spec
+        order = sort_rows(spec, [[*row, str(i)] for i, row in enumerate(table.rows)])  # remember where rows were
+        indices = [int(row[-1] or 0) for row in order]
+        result[spec.name] = SortedTable(spec, [table.rows[i] for i in indices],
+                                        [table.origins[i].record_id for i in indices])
+    return result
+
+
+def generate_repository(validated: Validated) -> Generated:
+    """The committed files: CSVs, datapackage.json and README.md (when it has the dictionary markers)."""
+    package = validated.package
+    layout = package.layout
+    tables = sorted_tables(validated)
+    data_dir = layout.relative(layout.data_dir)
+    csv_files = {name: (f"{data_dir}/{name}.csv", csv_bytes(t.spec.field_names, t.rows))
+                 for name, t in tables.items()}
+    package_json = dumps(descriptor.package_descriptor(package, csv_files)).encode("utf-8")
+    committed = {path: data for path, data in csv_files.values()}
+    committed[layout.relative(layout.descriptor)] = package_json
+    if layout.readme.is_file():
+        readme = dictionary.with_dictionary(layout.readme.read_text(encoding="utf-8"), package)
+        if readme is not None:
+            committed[layout.relative(layout.readme)] = readme.encode("utf-8")
+    removed = []
+    if layout.data_dir.is_dir():
+        removed = sorted(layout.relative(p) for p in layout.data_dir.glob("*.csv")
+                         if layout.relative(p) not in committed)
+    return Generated(committed, removed, tables, package_json)
+
+
+def check(layout: Layout) -> CheckResult:
+    """Which committed outputs differ from what a build would write. Writes nothing."""
+    validated = validate(layout)
+    if not validated.report.valid:
+        return CheckResult(validated.report)
+    generated = generate_repository(validated)
+    stale = [path for path, data in generated.committed.items()
+             if not (layout.root / path).is_file() or (layout.root / path).read_bytes() != data]
+    return CheckResult(validated.report, sorted(stale + generated.removed))
+
+
+def input_hash(layout: Layout) -> str:
+    """A hash of everything a build reads (not what it writes), so `serve` can tell whether to rebuild."""
+    digest = hashlib.sha256(__version__.encode())
+    package = json.loads(layout.descriptor.read_text(encoding="utf-8"))
+    package.pop("resources", None)
+    digest.update(json.dumps(package, sort_keys=True).encode())
+    files = [*layout.schemas_dir.rglob("*.yaml"), *layout.views_dir.glob("*.sql"),
+             *layout.data_dir.glob("*/*.yaml")]
+    for path in sorted(files):
+        digest.update(layout.relative(path).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def _downloads(package: PackageSpec, name: str, generated: Generated, database: Path) -> dict[str, bytes]:
+    """Files under out/downloads/, keyed by their path there."""
+    files: dict[str, bytes] = {"datapackage.json": generated.descriptor}
+    bundle_entries: dict[str, bytes] = {"datapackage.json": generated.descriptor}
+    objects = {}
+    data_dir = package.layout.relative(package.layout.data_dir)
+    for resource, table in generated.tables.items():
+        header = table.spec.field_names
+        objects[resource] = resource_objects(table.spec, table.rows)
+        files[f"json/{resource}.json"] = json_bytes(objects[resource])
+        files[f"csv/{resource}.csv"] = csv_bytes(header, table.rows, bom=True)
+        bundle_entries[f"{data_dir}/{resource}.csv"] = generated.committed[f"{data_dir}/{resource}.csv"]
+        bundle_entries[f"json/{resource}.json"] = files[f"json/{resource}.json"]
+    view_objects = {}
+    for view in package.views:
+        header, rows = sqlite.read_table(database, view)
+        view_objects[view] = [dict(zip(header, row, strict=True)) for row in rows]
+        files[f"json/{view}.json"] = json_bytes(view_objects[view])
+        files[f"csv/{view}.csv"] = csv_bytes(header, rows, bom=True)
+        bundle_entries[f"json/{view}.json"] = files[f"json/{view}.json"]
+        bundle_entries[f"views/{view}.csv"] = csv_bytes(header, rows)
+    files[f"json/{name}.json"] = json_bytes(package_document(name, objects, view_objects))
+    bundle_entries[f"json/{name}.json"] = files[f"json/{name}.json"]
+    bundle_entries["LICENSE.txt"] = bundle.license_text(package.descriptor).encode("utf-8")
+    bundle_entries["README.txt"] = bundle.readme_text(package.descriptor, sorted(bundle_entries)).encode("utf-8")
+    files[f"{name}.zip"] = bundle.zip_bytes(bundle_entries)
+    return files
+
+
+def _write_atomically(path: Path, data: bytes) -> bool:
+    """Replace `path` with `data` unless it already holds exactly that; True when written."""
+    if path.is_file() and path.read_bytes() == data:
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.tmp-{secrets.token_hex(4)}")
+    try:
+        with open(temporary, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+    return True
+
+
+@contextmanager
+def locked(out_dir: Path) -> Iterator[None]:
+    """Hold out/.lock for the whole build: a second build waits here until the first is done."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with open(out_dir / ".lock", "a+b") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def _clean(out_dir: Path) -> None:
+    """Remove what killed or superseded builds left: temp and unreferenced build folders, dangling links."""
+    current = out_dir / CURRENT
+    live = os.readlink(current) if current.is_symlink() else None
+    for entry in out_dir.iterdir():
+        if entry.name.startswith((".tmp-", ".build-")) and entry.name != live and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
+        elif entry.is_symlink() and not entry.exists():
+            entry.unlink()
+
+
+def _link(path: Path, target: str) -> None:
+    """Make `path` a symlink to `target`, replacing whatever is there in one atomic rename where possible."""
+    if path.is_symlink() and os.readlink(path) == target:
+        return
+    if path.is_dir() and not path.is_symlink():  # an out/ from before symlinks: move it aside first
+        path.rename(path.with_name(f".tmp-{secrets.token_hex(4)}"))
+    temporary = path.with_name(f".link-{secrets.token_hex(4)}")
+    os.symlink(target, temporary)
+    os.replace(temporary, path)
+
+
+def _swap(out_dir: Path, build_dir: Path, entries: list[str]) -> None:
+    final = out_dir / f".build-{build_dir.name.removeprefix('.tmp-')}"
+    build_dir.rename(final)
+    _link(out_dir / CURRENT, final.name)  # the commit point
+    for name in entries:
+        _link(out_dir / name, f"{CURRENT}/{name}")
+
+
+def build(layout: Layout, progress: Progress | None = None) -> BuildResult:
+    """Validate, then build every output. On invalid data nothing is written and the report is returned."""
+    _pause("validate", progress)
+    validated = validate(layout)
+    if not validated.report.valid:
+        return BuildResult(validated.report)
+    package = validated.package
+    name = db_name(package)
+    out_dir = layout.out_dir
+    with locked(out_dir):
+        _clean(out_dir)
+        _pause("tables", progress)
+        generated = generate_repository(validated)
+        build_dir = out_dir / f".tmp-{secrets.token_hex(6)}"
+        build_dir.mkdir()
+        _pause("sqlite", progress)
+        database = build_dir / f"{name}.db"
+        try:
+            views = sqlite.build_database(database, package, generated.tables)
+        except sqlite.ViewError as error:
+            shutil.rmtree(build_dir, ignore_errors=True)
+            name_, reason = sorted(error.failures.items())[0]
+            raise ConfigError(f"view does not run in SQLite: {reason}",
+                              path=layout.relative(layout.views_dir / f"{name_}.sql")) from None
+        _pause("downloads", progress)
+        files = _downloads(package, name, generated, database)
+        counts = {t: len(s.rows) for t, s in generated.tables.items()}
+        for view in views:
+            counts[view] = len(json.loads(files[f"json/{view}.json"]))
+        files["../build.json"] = dumps({"input_hash": input_hash(layout),
+                                        "package_hash": descriptor.sha256(generated.descriptor),
+                                        "database": f"{name}.db", "tables": counts}).encode("utf-8")
+        for relative, data in sorted(files.items()):
+            target = (build_dir / "downloads" / relative).resolve()
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+        _pause("verify", progress)
+        problems = sqlite.verify_database(database, counts)
+        if problems:
+            shutil.rmtree(build_dir, ignore_errors=True)
+            raise BuildError("; ".join(problems))
+        _pause("repository", progress)
+        written = [path for path, data in generated.committed.items()
+                   if _write_atomically(layout.root / path, data)]
+        for path in generated.removed:
+            (layout.root / path).unlink(missing_ok=True)
+        _pause("swap", progress)
+        _swap(out_dir, build_dir, [f"{name}.db", "downloads", "build.json"])
+        _pause("cleanup", progress)
+        _clean(out_dir)
+    sizes = {p.relative_to(out_dir).as_posix(): p.stat().st_size
+             for p in sorted((out_dir / CURRENT).resolve().rglob("*")) if p.is_file()}
+    return BuildResult(validated.report, True, out_dir / f"{name}.db", counts, sorted(written + generated.removed),
+                       {k.split("/", 1)[1]: v for k, v in sizes.items()})

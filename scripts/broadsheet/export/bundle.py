@@ -1,0 +1,64 @@
+"""The "download everything" zip: entries sorted by name, every timestamp 1980-01-01 and fixed permissions, so
+the same input gives the same bytes. A short README.txt and a license note are generated from datapackage.json."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from typing import Any
+
+FIXED_TIME = (1980, 1, 1, 0, 0, 0)
+
+
+def zip_bytes(entries: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name in sorted(entries):
+            info = zipfile.ZipInfo(name, date_time=FIXED_TIME)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.create_system = 3  # unix, whatever machine builds it
+            info.external_attr = 0o644 << 16
+            archive.writestr(info, entries[name], compresslevel=9)
+    return buffer.getvalue()
+
+
+def _licenses(descriptor: dict[str, Any]) -> list[str]:
+    lines = []
+    for license_ in descriptor.get("licenses") or []:
+        parts = [str(license_.get(k)) for k in ("title", "name") if license_.get(k)]
+        text = " — ".join(dict.fromkeys(parts)) or "(unnamed license)"
+        if license_.get("path"):
+            text += f" <{license_['path']}>"
+        lines.append(text)
+    return lines
+
+
+def license_text(descriptor: dict[str, Any]) -> str:
+    lines = _licenses(descriptor)
+    if not lines:
+        return "No license is declared in datapackage.json: ask the publisher before reusing this data.\n"
+    return ("The data in this package is published under:\n\n" + "\n".join(f"  {line}" for line in lines)
+            + "\n\nThe full text of the license is at the address given.\n")
+
+
+def citation(descriptor: dict[str, Any]) -> str:
+    who = ", ".join(str(c.get("title")) for c in descriptor.get("contributors") or [] if c.get("title"))
+    title = descriptor.get("title") or descriptor.get("name") or "Data package"
+    parts = [who, str(title), f"version {descriptor['version']}" if descriptor.get("version") else ""]
+    if descriptor.get("homepage"):
+        parts.append(str(descriptor["homepage"]))
+    return ". ".join(p for p in parts if p) + "."
+
+
+def readme_text(descriptor: dict[str, Any], files: list[str]) -> str:
+    title = str(descriptor.get("title") or descriptor.get("name") or "Data package")
+    lines = [title, "=" * len(title), ""]
+    if descriptor.get("description"):
+        lines += [str(descriptor["description"]), ""]
+    lines += ["License", "-------", *(_licenses(descriptor) or ["none declared"]), ""]
+    lines += ["How to cite", "-----------", citation(descriptor), ""]
+    lines += ["Contents", "--------",
+              "datapackage.json   the Frictionless Data Package descriptor (validate with "
+              "`frictionless validate datapackage.json`)",
+              *(f"  {name}" for name in files if name != "datapackage.json"), ""]
+    return "\n".join(lines)

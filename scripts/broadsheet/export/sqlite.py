@@ -1,0 +1,263 @@
+"""SQLite: one table per resource with the schema's column order, types, primary and foreign keys; indexes on
+foreign-key and facet columns; every view in schemas/views/ materialised as a table; a multilingual search table
+with two FTS5 indexes; and the schemas' titles and descriptions as tables the site reads.
+
+Column types: integer and boolean (0/1) → INTEGER; number → NUMERIC holding exact ints and floats that are
+exactly their decimal text (see export.values); everything else → TEXT. A column whose values cannot all be held
+exactly that way (an integer beyond 64 bits, a decimal no double represents) is declared TEXT and keeps the
+validated text of every cell: exact first, arithmetic second.
+
+Search: `_search` (resource, record_id, label, field, text) has one row per `x-search` value of every resource;
+a child row points to its top-level record. `_search_fts` (unicode61, diacritics folded) finds whole words in
+any script — Cyrillic, Kazakh letters, Latin, and a run of Chinese characters; `_search_trigram` finds any
+substring of three characters or more, which is what Chinese (written without spaces) needs.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from broadsheet.export.values import INT64, cast
+from broadsheet.package import FieldSpec, PackageSpec, ResourceSpec
+
+SEARCH = "_search"
+COLUMNS = "_columns"
+TABLES = "_tables"
+INDEX_NAME = re.compile(r"[^a-z0-9_]")
+
+
+@dataclass
+class SortedTable:
+    """A resource's rows in primary-key order, with the id of the top-level record each row belongs to."""
+
+    spec: ResourceSpec
+    rows: list[list[str | None]]
+    record_ids: list[str]
+
+
+def quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _sql_value(field: FieldSpec, text: str | None, as_text: bool) -> object:
+    if text is None or as_text:
+        return text
+    value = cast(field, text)
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, (list, dict)):
+        return text  # the cell already holds the JSON text
+    return value
+
+
+def _exact_in_sqlite(field: FieldSpec, text: str) -> bool:
+    value = cast(field, text)
+    if isinstance(value, bool):
+        return True
+    if isinstance(value, int):
+        return INT64[0] <= value <= INT64[1]
+    return isinstance(value, float)
+
+
+def column_type(field: FieldSpec, values: Sequence[str | None]) -> str:
+    if field.type in ("integer", "year", "number"):
+        if all(v is None or _exact_in_sqlite(field, v) for v in values):
+            return "INTEGER" if field.type != "number" else "NUMERIC"
+        return "TEXT"
+    if field.type == "boolean":
+        return "INTEGER"
+    return "TEXT"
+
+
+def _create_table(conn: sqlite3.Connection, table: SortedTable) -> list[str]:
+    spec = table.spec
+    types = [column_type(f, [row[i] for row in table.rows]) for i, f in enumerate(spec.fields)]
+    lines = [f"{quote(f.name)} {t}{' NOT NULL' if f.required or f.name in spec.primary_key else ''}"
+             for f, t in zip(spec.fields, types, strict=True)]
+    if spec.primary_key:
+        lines.append(f"PRIMARY KEY ({', '.join(map(quote, spec.primary_key))})")
+    for fk in spec.foreign_keys:
+        target = fk["reference"]["resource"] or spec.name  # "" is a reference to the same table
+        lines.append(f"FOREIGN KEY ({', '.join(map(quote, fk['fields']))}) REFERENCES {quote(target)} "
+                     f"({', '.join(map(quote, fk['reference']['fields']))})")
+    conn.execute(f"CREATE TABLE {quote(spec.name)} (\n  " + ",\n  ".join(lines) + "\n)")
+    return types
+
+
+def _insert_rows(conn: sqlite3.Connection, table: SortedTable, types: list[str]) -> None:
+    spec = table.spec
+    as_text = [t == "TEXT" for t in types]
+    marks = ", ".join("?" for _ in spec.fields)
+    conn.executemany(
+        f"INSERT INTO {quote(spec.name)} VALUES ({marks})",
+        ([_sql_value(f, v, t) for f, v, t in zip(spec.fields, row, as_text, strict=True)] for row in table.rows))
+
+
+def _indexes(conn: sqlite3.Connection, spec: ResourceSpec) -> None:
+    wanted: list[list[str]] = [fk["fields"] for fk in spec.foreign_keys]
+    wanted += [[f.name] for f in spec.fields if f.flag("facet")]
+    done: set[tuple[str, ...]] = set()
+    for columns in wanted:
+        key = tuple(columns)
+        if key in done or list(key) == spec.primary_key[: len(key)]:
+            continue  # the primary key's own index already serves a prefix of it
+        done.add(key)
+        name = INDEX_NAME.sub("_", f"idx_{spec.name}_{'_'.join(columns)}")
+        conn.execute(f"CREATE INDEX {quote(name)} ON {quote(spec.name)} ({', '.join(map(quote, columns))})")
+
+
+def _materialise_views(conn: sqlite3.Connection, views: dict[str, str]) -> list[str]:
+    """Create each view as a table; a view may read another, so retry until no pass makes progress."""
+    pending = dict(sorted(views.items()))
+    done: list[str] = []
+    while pending:
+        failures: dict[str, str] = {}
+        for name, sql in pending.items():
+            try:
+                conn.execute(f"CREATE TABLE {quote(name)} AS {sql.strip().rstrip(';')}")
+                done.append(name)
+            except sqlite3.OperationalError as error:
+                failures[name] = str(error)
+        if len(failures) == len(pending):
+            raise ViewError(failures)
+        pending = {name: views[name] for name in failures}
+    return done
+
+
+class ViewError(Exception):
+    def __init__(self, failures: dict[str, str]) -> None:
+        super().__init__("; ".join(f"{name}: {error}" for name, error in sorted(failures.items())))
+        self.failures = failures
+
+
+def top_level_of(package: PackageSpec, spec: ResourceSpec) -> ResourceSpec:
+    while spec.parent:
+        spec = package.resources[spec.parent]
+    return spec
+
+
+def label_field(spec: ResourceSpec) -> str:
+    return next((f.name for f in spec.fields if f.flag("label")), spec.id_field)
+
+
+def search_rows(package: PackageSpec, tables: dict[str, SortedTable]) -> list[tuple[str, str, str | None, str, str]]:
+    labels: dict[str, dict[str, str | None]] = {}
+    for spec in package.top_level:
+        table = tables[spec.name]
+        id_col, label_col = spec.field_names.index(spec.id_field), spec.field_names.index(label_field(spec))
+        labels[spec.name] = {row[id_col] or "": row[label_col] for row in table.rows}
+    rows = []
+    for spec in package.resources.values():
+        searched = [(i, f.name) for i, f in enumerate(spec.fields) if f.flag("search")]
+        if not searched:
+            continue
+        top = top_level_of(package, spec)
+        table = tables[spec.name]
+        for row, record_id in zip(table.rows, table.record_ids, strict=True):
+            for column, name in searched:
+                if row[column] is not None:
+                    field = name if spec.is_top_level else f"{spec.name}.{name}"
+                    rows.append((top.name, record_id, labels[top.name].get(record_id), field, row[column]))
+    return rows
+
+
+def _search(conn: sqlite3.Connection, rows: list[tuple[str, str, str | None, str, str]]) -> None:
+    conn.execute(f"CREATE TABLE {SEARCH} (resource TEXT NOT NULL, record_id TEXT NOT NULL, label TEXT, "
+                 "field TEXT NOT NULL, text TEXT NOT NULL)")
+    conn.executemany(f"INSERT INTO {SEARCH} VALUES (?, ?, ?, ?, ?)", rows)
+    conn.execute(f"CREATE INDEX idx_search_record ON {SEARCH} (resource, record_id)")
+    # The word index: named <table>_fts with content=[<table>], which is what Datasette looks for.
+    conn.execute(f"CREATE VIRTUAL TABLE {SEARCH}_fts USING FTS5 (text, content=[{SEARCH}], "
+                 "tokenize='unicode61 remove_diacritics 2')")
+    conn.execute(f"INSERT INTO {SEARCH}_fts (rowid, text) SELECT rowid, text FROM {SEARCH}")
+    conn.execute(f"CREATE VIRTUAL TABLE {SEARCH}_trigram USING FTS5 (text, content='{SEARCH}', "
+                 "tokenize='trigram case_sensitive 0')")
+    conn.execute(f"INSERT INTO {SEARCH}_trigram (rowid, text) SELECT rowid, text FROM {SEARCH}")
+
+
+def view_comment(sql: str) -> str:
+    """The `--` comment lines a view file starts with: its description."""
+    lines = []
+    for line in sql.splitlines():
+        stripped = line.strip()
+        if not stripped.startswith("--"):
+            break
+        lines.append(stripped.lstrip("-").strip())
+    return " ".join(line for line in lines if line)
+
+
+def _describe(conn: sqlite3.Connection, package: PackageSpec, views: list[str]) -> None:
+    conn.execute(f"CREATE TABLE {TABLES} (table_name TEXT PRIMARY KEY, title TEXT, description TEXT, "
+                 "parent TEXT, row_count INTEGER NOT NULL)")
+    conn.execute(f"CREATE TABLE {COLUMNS} (table_name TEXT NOT NULL, column_name TEXT NOT NULL, "
+                 "position INTEGER NOT NULL, type TEXT, title TEXT, description TEXT, unit TEXT, "
+                 "PRIMARY KEY (table_name, column_name))")
+
+    def count(name: str) -> int:
+        return conn.execute(f"SELECT count(*) FROM {quote(name)}").fetchone()[0]
+
+    for spec in package.resources.values():
+        conn.execute(f"INSERT INTO {TABLES} VALUES (?, ?, ?, ?, ?)",
+                     (spec.name, spec.title, spec.description, spec.parent, count(spec.name)))
+        conn.executemany(f"INSERT INTO {COLUMNS} VALUES (?, ?, ?, ?, ?, ?, ?)", [
+            (spec.name, f.name, position, "partial date" if f.flag("partial-date") else f.type,
+             f.title or None, f.description or None, f.flag("unit"))
+            for position, f in enumerate(spec.fields, start=1)])
+    for name in views:
+        conn.execute(f"INSERT INTO {TABLES} VALUES (?, ?, ?, ?, ?)",
+                     (name, name, view_comment(package.views[name]) or None, None, count(name)))
+        info = conn.execute(f"PRAGMA table_info({quote(name)})").fetchall()
+        conn.executemany(f"INSERT INTO {COLUMNS} VALUES (?, ?, ?, ?, ?, ?, ?)",
+                         [(name, column[1], column[0] + 1, (column[2] or "any").lower(), None, None, None)
+                          for column in info])
+
+
+def build_database(path: Path, package: PackageSpec, tables: dict[str, SortedTable]) -> list[str]:
+    """Write the database at `path` (which must not exist). Returns the materialised view names."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        conn.execute("PRAGMA journal_mode = OFF")  # a fresh file in a temporary folder: nothing to roll back to
+        conn.execute("BEGIN")
+        for spec in package.resources.values():
+            types = _create_table(conn, tables[spec.name])
+            _insert_rows(conn, tables[spec.name], types)
+            _indexes(conn, spec)
+        views = _materialise_views(conn, package.views)
+        _search(conn, search_rows(package, tables))
+        _describe(conn, package, views)
+        conn.execute("COMMIT")
+    finally:
+        conn.close()
+    return views
+
+
+def read_table(path: Path, name: str) -> tuple[list[str], list[tuple[object, ...]]]:
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        cursor = conn.execute(f"SELECT * FROM {quote(name)} ORDER BY rowid")
+        return [d[0] for d in cursor.description], cursor.fetchall()
+    finally:
+        conn.close()
+
+
+def verify_database(path: Path, expected: dict[str, int]) -> list[str]:
+    """What is wrong with a freshly built database: integrity, foreign keys, row counts. Empty when sound."""
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        problems = []
+        integrity = [row[0] for row in conn.execute("PRAGMA integrity_check")]
+        if integrity != ["ok"]:
+            problems.append(f"integrity_check: {'; '.join(integrity[:5])}")
+        for table, rowid, parent, _fk in conn.execute("PRAGMA foreign_key_check").fetchall()[:20]:
+            problems.append(f"foreign_key_check: {table} row {rowid} refers to a missing {parent} row")
+        for name, rows in expected.items():
+            found = conn.execute(f"SELECT count(*) FROM {quote(name)}").fetchone()[0]
+            if found != rows:
+                problems.append(f"{name}: {found} rows in SQLite, {rows} validated")
+        return problems
+    finally:
+        conn.close()

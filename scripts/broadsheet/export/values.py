@@ -1,0 +1,86 @@
+"""From validated cell text to typed values, and the one ordering every output shares.
+
+Numbers never pass through a float silently: a `number` cell is parsed with `decimal.Decimal`; an integral value
+becomes a Python int (exact at any size); a fractional one becomes a float only when the float's shortest text
+reads back as the same decimal (1.5, 0.1, 12.75), otherwise it stays its exact decimal text.
+"""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from broadsheet.package import FieldSpec, ResourceSpec
+
+DEFAULT_TRUE = ("true", "True", "TRUE", "1")
+DEFAULT_FALSE = ("false", "False", "FALSE", "0")
+INT64 = (-(2**63), 2**63 - 1)
+
+Typed = str | int | float | bool | list | dict | None
+
+
+def exact_number(text: str) -> int | float | str:
+    """`number` text → int if integral, float if that float is exactly this decimal's shortest form, else text."""
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        return text
+    if not value.is_finite():
+        return text
+    if value == value.to_integral_value():
+        return int(value)
+    as_float = float(value)
+    if Decimal(repr(as_float)) == value:
+        return as_float
+    return text
+
+
+def cast(field: FieldSpec, text: str | None) -> Typed:
+    """A validated cell as the JSON/SQLite value of its schema type. Unknown types stay text."""
+    if text is None:
+        return None
+    kind = field.type
+    if kind in ("integer", "year"):
+        return int(text)
+    if kind == "number":
+        return exact_number(text)
+    if kind == "boolean":
+        trues = field.descriptor.get("trueValues") or DEFAULT_TRUE
+        falses = field.descriptor.get("falseValues") or DEFAULT_FALSE
+        if text in trues:
+            return True
+        if text in falses:
+            return False
+        return text
+    if kind in ("array", "object"):
+        return json.loads(text)
+    return text
+
+
+def typed_row(spec: ResourceSpec, row: list[str | None]) -> dict[str, Typed]:
+    return {f.name: cast(f, text) for f, text in zip(spec.fields, row, strict=True)}
+
+
+def _sort_part(field: FieldSpec, text: str | None) -> tuple[Any, ...]:
+    # Missing values first; numbers by value (so 10 follows 9); everything else by its text.
+    if text is None:
+        return (0,)
+    if field.type in ("integer", "number", "year"):
+        try:
+            return (1, Decimal(text), text)
+        except InvalidOperation:
+            return (2, text)
+    return (2, text)
+
+
+def sort_rows(spec: ResourceSpec, rows: list[list[str | None]]) -> list[list[str | None]]:
+    """Rows ordered by primary key (every field as a tie-breaker when there is none)."""
+    names = spec.primary_key or spec.field_names
+    columns = [(spec.field_names.index(n), spec.field_map[n]) for n in names]
+    return sorted(rows, key=lambda row: tuple(_sort_part(f, row[i]) for i, f in columns))
+
+
+def dumps(value: Any) -> str:
+    """The house JSON: indent 2, UTF-8 characters as themselves, a trailing newline."""
+    return json.dumps(value, ensure_ascii=False, indent=2) + "\n"
