@@ -16,7 +16,8 @@ A SIGKILL before the `current` swap leaves the previous build in place and compl
 Stale folders are removed at the start and the end of every build, under the lock.
 
 Test hook: with BROADSHEET_TEST_PAUSE=<stage> the build stops at that stage (touching the file named by
-BROADSHEET_TEST_PAUSE_FILE, if set) and sleeps, so a test can kill it at a known point.
+BROADSHEET_TEST_PAUSE_FILE, if set) and sleeps BROADSHEET_TEST_PAUSE_SECONDS (default 60), so a test can kill
+it at a known point. Stages, in order: validate, tables, sqlite, downloads, verify, repository, swap, cleanup.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ from broadsheet.validate import Validated, validate
 DB_NAME = re.compile(r"^[a-z][a-z0-9_-]*$")
 STAGES = ("validate", "tables", "sqlite", "downloads", "verify", "repository", "swap", "cleanup")
 PAUSE_ENV, PAUSE_FILE_ENV = "BROADSHEET_TEST_PAUSE", "BROADSHEET_TEST_PAUSE_FILE"
-PAUSE_SECONDS = 60
+PAUSE_SECONDS_ENV, PAUSE_SECONDS = "BROADSHEET_TEST_PAUSE_SECONDS", 60.0
 CURRENT = "current"
 
 Progress = Callable[[str], None]
@@ -91,7 +92,7 @@ def _pause(stage: str, progress: Progress | None) -> None:
         marker = os.environ.get(PAUSE_FILE_ENV)
         if marker:
             Path(marker).write_text(stage, encoding="utf-8")
-        time.sleep(PAUSE_SECONDS)
+        time.sleep(float(os.environ.get(PAUSE_SECONDS_ENV) or PAUSE_SECONDS))
 
 
 def db_name(package: PackageSpec) -> str:
