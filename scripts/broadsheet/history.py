@@ -12,7 +12,9 @@ Outside a git repository (a dataset unpacked from a zip) the history is empty, n
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from broadsheet.diff import (
@@ -25,6 +27,7 @@ from broadsheet.diff import (
     record_location,
     record_state,
 )
+from broadsheet.errors import ConfigError
 from broadsheet.layout import Layout
 from broadsheet.package import PackageSpec, load_package
 
@@ -144,3 +147,27 @@ def record_dates(rows: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, 
         entry["first_added"] = min(entry["first_added"], row["date"])
         entry["last_changed"] = max(entry["last_changed"], row["date"])
     return dates
+
+
+HISTORY_TABLE = "record_history"
+
+
+def write_history_table(database: Path, rows: list[dict[str, Any]]) -> None:
+    """Add the `record_history` table (fields_changed as JSON text) to a freshly built SQLite database."""
+    import sqlite3
+
+    conn = sqlite3.connect(database)
+    try:
+        taken = conn.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (HISTORY_TABLE,)).fetchone()
+        if taken:
+            raise ConfigError(f"a table named {HISTORY_TABLE!r} already exists; the record history needs that name")
+        with conn:
+            conn.execute(f'CREATE TABLE {HISTORY_TABLE} (resource TEXT NOT NULL, record_id TEXT NOT NULL, '
+                         'date TEXT NOT NULL, "commit" TEXT NOT NULL, subject TEXT NOT NULL, change TEXT NOT NULL, '
+                         'fields_changed TEXT NOT NULL)')
+            conn.execute(f"CREATE INDEX {HISTORY_TABLE}_record ON {HISTORY_TABLE} (resource, record_id)")
+            conn.executemany(f"INSERT INTO {HISTORY_TABLE} VALUES (?, ?, ?, ?, ?, ?, ?)", [
+                (r["resource"], r["record_id"], r["date"], r["commit"], r["subject"], r["change"],
+                 json.dumps(r["fields_changed"], ensure_ascii=False)) for r in rows])
+    finally:
+        conn.close()

@@ -63,3 +63,5 @@ def main() -> None:
 from broadsheet.cli import validate_cmd  # noqa: E402,F401
 from broadsheet.cli import diff_cmd  # noqa: E402,F401
 from broadsheet.cli import build_cmd  # noqa: E402,F401
+from broadsheet.cli import new_cmd  # noqa: E402,F401
+from broadsheet.cli import fmt_cmd  # noqa: E402,F401

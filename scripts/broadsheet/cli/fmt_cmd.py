@@ -1,0 +1,81 @@
+"""`broadsheet fmt`."""
+
+from __future__ import annotations
+
+import difflib
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from broadsheet.cli import EXIT_INVALID, EXIT_OK, _fail_config, _layout, cli, root_option
+from broadsheet.errors import BroadsheetError
+
+
+@cli.command()
+@root_option
+@click.option("--check", is_flag=True, help="Change nothing: print a diff of what fmt would change, exit 1 if any.")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+def fmt(root: Path | None, check: bool, paths: tuple[Path, ...]) -> None:
+    """Rewrite record files in one canonical form, keeping every comment.
+
+    \b
+    Keys in schema order (lists after the fields, citations last), child entries' keys in their
+    schema's order, quotes only where YAML needs them. Values never change: the rows are compared
+    before and after. A file that does not parse is reported and left alone.
+    PATHS are record files or folders; default: every record.
+
+    \b
+    Exit status: 0 nothing to change (or all rewritten), 1 a file needs formatting (--check) or
+    could not be formatted, 2 broken configuration.
+
+    \b
+    Examples:
+      broadsheet fmt
+      broadsheet fmt --check            in CI
+      broadsheet fmt datapackage/museums/louvre.yaml
+    """
+    from broadsheet.package import load_package
+    from broadsheet.report import text_line
+    from broadsheet.scaffold import format_record
+
+    try:
+        layout = _layout(root)
+        package = load_package(layout)
+    except BroadsheetError as error:
+        _fail_config(error)
+        return
+    if paths:
+        files = sorted({f for p in paths for f in (sorted(p.rglob("*.yaml")) if p.is_dir() else [p])})
+    else:
+        files = [f for spec in package.top_level for f in sorted(layout.records_dir(spec.name).glob("*.yaml"))]
+    failed = changed = 0
+    for file in files:
+        shown = layout.relative(file)
+        try:
+            raw = file.read_bytes()
+        except OSError as error:
+            click.echo(f"{shown}: error[unreadable-file] {error.strerror}", err=True)
+            failed += 1
+            continue
+        result = format_record(package, shown, raw)
+        for problem in result.problems:
+            click.echo(text_line(problem), err=True)
+        if result.text is None:
+            failed += 1
+            continue
+        if not result.changed:
+            continue
+        changed += 1
+        if check:
+            click.echo("".join(difflib.unified_diff(result.original.splitlines(keepends=True),
+                                                    result.text.splitlines(keepends=True), shown, shown)), nl=False)
+        else:
+            temporary = file.with_name(f".{file.name}.fmt-tmp")
+            temporary.write_text(result.text, encoding="utf-8")
+            os.replace(temporary, file)
+    verb = "would reformat" if check else "reformatted"
+    click.echo(f"{verb} {changed} of {len(files)} files" + (f"; {failed} could not be formatted" if failed else ""),
+               err=True)
+    sys.exit(EXIT_INVALID if failed or (check and changed) else EXIT_OK)
