@@ -237,3 +237,34 @@ def test_flagship_builds_and_validates_with_the_reference_validator(tmp_path):
     assert run(copy).returncode == 0
     result = frictionless_validate(copy)
     assert result.returncode == 0, result.stdout
+
+
+def run_on_terminal(root: Path, env: dict[str, str]) -> str:
+    """Run a build with stderr on a pseudo-terminal, as a person at a shell would; return what it showed."""
+    import pty
+
+    controller, terminal = pty.openpty()
+    try:
+        process = subprocess.Popen([sys.executable, "-m", "broadsheet", "build", "--root", str(root)],
+                                   stdout=subprocess.DEVNULL, stderr=terminal, env={**os.environ, **env})
+        os.close(terminal)
+        shown = b""
+        while True:
+            try:
+                chunk = os.read(controller, 4096)
+            except OSError:  # the build closed the terminal
+                break
+            if not chunk:
+                break
+            shown += chunk
+        assert process.wait(timeout=120) == 0
+        return shown.decode("utf-8", "replace")
+    finally:
+        os.close(controller)
+
+
+def test_progress_on_a_terminal_for_a_slow_build_but_not_in_ci(museums):
+    slow = {"BROADSHEET_TEST_PAUSE": "sqlite", "BROADSHEET_TEST_PAUSE_SECONDS": "3", "CI": ""}
+    assert "building: sqlite" in run_on_terminal(museums.root, slow)
+    assert run_on_terminal(museums.root, {**slow, "CI": "true"}) == ""
+    assert run_on_terminal(museums.root, {"CI": ""}) == ""  # a quick build shows nothing
