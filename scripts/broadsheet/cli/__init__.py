@@ -48,6 +48,7 @@ def cli() -> None:
     \b
     Typical use, from anywhere inside the repository:
       broadsheet validate          check every record, report every problem at file:line
+      broadsheet serve             build if needed, then serve the site at http://127.0.0.1:8001
       broadsheet build             write the package CSVs, datapackage.json and out/ (SQLite, downloads)
       broadsheet diff              records added, removed and changed since main, field by field
       broadsheet new <resource> <id>   write a record template with every field described
@@ -60,8 +61,9 @@ def main() -> None:
 
 
 # Commands register themselves on import; imported last because they need `cli` and the helpers above.
-from broadsheet.cli import validate_cmd  # noqa: E402,F401
+from broadsheet.cli import validate_cmd  # noqa: E402,F401,I001
 from broadsheet.cli import diff_cmd  # noqa: E402,F401
 from broadsheet.cli import build_cmd  # noqa: E402,F401
+from broadsheet.cli import serve_cmd  # noqa: E402,F401
 from broadsheet.cli import new_cmd  # noqa: E402,F401
 from broadsheet.cli import fmt_cmd  # noqa: E402,F401

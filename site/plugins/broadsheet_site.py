@@ -1,0 +1,546 @@
+"""The journalist's site: home page facts, record pages, search, downloads and the changes feed.
+
+Generic: every table, label and link comes from the `plugins.broadsheet` block that `broadsheet.sitemeta`
+generates from the schemas (and site/metadata.yml); nothing here names a table of any dataset.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import unicodedata
+from datetime import UTC, datetime
+from email.utils import formatdate
+from pathlib import Path
+from typing import Any
+from xml.sax.saxutils import escape
+
+from datasette import Response, hookimpl
+from datasette.utils import tilde_decode, tilde_encode
+
+PLUGIN = "broadsheet"
+SEARCH_LIMIT = 200
+FEED_LIMIT = 100
+CONTENT_TYPES = {
+    ".zip": "application/zip",
+    ".csv": "text/csv; charset=utf-8",
+    ".json": "application/json; charset=utf-8",
+    ".db": "application/vnd.sqlite3",
+}
+SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+log = logging.getLogger("broadsheet.site")
+
+# Cyrillic (Russian and Kazakh) to Latin, then a few spellings folded together, so Абай, Abai and Abay meet.
+CYRILLIC = dict(zip("абвгдеёжзийклмнопрстуфхцчшщъыьэюяәғқңөұүһі",
+                    ["a", "b", "v", "g", "d", "e", "e", "zh", "z", "i", "i", "k", "l", "m", "n", "o", "p", "r",
+                     "s", "t", "u", "f", "kh", "ts", "ch", "sh", "shch", "", "y", "", "e", "yu", "ya", "a", "g",
+                     "k", "n", "o", "u", "u", "h", "i"], strict=True))
+LATIN_FOLDS = (("kh", "h"), ("q", "k"), ("y", "i"), ("j", "i"), ("w", "v"))
+
+
+def fold(text: Any) -> str:
+    """A spelling-insensitive key: lower case, no accents, Cyrillic transliterated, y/i and kh/h merged."""
+    if text is None:
+        return ""
+    lowered = unicodedata.normalize("NFKD", str(text).lower())
+    plain = "".join(c for c in lowered if not unicodedata.combining(c))
+    latin = "".join(CYRILLIC.get(c, c) for c in plain)
+    for spelling, folded in LATIN_FOLDS:
+        latin = latin.replace(spelling, folded)
+    return latin
+
+
+def config(datasette) -> dict[str, Any]:
+    return datasette.plugin_config(PLUGIN) or {}
+
+
+def quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def record_href(datasette, db: str, resource: str, record_id: Any) -> str:
+    return datasette.urls.table(db, resource) + "/" + tilde_encode(str(record_id))
+
+
+async def table_names(datasette, db: str) -> set[str]:
+    return set(await datasette.get_database(db).table_names())
+
+
+@hookimpl
+def prepare_connection(conn):
+    conn.create_function("broadsheet_fold", 1, fold, deterministic=True)
+
+
+# ---------------------------------------------------------------- labels and links
+
+
+class Labels:
+    """Display names of records, looked up once per page."""
+
+    def __init__(self, datasette, db: str, resources: dict[str, Any]) -> None:
+        self.datasette, self.db, self.resources = datasette, db, resources
+        self.cache: dict[tuple[str, str], dict[str, Any] | None] = {}
+
+    async def row(self, resource: str, record_id: Any) -> dict[str, Any] | None:
+        key = (resource, str(record_id))
+        if key not in self.cache:
+            spec = self.resources.get(resource) or {}
+            pk = (spec.get("key") or ["id"])[0]
+            result = await self.datasette.get_database(self.db).execute(
+                f"select * from {quote(resource)} where {quote(pk)} = ?", [record_id])
+            first = result.first()
+            self.cache[key] = dict(first) if first else None
+        return self.cache[key]
+
+    async def link(self, resource: str, record_id: Any) -> dict[str, Any]:
+        spec = self.resources.get(resource) or {}
+        row = await self.row(resource, record_id)
+        label = row.get(spec.get("label") or "") if row else None
+        href = record_href(self.datasette, self.db, resource, record_id) if spec.get("top_level") else None
+        url = row.get(spec.get("url") or "") if row else None
+        return {"text": str(label or record_id), "id": str(record_id), "href": href, "url": url or None}
+
+
+async def cell(labels: Labels, spec: dict[str, Any], column: str, value: Any) -> dict[str, Any]:
+    """A value as shown: a foreign key becomes a link with the target's name."""
+    if value is None or value == "":
+        return {"text": ""}
+    for ref in spec.get("references") or []:
+        if ref["column"] == column:
+            return await labels.link(ref["table"], value)
+    kind = next((f.get("type") for f in spec.get("fields") or [] if f["name"] == column), None)
+    return {"text": readable(kind, value)}
+
+
+def readable(kind: str | None, value: Any) -> str:
+    """Numbers with thousands separators, lists (stored as JSON) as comma-separated text."""
+    if kind in ("number", "integer") and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return fmt_number(value)
+    if kind == "array" and isinstance(value, str) and value.startswith("["):
+        try:
+            items = json.loads(value)
+        except ValueError:
+            return value
+        return ", ".join(str(item) for item in items) if isinstance(items, list) else value
+    if kind == "boolean" and value in (0, 1):
+        return "yes" if value else "no"
+    return str(value)
+
+
+# ---------------------------------------------------------------- home page
+
+
+async def home(datasette) -> dict[str, Any]:
+    conf = config(datasette)
+    db = conf.get("database")
+    if not db or db not in datasette.databases:
+        return {}
+    database = datasette.get_database(db)
+    names = await table_names(datasette, db)
+    resources = conf.get("resources") or {}
+    return {
+        "db": db,
+        "intro": conf.get("intro") or "",
+        "version": conf.get("version") or "",
+        "updated": await last_updated(database, names, conf),
+        "citation": conf.get("citation") or {},
+        "counts": await counts(datasette, db, names, resources, conf.get("views") or []),
+        "headline": await headline(database, conf.get("headline") or {}),
+        "downloads": downloads(datasette, db, list(resources) + list(conf.get("views") or [])),
+        "queries": [{"name": name, "title": q.get("title") or name, "href": datasette.urls.table(db, name)}
+                    for name, q in ((datasette.metadata("queries", database=db) or {}).items())],
+    }
+
+
+async def counts(datasette, db: str, names: set[str], resources: dict[str, Any], views: list[str]) -> list[dict]:
+    database = datasette.get_database(db)
+    known: dict[str, int] = {}
+    if "_tables" in names:
+        for row in (await database.execute("select table_name, row_count from _tables")).rows:
+            known[row[0]] = row[1]
+    rows = []
+    for name in [*resources, *views]:
+        if name not in names:
+            continue
+        if name not in known:
+            known[name] = (await database.execute(f"select count(*) from {quote(name)}")).single_value()
+        spec = resources.get(name) or {}
+        rows.append({"name": name, "title": spec.get("title") or name.replace("_", " ").capitalize(),
+                     "count": known[name], "top_level": bool(spec.get("top_level")), "view": name in views,
+                     "href": datasette.urls.table(db, name)})
+    return rows
+
+
+async def last_updated(database, names: set[str], conf: dict[str, Any]) -> str:
+    """The newest change in the record history, else the site's own query for it (e.g. the newest source), else
+    the package's `created` date, else the day the database was built."""
+    queries = []
+    if "record_history" in names:
+        queries.append("select max(date) from record_history")
+    if conf.get("updated_sql"):
+        queries.append(conf["updated_sql"])
+    for sql in queries:
+        try:
+            value = (await database.execute(sql)).single_value()
+        except Exception:  # a broken site query must not break the home page
+            log.exception("last-updated query failed")
+            continue
+        if value:
+            return str(value)[:10]
+    if conf.get("created"):
+        return str(conf["created"])[:10]
+    built = Path(database.path).stat().st_mtime if database.path else None
+    return datetime.fromtimestamp(built, UTC).date().isoformat() if built else ""
+
+
+async def headline(database, spec: dict[str, Any]) -> str:
+    """The reconciliation headline: site/metadata.yml gives a query and a sentence with {column} blanks."""
+    if not spec.get("sql") or not spec.get("text"):
+        return ""
+    try:
+        row = (await database.execute(spec["sql"])).first()
+    except Exception:
+        log.exception("headline query failed")
+        return ""
+    if row is None:
+        return ""
+    values = {key: fmt_number(value) for key, value in dict(row).items()}
+    try:
+        return spec["text"].format_map(values)
+    except (KeyError, ValueError):
+        log.exception("headline text does not match its query")
+        return ""
+
+
+def fmt_number(value: Any) -> Any:
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:,}"
+    return "" if value is None else value
+
+
+def downloads_dir(datasette, db: str) -> Path | None:
+    path = datasette.get_database(db).path
+    return Path(path).parent / "downloads" if path else None
+
+
+def downloads(datasette, db: str, tables: list[str]) -> dict[str, Any]:
+    folder = downloads_dir(datasette, db)
+    if folder is None:
+        return {}
+    base = "/-/downloads/"
+
+    def present(relative: str) -> str | None:
+        return base + relative if (folder / relative).is_file() else None
+
+    return {
+        "zip": present(f"{db}.zip"),
+        "descriptor": present("datapackage.json"),
+        "json_all": present(f"json/{db}.json"),
+        "sqlite": base + f"{db}.db",
+        "tables": [{"name": t, "csv": present(f"csv/{t}.csv"), "json": present(f"json/{t}.json")} for t in tables
+                   if present(f"csv/{t}.csv") or present(f"json/{t}.json")],
+    }
+
+
+# ---------------------------------------------------------------- record pages
+
+
+async def record(datasette, db: str, table: str, pks: str) -> dict[str, Any] | None:
+    conf = config(datasette)
+    resources = conf.get("resources") or {}
+    spec = resources.get(table)
+    if conf.get("database") != db or not spec or not spec.get("top_level"):
+        return None
+    record_id = tilde_decode(pks)
+    labels = Labels(datasette, db, resources)
+    row = await labels.row(table, record_id)
+    if row is None:
+        return None
+    names = await table_names(datasette, db)
+    citations = await citations_by_field(datasette, db, labels, resources, table, record_id, names)
+    facts = []
+    for field in spec["fields"]:
+        if field["name"] in (spec.get("key") or []):
+            continue
+        shown = await cell(labels, spec, field["name"], row.get(field["name"]))
+        facts.append({**field, "value": shown, "citations": citations.get(field["name"], [])})
+    lists, disagreements = await child_lists(datasette, db, labels, resources, table, record_id, names, conf)
+    return {
+        "resource": table, "resource_title": spec["title"], "id": record_id,
+        "label": str(row.get(spec.get("label") or "") or record_id),
+        "facts": facts, "lists": lists, "disagreements": disagreements,
+        "list_citations": {k: v for k, v in citations.items() if k not in row},
+        "related": await related(datasette, db, labels, resources, table, record_id, names),
+        "table_href": datasette.urls.table(db, table),
+    }
+
+
+def source_reference(spec: dict[str, Any]) -> dict[str, str] | None:
+    """The foreign key of a child row that names its source: any reference other than the link to the parent."""
+    for ref in spec.get("references") or []:
+        if ref["column"] not in (spec.get("parent_link") or {}) and ref["table"] != spec.get("parent"):
+            return ref
+    return None
+
+
+def child_where(spec: dict[str, Any]) -> str:
+    column = next(iter(spec.get("parent_link") or {"id": "id"}))
+    order = f" order by {quote(spec['position'])}" if spec.get("position") else ""
+    return f"where {quote(column)} = ?{order}"
+
+
+async def citations_by_field(datasette, db, labels, resources, table, record_id, names) -> dict[str, list]:
+    name = resources[table].get("citation_table")
+    if not name or name not in names:
+        return {}
+    spec = resources[name]
+    ref = source_reference(spec)
+    result = await datasette.get_database(db).execute(f"select * from {quote(name)} {child_where(spec)}",
+                                                      [record_id])
+    found: dict[str, list] = {}
+    for row in result.rows:
+        row = dict(row)
+        source = await labels.link(ref["table"], row[ref["column"]]) if ref else {"text": ""}
+        found.setdefault(row[spec["cites"]], []).append(
+            {"source": source, "locator": row.get("locator") or "", "note": row.get("note") or ""})
+    return found
+
+
+async def child_lists(datasette, db, labels, resources, table, record_id, names, conf) -> tuple[list, list]:
+    lists, disagreements = [], []
+    rules = conf.get("disagreements") or {}
+    for name in resources[table].get("children") or []:
+        spec = resources[name]
+        if spec.get("cites") or name not in names:
+            continue
+        result = await datasette.get_database(db).execute(f"select * from {quote(name)} {child_where(spec)}",
+                                                          [record_id])
+        hidden = set(spec.get("parent_link") or {}) | {spec.get("position")}
+        columns = [f for f in spec["fields"] if f["name"] not in hidden]
+        rows = []
+        for row in result.rows:
+            row = dict(row)
+            rows.append({"cells": [await cell(labels, spec, c["name"], row.get(c["name"])) for c in columns],
+                         "raw": row})
+        if rows:
+            lists.append({"name": name, "title": spec["title"], "columns": columns, "rows": rows,
+                          "href": datasette.urls.table(db, name) + f"?{next(iter(spec['parent_link']))}="
+                          + tilde_encode(str(record_id))})
+        if name in rules and rows:
+            disagreements += disagreeing(spec, rules[name], columns, rows)
+    return lists, disagreements
+
+
+def disagreeing(spec: dict[str, Any], rule: dict[str, Any], columns: list, rows: list) -> list[dict[str, Any]]:
+    """Rows of one record that measure the same thing (same `key` columns) but give different `values`."""
+    keys, values = rule.get("key") or [], rule.get("values") or []
+    groups: dict[tuple, list] = {}
+    for row in rows:
+        groups.setdefault(tuple(row["raw"].get(k) for k in keys), []).append(row)
+    found = []
+    titles = {c["name"]: c["title"] for c in spec["fields"]}
+    for key, members in groups.items():
+        distinct = {tuple(m["raw"].get(v) for v in values) for m in members}
+        if len(distinct) > 1:
+            found.append({"title": spec["title"], "key": " · ".join(str(k) for k in key if k is not None),
+                          "key_titles": [titles.get(k, k) for k in keys], "columns": columns, "rows": members})
+    return found
+
+
+async def related(datasette, db, labels, resources, table, record_id, names) -> list[dict[str, Any]]:
+    """Records that point at this one: top-level records directly, child rows through their parent record."""
+    groups: dict[str, dict[str, Any]] = {}
+    database = datasette.get_database(db)
+    for name, spec in resources.items():
+        if name not in names:
+            continue
+        for ref in spec.get("references") or []:
+            is_own_child = spec.get("parent") == table and ref["column"] in (spec.get("parent_link") or {})
+            if ref["table"] != table or is_own_child:
+                continue
+            owner = name if spec.get("top_level") else top_ancestor(resources, name)
+            link_column = spec["key"][0] if spec.get("top_level") else owner_column(resources, name)
+            if owner is None or link_column is None:
+                continue
+            result = await database.execute(
+                f"select distinct {quote(link_column)} from {quote(name)} where {quote(ref['column'])} = ?",
+                [record_id])
+            title_of_column = next((f["title"] for f in spec["fields"] if f["name"] == ref["column"]), ref["column"])
+            group = groups.setdefault(owner, {"title": resources[owner]["title"], "items": []})
+            for (other_id,) in result.rows:
+                if owner == table and other_id == record_id:
+                    continue
+                link = await labels.link(owner, other_id)
+                link["via"] = spec["title"] if not spec.get("top_level") else title_of_column
+                if all(item["id"] != link["id"] for item in group["items"]):
+                    group["items"].append(link)
+    return [g for g in groups.values() if g["items"]]
+
+
+def top_ancestor(resources: dict[str, Any], name: str) -> str | None:
+    seen = 0
+    while name in resources and not resources[name].get("top_level") and seen < 10:
+        name, seen = resources[name].get("parent"), seen + 1
+    return name if name in resources and resources[name].get("top_level") else None
+
+
+def owner_column(resources: dict[str, Any], name: str) -> str | None:
+    """The column of a child table that holds its top-level record's id (direct children only)."""
+    spec = resources[name]
+    if resources.get(spec.get("parent"), {}).get("top_level"):
+        return next(iter(spec.get("parent_link") or {}), None)
+    return None
+
+
+# ---------------------------------------------------------------- search
+
+
+def fts_query(text: str) -> str:
+    """Every word as a quoted prefix term, so no visitor input is read as FTS syntax."""
+    words = [w for w in re.split(r"\s+", text.strip()) if w][:12]
+    return " ".join('"' + w.replace('"', '""') + '"*' for w in words)
+
+
+def like_pattern(text: str) -> str:
+    return "%" + fold(text).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+async def search(datasette, q: str) -> list[dict[str, Any]]:
+    conf = config(datasette)
+    db = conf.get("database")
+    q = q.strip()[:200]
+    if not q or not db or db not in datasette.databases or "_search" not in await table_names(datasette, db):
+        return []
+    database = datasette.get_database(db)
+    found: list[dict[str, Any]] = []
+    if "_search_fts" in await table_names(datasette, db):
+        try:
+            found += [dict(r) for r in (await database.execute(
+                "select s.resource, s.record_id, s.label, s.field, s.text from _search_fts f "
+                "join _search s on s.rowid = f.rowid where _search_fts match ? order by f.rank limit ?",
+                [fts_query(q), SEARCH_LIMIT])).rows]
+        except Exception:  # an odd query must not become an error page; the spelling search below still runs
+            log.info("full-text query failed for %r", q)
+    found += [dict(r) for r in (await database.execute(
+        "select resource, record_id, label, field, text from _search "
+        "where broadsheet_fold(text) like ? escape '\\' limit ?", [like_pattern(q), SEARCH_LIMIT])).rows]
+    return group_results(datasette, db, conf.get("resources") or {}, found)
+
+
+def group_results(datasette, db: str, resources: dict[str, Any], found: list[dict]) -> list[dict[str, Any]]:
+    groups: dict[str, dict[str, Any]] = {}
+    seen: set[tuple[str, str]] = set()
+    for hit in found:
+        resource = hit["resource"] if resources.get(hit["resource"], {}).get("top_level") else \
+            top_ancestor(resources, hit["resource"]) or hit["resource"]
+        key = (resource, str(hit["record_id"]))
+        if key in seen:
+            continue
+        seen.add(key)
+        group = groups.setdefault(resource, {"resource": resource, "items": [],
+                                             "title": resources.get(resource, {}).get("title", resource)})
+        group["items"].append({**hit, "href": record_href(datasette, db, resource, hit["record_id"]),
+                               "matched": hit["text"] if hit["text"] != hit["label"] else ""})
+    return list(groups.values())
+
+
+# ---------------------------------------------------------------- Atom feed of changes
+
+
+def atom_date(value: Any) -> str:
+    text = str(value or "1970-01-01")
+    if len(text) == 10:
+        return text + "T00:00:00Z"
+    return text if text.endswith("Z") or "+" in text[10:] else text + "Z"
+
+
+async def changes_feed(datasette, request) -> Response:
+    conf = config(datasette)
+    db = conf.get("database") or ""
+    base = f"{request.scheme}://{request.host}"
+    entries, updated = [], atom_date(conf.get("created") or None)
+    if db in datasette.databases and "record_history" in await table_names(datasette, db):
+        rows = (await datasette.get_database(db).execute(
+            "select resource, record_id, date, \"commit\", subject, fields_changed from record_history "
+            "order by date desc, rowid desc limit ?", [FEED_LIMIT])).rows
+        resources = conf.get("resources") or {}
+        labels = Labels(datasette, db, resources)
+        for row in rows:
+            link = await labels.link(row["resource"], row["record_id"]) if row["resource"] in resources else {}
+            href = base + (link.get("href") or record_href(datasette, db, row["resource"], row["record_id"]))
+            entries.append(
+                f"<entry><title>{escape(resources.get(row['resource'], {}).get('title', row['resource']))}: "
+                f"{escape(link.get('text') or str(row['record_id']))}</title>"
+                f"<id>urn:broadsheet:{escape(db)}:{escape(row['resource'])}:{escape(str(row['record_id']))}:"
+                f"{escape(str(row['commit']))}</id><link href=\"{escape(href)}\"/>"
+                f"<updated>{escape(atom_date(row['date']))}</updated>"
+                f"<summary>{escape(str(row['subject'] or ''))}"
+                f"{' (' + escape(str(row['fields_changed'])) + ')' if row['fields_changed'] else ''}</summary>"
+                "</entry>")
+        if rows:
+            updated = atom_date(rows[0]["date"])
+    title = escape(datasette.metadata("title") or db)
+    body = ('<?xml version="1.0" encoding="utf-8"?>\n<feed xmlns="http://www.w3.org/2005/Atom">'
+            f"<title>{title}: records added or changed</title><id>urn:broadsheet:{escape(db)}:changes</id>"
+            f"<updated>{updated}</updated><author><name>{title}</name></author>"
+            f"<link rel=\"self\" href=\"{escape(base)}/-/changes.atom\"/><link href=\"{escape(base)}/\"/>"
+            + "".join(entries) + "</feed>\n")
+    return Response(body, content_type="application/atom+xml; charset=utf-8")
+
+
+# ---------------------------------------------------------------- routes and hooks
+
+
+async def search_page(datasette, request) -> Response:
+    q = request.args.get("q", "")
+    groups = await search(datasette, q) if q.strip() else []
+    html = await datasette.render_template("search.html", {"q": q, "groups": groups,
+                                                           "total": sum(len(g["items"]) for g in groups)},
+                                           request=request)
+    return Response.html(html)
+
+
+async def download(datasette, request) -> Response:
+    """Files from out/downloads (and the SQLite file itself), with content types that spreadsheets expect."""
+    conf = config(datasette)
+    db = conf.get("database") or ""
+    folder = request.url_vars.get("folder") or ""
+    name = request.url_vars["name"]
+    if db not in datasette.databases or not SAFE_NAME.match(name) or folder not in ("", "csv", "json"):
+        return Response.text("Not found", status=404)
+    database_file = Path(datasette.get_database(db).path)
+    path = database_file if not folder and name == f"{db}.db" else database_file.parent / "downloads" / folder / name
+    suffix = path.suffix.lower()
+    if suffix not in CONTENT_TYPES or not path.is_file():
+        return Response.text("Not found", status=404)
+    headers = {"content-disposition": f'attachment; filename="{path.name}"',
+               "last-modified": formatdate(path.stat().st_mtime, usegmt=True)}
+    return Response(path.read_bytes(), content_type=CONTENT_TYPES[suffix], headers=headers)
+
+
+@hookimpl
+def register_routes():
+    return [
+        (r"^/-/search$", search_page),
+        (r"^/-/changes\.atom$", changes_feed),
+        (r"^/-/downloads/(?P<name>[^/]+)$", download),
+        (r"^/-/downloads/(?P<folder>csv|json)/(?P<name>[^/]+)$", download),
+    ]
+
+
+@hookimpl
+def extra_template_vars(template, database, table, view_name, request, datasette):
+    async def inner():
+        found: dict[str, Any] = {"bs_search_href": "/-/search", "bs_feed_href": "/-/changes.atom"}
+        if view_name == "index":
+            found["bs_home"] = await home(datasette)
+        elif view_name == "row" and request is not None and "pks" in request.url_vars:
+            found["bs_record"] = await record(datasette, database, table, request.url_vars["pks"])
+        return found
+
+    return inner

@@ -1,0 +1,136 @@
+"""Safe defaults for a public site: security headers, redirects that stay on the site, bounded SQLite values, and
+error pages that never show a stack trace or a server path. Knows nothing about any dataset."""
+
+from __future__ import annotations
+
+import logging
+import re
+import sqlite3
+import threading
+from urllib.parse import urlsplit
+
+from datasette import Response, hookimpl
+from datasette.utils.asgi import Base400
+from datasette.views.base import DatasetteError
+
+HEADERS = {
+    # Datasette's own pages use inline scripts and styles; everything else must come from this site.
+    b"content-security-policy": (b"default-src 'self'; script-src 'self' 'unsafe-inline'; "
+                                 b"style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+                                 b"frame-ancestors 'none'; base-uri 'self'; form-action 'self'; object-src 'none'"),
+    b"x-content-type-options": b"nosniff",
+    b"referrer-policy": b"strict-origin-when-cross-origin",
+    b"x-frame-options": b"DENY",
+    b"permissions-policy": b"geolocation=(), camera=(), microphone=()",
+}
+# Largest string or blob a query may build: stops randomblob(1e9) or printf('%*d', 1e9, 1) from eating memory
+# before the time limit interrupts it.
+MAX_VALUE_BYTES = 5_000_000
+log = logging.getLogger("broadsheet.site")
+
+
+def local_location(value: str) -> str:
+    """A redirect target that cannot leave the site: only a path on this host is kept, anything else becomes `/`."""
+    parts = urlsplit(value)
+    if parts.scheme or parts.netloc or not value.startswith("/") or value.startswith(("//", "/\\")) or "\\" in value:
+        return "/"
+    return value
+
+
+def with_headers(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    present = {name.lower() for name, _ in headers}
+    fixed = []
+    for name, value in headers:
+        if name.lower() == b"location":
+            value = local_location(value.decode("latin-1")).encode("latin-1")
+        fixed.append((name, value))
+    fixed += [(name, value) for name, value in HEADERS.items() if name not in present]
+    return fixed
+
+
+@hookimpl
+def asgi_wrapper(datasette):
+    def wrap(app):
+        async def secured(scope, receive, send):
+            if scope["type"] != "http":
+                await app(scope, receive, send)
+                return
+
+            async def send_secured(event):
+                if event["type"] == "http.response.start":
+                    event = {**event, "headers": with_headers(list(event.get("headers") or []))}
+                await send(event)
+
+            await app(scope, receive, send_secured)
+
+        return secured
+
+    return wrap
+
+
+# printf('%.*c', 2000000000, 'x') runs for seconds inside one SQLite function call, where the time limit cannot
+# interrupt it; widths and precisions above this are refused before SQLite's own printf sees them.
+MAX_PRINTF_WIDTH = 10_000
+PRINTF_SPEC = re.compile(r"%[-+ 0#,!]*(\*|\d+)?(?:\.(\*|\d+))?(?:ll|l)?([a-zA-Z%])")
+_printf_lock = threading.Lock()
+_printf_conn = sqlite3.connect(":memory:", check_same_thread=False)
+_printf_conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, MAX_VALUE_BYTES)
+
+
+def check_printf(fmt: object, args: tuple[object, ...]) -> None:
+    """Raise when a printf format asks for a width or precision (typed or passed as `*`) above the limit."""
+    if not isinstance(fmt, str):
+        return
+    index = 0
+    for width, precision, conversion in PRINTF_SPEC.findall(fmt):
+        if conversion == "%":
+            continue
+        for part in (width, precision):
+            if part == "*":
+                value = args[index] if index < len(args) else 0
+                index += 1
+                if not isinstance(value, int | float) or abs(value) > MAX_PRINTF_WIDTH:
+                    raise ValueError("printf width or precision too large")
+            elif part and int(part) > MAX_PRINTF_WIDTH:
+                raise ValueError("printf width or precision too large")
+        index += 1
+
+
+def bounded_printf(fmt: object = None, *args: object) -> object:
+    check_printf(fmt, args)
+    placeholders = ", ".join("?" for _ in range(len(args) + 1))
+    with _printf_lock:  # SQLite's own printf, on a private connection that has no data
+        return _printf_conn.execute(f"select printf({placeholders})", (fmt, *args)).fetchone()[0]
+
+
+@hookimpl
+def prepare_connection(conn):
+    conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, MAX_VALUE_BYTES)
+    conn.setlimit(sqlite3.SQLITE_LIMIT_SQL_LENGTH, 100_000)
+    for name in ("printf", "format"):
+        conn.create_function(name, -1, bounded_printf)
+
+
+@hookimpl
+def handle_exception(datasette, request, exception):
+    """Every error page: Datasette's own messages (not found, bad request, query too slow) are shown as they are;
+    anything unexpected is logged for the operator and shown to the visitor without details."""
+    status, message, title, is_html = 500, "Something went wrong on our side.", None, False
+    if isinstance(exception, Base400):
+        status, message = exception.status, str(exception.args[0]) if exception.args else ""
+    elif isinstance(exception, DatasetteError):
+        status, message, title = exception.status, str(exception.message), exception.title
+        is_html = bool(exception.message_is_html)  # Datasette's own HTML (e.g. "query took too long")
+    else:
+        log.error("error serving %s", request.path,
+                  exc_info=(type(exception), exception, exception.__traceback__))
+
+    async def inner():
+        if request.path.endswith(".json"):
+            return Response.json({"ok": False, "status": status, "error": message, "title": title},
+                                 status=status)
+        context = {"ok": False, "status": status, "error": message, "error_is_html": is_html, "title": title}
+        html = await datasette.render_template([f"{status}.html", "error.html"], context, request=request)
+        return Response.html(html, status=status)
+
+    return inner
