@@ -100,3 +100,29 @@ def test_parse_log_reads_git_raw_z_output():
     assert [(c.short, c.date, c.subject, [(f.path, f.old_blob[:1], f.new_blob[:1]) for f in c.files])
             for c in commits] == [("ab", "2025-01-02", "First: a | b", [("datapackage/x/y.yaml", "0", "1")]),
                                   ("de", "2025-01-03", "Second", [("datapackage/x/y.yaml", "1", "0")])]
+
+
+def test_build_writes_the_record_history_table(repo):
+    import json
+    import sqlite3
+
+    from broadsheet.build import build
+
+    layout, hashes = repo
+    result = build(layout)
+    assert result.report.valid, result.report.problems
+    conn = sqlite3.connect(f"file:{result.database}?mode=ro", uri=True)
+    try:
+        columns = [row[1] for row in conn.execute("PRAGMA table_info(record_history)")]
+        rows = conn.execute('SELECT date, "commit", subject, change, fields_changed FROM record_history '
+                            "WHERE resource = 'museums' AND record_id = 'louvre' ORDER BY rowid").fetchall()
+    finally:
+        conn.close()
+    assert columns == ["resource", "record_id", "date", "commit", "subject", "change", "fields_changed"]
+    assert [(*row[:4], json.loads(row[4])) for row in rows] == [
+        ("2025-01-01", hashes[0], "Museums fixture", "added",
+         [*MUSEUM_FIELDS, "opened", "visitors", "budget", "free_entry", "topics", "registry_code", "names",
+          "citations"]),
+        ("2025-03-01", hashes[2], "Louvre: visitors for 2024", "changed", ["visitors"]),
+        ("2025-05-01", hashes[4], "Louvre: names in Chinese and German", "changed", ["names"]),
+    ]

@@ -35,7 +35,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from broadsheet import __version__, dictionary
+from broadsheet import __version__, dictionary, history
 from broadsheet.errors import ConfigError, Report
 from broadsheet.export import bundle, descriptor, sqlite
 from broadsheet.export.csv import csv_bytes
@@ -272,6 +272,7 @@ def build(layout: Layout, progress: Progress | None = None) -> BuildResult:
             name_, reason = sorted(error.failures.items())[0]
             raise ConfigError(f"view does not run in SQLite: {reason}",
                               path=layout.relative(layout.views_dir / f"{name_}.sql")) from None
+        history.write_history_table(database, history.record_history(layout, package))  # dates from git
         _pause("downloads", progress)
         files = _downloads(package, name, generated, database)
         counts = {t: len(s.rows) for t, s in generated.tables.items()}
