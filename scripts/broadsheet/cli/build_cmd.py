@@ -76,7 +76,10 @@ def build(root: Path | None, check: bool) -> None:
       broadsheet build --check      # in CI: are the committed outputs regenerated?
     """
     from broadsheet import build as building
-    from broadsheet.report import render_text
+    from broadsheet.report import RENDERERS
+
+    # Invalid data is reported exactly as `broadsheet validate` reports it (annotations inside GitHub Actions).
+    render_text = RENDERERS["github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text"]
 
     try:
         layout = _layout(root)
