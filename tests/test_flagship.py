@@ -77,3 +77,39 @@ def test_every_url_in_the_data_appears_in_the_facts_ledger():
             for url in URL.findall(path.read_text(encoding="utf-8"))}
     assert urls, "the sources carry their URLs"
     assert sorted(url for url in urls if url not in ledger) == []
+
+
+def test_the_seed_reconciliation_is_computed_from_the_records(flagship):
+    """S1 announced 15 memoranda worth USD 1,568 m; the dataset itemises two of them (Linyi USD 5 m and
+    Xinjiang Shutu USD 50 m). The figures come from the reconciliation view, never typed by hand."""
+    import sqlite3
+
+    from broadsheet.build import build
+
+    result = build(flagship)
+    assert result.built
+    with sqlite3.connect(result.database) as db:
+        db.row_factory = sqlite3.Row
+        seed = db.execute("SELECT * FROM reconciliation WHERE announcement_id = ?",
+                          ["obvk-2025-05-21-15-memoranda-usd-1568m"]).fetchone()
+    assert (seed["announced_count"], seed["agreements_itemised"], seed["agreements_not_itemised"]) == (15, 2, 13)
+    assert (seed["itemised_total"], seed["announced_total"], seed["currency"]) == (55_000_000, 1_568_000_000, "USD")
+    assert seed["residual_total"] == 1_513_000_000
+    assert seed["agreements_possible"] == 1  # the Smart City deal is linked only as "possible": never counted
+    # three sources report the same signing: USD 1.568 bn (S1), more than 1.5 bn (S2), 1.5 bn (S6)
+    assert (seed["claim_sources"], seed["claim_min_total"], seed["claim_max_total"]) == (3, 1_500_000_000,
+                                                                                          1_568_000_000)
+
+
+def test_the_local_fifteen_are_not_confused_with_the_chinese_fifteen(flagship):
+    import sqlite3
+
+    from broadsheet.build import build
+
+    database = build(flagship).database
+    with sqlite3.connect(database) as db:
+        rows = db.execute("SELECT currency, announced_total, claim_id FROM reconciliation "
+                          "WHERE announced_count = 15 ORDER BY currency").fetchall()
+    claims = {claim for _currency, _total, claim in rows}
+    assert ("KZT", 336_000_000_000) in {(currency, total) for currency, total, _claim in rows}
+    assert len(claims) == 2
