@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 serve: $(STAMP)
-	$(BIN)/broadsheet validate  # until the site exists (issue 5), serving means validating
+	$(BIN)/broadsheet serve
 
 validate: $(STAMP)
 	$(BIN)/broadsheet validate

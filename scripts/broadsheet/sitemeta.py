@@ -193,21 +193,16 @@ def generate(layout: Layout, package: PackageSpec, prose: dict[str, Any] | None 
             for shadow in FTS_SHADOWS:
                 tables[internal + index + shadow] = {"hidden": True}
     licenses = descriptor.get("licenses") or [{}]
-    sources = descriptor.get("sources") or [{}]
     generated: dict[str, Any] = {
         "title": descriptor.get("title") or db,
         "description": descriptor.get("description") or "",
         "license": licenses[0].get("title") or licenses[0].get("name") or "",
         "license_url": licenses[0].get("path") or "",
-        "source": sources[0].get("title") or "",
-        "source_url": sources[0].get("path") or "",
         "databases": {db: {"title": descriptor.get("title") or db, "allow_sql": False, "tables": tables,
                            "queries": supported_by_query(package)}},
         "plugins": {"broadsheet": {
             "database": db, "version": descriptor.get("version") or "", "created": descriptor.get("created") or "",
             "citation": citation(descriptor), "resources": structure(package), "views": sorted(package.views),
-            "sources": [{"title": s.get("title", ""), "url": s.get("path", "")} for s in descriptor.get("sources")
-                        or []],
         }},
     }
     # `database:` in site/metadata.yml means "the package's database", so the prose need not repeat its name.

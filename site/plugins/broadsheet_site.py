@@ -277,6 +277,7 @@ async def record(datasette, db: str, table: str, pks: str) -> dict[str, Any] | N
         "list_citations": {k: v for k, v in citations.items() if k not in row},
         "related": await related(datasette, db, labels, resources, table, record_id, names),
         "table_href": datasette.urls.table(db, table),
+        "dates": await record_dates(datasette, db, table, record_id, names),
     }
 
 
@@ -466,7 +467,7 @@ async def changes_feed(datasette, request) -> Response:
     entries, updated = [], atom_date(conf.get("created") or None)
     if db in datasette.databases and "record_history" in await table_names(datasette, db):
         rows = (await datasette.get_database(db).execute(
-            "select resource, record_id, date, \"commit\", subject, fields_changed from record_history "
+            "select resource, record_id, date, \"commit\", subject, change, fields_changed from record_history "
             "order by date desc, rowid desc limit ?", [FEED_LIMIT])).rows
         resources = conf.get("resources") or {}
         labels = Labels(datasette, db, resources)
@@ -474,13 +475,13 @@ async def changes_feed(datasette, request) -> Response:
             link = await labels.link(row["resource"], row["record_id"]) if row["resource"] in resources else {}
             href = base + (link.get("href") or record_href(datasette, db, row["resource"], row["record_id"]))
             entries.append(
-                f"<entry><title>{escape(resources.get(row['resource'], {}).get('title', row['resource']))}: "
+                f"<entry><title>{escape(str(row['change'] or 'changed').capitalize())} in "
+                f"{escape(resources.get(row['resource'], {}).get('title', row['resource']))}: "
                 f"{escape(link.get('text') or str(row['record_id']))}</title>"
                 f"<id>urn:broadsheet:{escape(db)}:{escape(row['resource'])}:{escape(str(row['record_id']))}:"
                 f"{escape(str(row['commit']))}</id><link href=\"{escape(href)}\"/>"
                 f"<updated>{escape(atom_date(row['date']))}</updated>"
-                f"<summary>{escape(str(row['subject'] or ''))}"
-                f"{' (' + escape(str(row['fields_changed'])) + ')' if row['fields_changed'] else ''}</summary>"
+                f"<summary>{escape(str(row['subject'] or ''))}{escape(changed_fields(row['fields_changed']))}</summary>"
                 "</entry>")
         if rows:
             updated = atom_date(rows[0]["date"])
@@ -491,6 +492,25 @@ async def changes_feed(datasette, request) -> Response:
             f"<link rel=\"self\" href=\"{escape(base)}/-/changes.atom\"/><link href=\"{escape(base)}/\"/>"
             + "".join(entries) + "</feed>\n")
     return Response(body, content_type="application/atom+xml; charset=utf-8")
+
+
+def changed_fields(value: Any) -> str:
+    """` (fields: a, b)` from the JSON list the history stores; empty when nothing is listed."""
+    try:
+        names = json.loads(value) if isinstance(value, str) else value
+    except ValueError:
+        names = [value]
+    return f" (fields: {', '.join(str(n) for n in names)})" if names else ""
+
+
+async def record_dates(datasette, db: str, resource: str, record_id: str, names: set[str]) -> dict[str, str]:
+    """When the record was first added and last changed, from the history of the data."""
+    if "record_history" not in names:
+        return {}
+    row = (await datasette.get_database(db).execute(
+        "select min(date), max(date) from record_history where resource = ? and record_id = ?",
+        [resource, record_id])).first()
+    return {"added": row[0], "changed": row[1]} if row and row[0] else {}
 
 
 # ---------------------------------------------------------------- routes and hooks

@@ -9,6 +9,7 @@ import sqlite3
 import threading
 from urllib.parse import urlsplit
 
+import datasette.handle_exception as default_handler
 from datasette import Response, hookimpl
 from datasette.utils.asgi import Base400
 from datasette.views.base import DatasetteError
@@ -27,6 +28,11 @@ HEADERS = {
 # before the time limit interrupts it.
 MAX_VALUE_BYTES = 5_000_000
 log = logging.getLogger("broadsheet.site")
+
+# Datasette 0.65's fallback error handler asks `rich` (when installed) to print the current exception, but runs
+# after the except block has ended, so rich raises and the visitor gets a bare 500. The handler below logs
+# errors itself; the fallback only needs to stop calling rich.
+default_handler.rich = None
 
 
 def local_location(value: str) -> str:
