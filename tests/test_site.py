@@ -81,6 +81,8 @@ def test_metadata_is_generated_from_the_schemas_and_the_prose_wins(site: serve.S
     assert metadata["license"] == "Creative Commons Attribution 4.0"
     assert metadata["license_url"] == "https://creativecommons.org/licenses/by/4.0/"
     assert tables["museums"]["columns"]["budget"] == "Yearly budget in euros. Unit: EUR."
+    assert list(tables["museums"]["columns"]) == ["id", "name_en", "city_id", "kind", "founded", "opened", "visitors",
+                                                  "budget", "free_entry", "topics", "registry_code"]
     assert tables["museums"]["facets"] == ["city_id", "kind"]
     assert tables["museums"]["label_column"] == "name_en"
     assert tables["museums"]["sort"] == "name_en"
@@ -90,7 +92,8 @@ def test_metadata_is_generated_from_the_schemas_and_the_prose_wins(site: serve.S
                                                    "_tables", "_search_trigram"))
     assert metadata["databases"][DB]["allow_sql"] is False
     assert sorted(metadata["databases"][DB]["queries"]) == ["museums_by_kind", "supported_by_sources"]
-    structure = metadata["plugins"]["broadsheet"]["resources"]
+    assert metadata["plugins"]["broadsheet"]["resources_file"] == "site-resources.json"
+    structure = json.loads(site.metadata.with_name("site-resources.json").read_text(encoding="utf-8"))
     assert structure["museums"]["citation_table"] == "museum_citations"
     assert structure["museums"]["children"] == ["museum_citations", "museum_names"]
     assert structure["sources"]["url"] == "url"
@@ -322,6 +325,7 @@ EXPENSIVE = [
 ]
 
 
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # the refused printf's ValueError
 @pytest.mark.parametrize(("sql", "message"), EXPENSIVE)
 def test_limits_hold_even_with_sql_turned_on(site: serve.Site, tmp_path: Path, sql: str, message: str) -> None:
     """Defence in depth: if an operator turns arbitrary SQL on, the time and size limits still stop these."""

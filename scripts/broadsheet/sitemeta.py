@@ -215,12 +215,26 @@ def generate(layout: Layout, package: PackageSpec, prose: dict[str, Any] | None 
     return merge(generated, prose)
 
 
+STRUCTURE_FILE = "site-resources.json"
+
+
 def write(layout: Layout, package: PackageSpec, target: Path | None = None) -> Path:
-    """Write out/metadata.json (atomically) and return its path."""
+    """Write out/metadata.json and, beside it, the resource structure the plugins read (atomically each; keys in
+    schema order, so column descriptions are listed as the schema lists the columns).
+
+    The structure goes into its own file because Datasette deep-copies the whole metadata on every permission
+    check; kept inside, it doubled the time of the home page."""
     target = target or layout.out_dir / "metadata.json"
     target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_suffix(".json.partial")
-    partial.write_text(json.dumps(generate(layout, package), ensure_ascii=False, indent=2, sort_keys=True) + "\n",
-                       encoding="utf-8")
-    partial.replace(target)
+    metadata = generate(layout, package)
+    plugin = metadata["plugins"]["broadsheet"]
+    _write_json(target.with_name(STRUCTURE_FILE), plugin.pop("resources"))
+    plugin["resources_file"] = STRUCTURE_FILE
+    _write_json(target, metadata)
     return target
+
+
+def _write_json(path: Path, value: Any) -> None:
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(json.dumps(value, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    partial.replace(path)
