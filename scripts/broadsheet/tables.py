@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import difflib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+
+import yaml
 
 from broadsheet.errors import Problem
 from broadsheet.package import PackageSpec, ResourceSpec
-from broadsheet.records import Cell, Entry, ParsedFile, Seq
+from broadsheet.records import MAX_DEPTH, NULL_WORDS, Cell, Entry, ParsedFile, Seq
 
 
 @dataclass(slots=True)
@@ -21,6 +23,9 @@ class Origin:
     line: int
     column: int
     cells: dict[str, tuple[int, int]] = field(default_factory=dict)
+
+    def __reduce__(self) -> tuple[type, tuple]:  # a plain tuple pickles ~3x faster than slot state
+        return Origin, (self.path, self.record_id, self.line, self.column, self.cells)
 
     def position(self, field_name: str | None) -> tuple[int, int]:
         if field_name and field_name in self.cells:
@@ -44,6 +49,8 @@ class Tables:
     problems: list[Problem]
     # (resource, row index, field) of cells already reported, so later checks do not report them again
     flagged: set[tuple[str, int, str]] = field(default_factory=set)
+    # Set when the per-row checks ran file by file (validate does that): rows frictionless must judge, per table.
+    suspects: dict[str, list[int]] | None = None
 
     def __getitem__(self, name: str) -> Table:
         return self.by_name[name]
@@ -52,26 +59,233 @@ class Tables:
         return iter(self.by_name.values())
 
 
+@dataclass(slots=True)
+class FileRows:
+    """What one record file contributes: its rows per resource (row indices local to the file), the problems found
+    while turning it into rows, and the cells already reported (so later checks do not report them again).
+
+    A file's FileRows depends only on its bytes, its path and the schemas, which is what makes it cacheable and
+    lets worker processes build it in parallel."""
+
+    path: str
+    parse_problems: list[Problem]  # from records.parse_file
+    problems: list[Problem]  # from turning the parsed record into rows
+    rows: dict[str, tuple[list[list[str | None]], list[Origin]]]
+    flagged: list[tuple[str, int, str]]
+    suspects: dict[str, list[int]] = field(default_factory=dict)  # rows frictionless must judge (see checks)
+
+
+Packed = tuple  # FileRows as plain tuples, dicts, lists, str and int: what `marshal` stores fastest
+
+
+def pack(result: FileRows) -> Packed:
+    """FileRows as builtins only, for the trip from a worker process and for the cache (marshal is ~4x faster
+    than pickle here). Every origin of a file shares the file's path and record id, so only positions travel."""
+    rows = {name: (table_rows, [(o.line, o.column, o.cells) for o in origins])
+            for name, (table_rows, origins) in result.rows.items()}
+    return (result.path, [_pack_problem(p) for p in result.parse_problems],
+            [_pack_problem(p) for p in result.problems], rows, result.flagged, result.suspects)
+
+
+def unpack(packed: Packed) -> FileRows:
+    path, parse_problems, problems, rows, flagged, suspects = packed
+    record_id = record_id_from_path(path)
+    return FileRows(path, [Problem(*p) for p in parse_problems], [Problem(*p) for p in problems],
+                    {name: (table_rows, [Origin(path, record_id, line, column, cells)
+                                         for line, column, cells in origins])
+                     for name, (table_rows, origins) in rows.items()},
+                    [tuple(f) for f in flagged], suspects)  # type: ignore[misc]
+
+
+def _pack_problem(problem: Problem) -> tuple:
+    return tuple(getattr(problem, name) for name in PROBLEM_FIELDS)
+
+
+PROBLEM_FIELDS = tuple(f.name for f in fields(Problem))
+
+
 def build_tables(package: PackageSpec, files: dict[str, list[ParsedFile]]) -> Tables:
     """`files` maps each top-level resource to its parsed record files."""
+    return merge_files(package, [build_file(package, resource, parsed) for resource in package.top_level
+                                 for parsed in files.get(resource.name, [])])
+
+
+def build_file(package: PackageSpec, spec: ResourceSpec, parsed: ParsedFile, cell_checks: bool = False) -> FileRows:
+    """One file's rows; a file that could not be parsed contributes its parse problems and no rows.
+
+    With `cell_checks`, the per-row checks (stricter cell rules, and which rows frictionless must judge) run here
+    too, so they run in the worker processes and are cached with the file."""
     builder = _Builder(package)
-    for resource in package.top_level:
-        for parsed in files.get(resource.name, []):
-            if parsed.entry is not None:
-                builder.record(resource, parsed)
-    return Tables(builder.tables, builder.problems, builder.flagged)
+    if parsed.entry is not None:
+        builder.record(spec, parsed)
+    return _finish(parsed.path, list(parsed.problems), builder.problems, builder.tables, builder.flagged,
+                   cell_checks)
+
+
+def fast_file(package: PackageSpec, spec: ResourceSpec, root: yaml.MappingNode, path: str,
+              cell_checks: bool = False) -> FileRows | None:
+    """Rows straight from libyaml's nodes, without the Entry tree, for the common case of a clean record.
+
+    Returns None at the first thing that would be a problem (duplicate or unknown key, a list where a value
+    belongs, an id that differs from the file name...): the caller then takes the exact path (records.walk and
+    build_file), which reports it. When it returns rows, they equal what the exact path builds; the bad-input and
+    differential tests run both."""
+    record_id = record_id_from_path(path)
+    tables: dict[str, Table] = {}
+    if not _fast_row(package, spec, root, path, record_id, {}, tables, depth=1):
+        return None
+    id_column = spec.field_names.index(spec.id_field)
+    if tables[spec.name].rows[0][id_column] != record_id:
+        return None
+    return _finish(path, [], [], tables, set(), cell_checks)
+
+
+_SHAPES: dict[int, tuple[ResourceSpec, _Shape]] = {}
+
+
+def _shape_of(spec: ResourceSpec) -> _Shape:
+    known = _SHAPES.get(id(spec))
+    if known is None or known[0] is not spec:
+        known = _SHAPES[id(spec)] = (spec, _Shape(tuple(spec.field_names), frozenset(spec.typed_fields),
+                                                  frozenset(spec.field_map), {f.name: f.type for f in spec.fields}))
+    return known[1]
+
+
+def _fast_row(package: PackageSpec, spec: ResourceSpec, node: yaml.MappingNode, path: str, record_id: str,
+              filled: dict[str, str | None], tables: dict[str, Table], depth: int) -> bool:
+    if depth > MAX_DEPTH - 2:
+        return False
+    shape = _shape_of(spec)
+    values: dict[str, str | None] = dict(filled)
+    mark = node.start_mark
+    origin = Origin(path, record_id, mark.line + 1, mark.column + 1)
+    cells = origin.cells
+    seen: set[str] = set()
+    for key_node, value_node in node.value:
+        if type(key_node) is not yaml.ScalarNode:
+            return False
+        key = key_node.value
+        if key in seen:
+            return False
+        seen.add(key)
+        kind = type(value_node)
+        if kind is yaml.ScalarNode:
+            if key not in shape.typed:
+                return False
+            text = value_node.value
+            mark = value_node.start_mark
+            cells[key] = (mark.line + 1, mark.column + 1)
+            if (not value_node.style and text in NULL_WORDS) or not text.strip():
+                values[key] = None
+            else:
+                values[key] = text
+        elif kind is not yaml.SequenceNode:
+            return False
+        elif key in spec.children:
+            child = package.resources[spec.children[key]]
+            for index, item in enumerate(value_node.value, start=1):
+                if type(item) is not yaml.MappingNode:
+                    return False
+                link = {child_field: values.get(parent_field) for child_field, parent_field in
+                        child.parent_link.items()}
+                if child.position:
+                    link[child.position] = str(index)
+                if not _fast_row(package, child, item, path, record_id, link, tables, depth + 2):
+                    return False
+        elif key in shape.typed and shape.types[key] == "array":
+            items = []
+            for item in value_node.value:
+                if type(item) is not yaml.ScalarNode:
+                    return False
+                text = item.value
+                if (not item.style and text in NULL_WORDS) or not text.strip():
+                    return False
+                items.append(text)
+            mark = key_node.start_mark
+            cells[key] = (mark.line + 1, mark.column + 1)
+            values[key] = json.dumps(items, ensure_ascii=False) if items else None
+        else:
+            return False
+    table = tables.get(spec.name)
+    if table is None:
+        table = tables[spec.name] = Table(spec)
+    table.rows.append([values.get(name) for name in shape.field_names])
+    table.origins.append(origin)
+    return True
+
+
+def _finish(path: str, parse_problems: list[Problem], problems: list[Problem], tables: dict[str, Table],
+            flagged: set[tuple[str, int, str]], cell_checks: bool) -> FileRows:
+    rows = {name: (table.rows, table.origins) for name, table in tables.items() if table.rows}
+    suspects = {}
+    if cell_checks:
+        from broadsheet import checks  # checks imports this module
+
+        for name, table in tables.items():
+            cell_problems, found = checks.row_checks(table)
+            for index, field_name, problem in cell_problems:
+                flagged.add((name, index, field_name))
+                problems.append(problem)
+            if found:
+                suspects[name] = found
+    return FileRows(path, parse_problems, problems, rows, sorted(flagged), suspects)
+
+
+def merge_files(package: PackageSpec, results: list[FileRows]) -> Tables:
+    """Concatenate per-file rows in the order given (resources parents first, files sorted), so row numbers are
+    the same however the files were built."""
+    tables = {name: Table(spec) for name, spec in package.resources.items()}
+    problems: list[Problem] = []
+    flagged: set[tuple[str, int, str]] = set()
+    suspects: dict[str, list[int]] = {}
+    for result in results:
+        offsets = {}
+        for name, (rows, origins) in result.rows.items():
+            table = tables[name]
+            offsets[name] = len(table.rows)
+            table.rows.extend(rows)
+            table.origins.extend(origins)
+        flagged.update((name, offsets[name] + index, field_name) for name, index, field_name in result.flagged)
+        for name, indices in result.suspects.items():
+            suspects.setdefault(name, []).extend(offsets[name] + index for index in indices)
+        problems.extend(result.problems)
+    return Tables(tables, problems, flagged, suspects)
 
 
 def record_id_from_path(path: str) -> str:
     return path.rsplit("/", 1)[-1].removesuffix(".yaml")
 
 
+@dataclass(frozen=True, slots=True)
+class _Shape:
+    """What the builder asks of a schema for every value, computed once instead of per cell."""
+
+    field_names: tuple[str, ...]
+    typed: frozenset[str]
+    known: frozenset[str]
+    types: dict[str, str]
+
+
 class _Builder:
     def __init__(self, package: PackageSpec) -> None:
         self.package = package
-        self.tables = {name: Table(spec) for name, spec in package.resources.items()}
+        self.tables: dict[str, Table] = {}
         self.problems: list[Problem] = []
         self.flagged: set[tuple[str, int, str]] = set()
+        self.shapes: dict[str, _Shape] = {}
+
+    def table(self, name: str) -> Table:
+        table = self.tables.get(name)
+        if table is None:
+            table = self.tables[name] = Table(self.package.resources[name])
+        return table
+
+    def shape(self, spec: ResourceSpec) -> _Shape:
+        shape = self.shapes.get(spec.name)
+        if shape is None:
+            shape = self.shapes[spec.name] = _Shape(tuple(spec.field_names), frozenset(spec.typed_fields),
+                                                     frozenset(spec.field_map), {f.name: f.type for f in spec.fields})
+        return shape
 
     def record(self, spec: ResourceSpec, parsed: ParsedFile) -> None:
         entry = parsed.entry
@@ -86,32 +300,41 @@ class _Builder:
                 line=line, column=column, resource=spec.name, record_id=expected_id, field=spec.id_field,
                 found=found_id or "(missing)", expected=expected_id,
                 hint=f"set `{spec.id_field}: {expected_id}` or rename the file; ids never change once published"))
-            self.flagged.add((spec.name, len(self.tables[spec.name].rows), spec.id_field))
+            self.flagged.add((spec.name, len(self.table(spec.name).rows), spec.id_field))
         self.row(spec, entry, parsed.path, expected_id, filled={})
 
     def row(self, spec: ResourceSpec, entry: Entry, path: str, record_id: str, filled: dict[str, str]) -> None:
         values: dict[str, str | None] = dict(filled)
         origin = Origin(path, record_id, entry.line, entry.column)
-        where = {"path": path, "resource": spec.name, "record_id": record_id}
+        shape = self.shape(spec)
+        table = self.table(spec.name)
         for key, value in entry.values.items():
-            line, column = _position_of(value, entry.key_positions[key])
-            at = {**where, "line": line, "column": column, "field": key}
+            if isinstance(value, Cell):
+                line, column = value.line, value.column
+                if key in shape.typed:  # the common case first: a plain value of a typed field
+                    origin.cells[key] = (line, column)
+                    text = value.text
+                    values[key] = None if text is None or not text.strip() else text
+                    continue
+            else:
+                line, column = entry.key_positions[key]
+            at = {"path": path, "resource": spec.name, "record_id": record_id, "line": line, "column": column,
+                  "field": key}
             if key in spec.children:
                 self.children(spec, key, value, values, path, record_id, at)
-            elif key in spec.typed_fields:
+            elif key in shape.typed:
                 origin.cells[key] = (line, column)
                 reported = len(self.problems)
                 values[key] = self.cell_text(spec, key, value, at)
                 if len(self.problems) > reported:
-                    self.flagged.add((spec.name, len(self.tables[spec.name].rows), key))
-            elif key in spec.field_map:
+                    self.flagged.add((spec.name, len(table.rows), key))
+            elif key in shape.known:
                 self.problems.append(Problem(
                     "filled-field", f"{key!r} is filled in from the enclosing record; do not type it",
                     **at, found=key, expected="no such key here", hint=f"delete the `{key}:` line"))
             else:
                 self.problems.append(_unknown_field(spec, key, at))
-        table = self.tables[spec.name]
-        table.rows.append([values.get(name) for name in spec.field_names])
+        table.rows.append([values.get(name) for name in shape.field_names])
         table.origins.append(origin)
 
     def children(self, spec: ResourceSpec, key: str, value: object, values: dict[str, str | None],

@@ -3,6 +3,11 @@ error back to the file, line and column where the curator typed the value."""
 
 from __future__ import annotations
 
+import gc
+import hashlib
+import marshal
+import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -11,10 +16,14 @@ from broadsheet import checks
 from broadsheet.errors import Problem, Report
 from broadsheet.layout import Layout
 from broadsheet.package import PackageSpec, load_package
-from broadsheet.records import parse_file
-from broadsheet.tables import Table, Tables, build_tables
+from broadsheet.records import compose_record, parse_file, walk
+from broadsheet.tables import FileRows, Table, Tables, build_file, fast_file, merge_files, pack, unpack
 
 RECORD_SUFFIX = ".yaml"
+# Below this many files to parse, starting worker processes costs more than it saves.
+PARALLEL_FROM = 400
+# Codes that depend on other rows: frictionless reports them from the whole table, so does the fast path.
+CROSS_ROW_CODES = frozenset({"primary-key", "unique-error", "foreign-key"})
 
 
 @dataclass
@@ -26,60 +35,326 @@ class Validated:
     report: Report
 
 
-def validate(layout: Layout) -> Validated:
-    package = load_package(layout)
+def validate(layout: Layout, *, full: bool = False, use_cache: bool = False, workers: int | None = None) -> Validated:
+    """Validate every record.
+
+    `full` runs frictionless over every row (the reference; slow) instead of only over the rows the fast path
+    cannot vouch for. `use_cache` reuses per-file results from `.broadsheet-cache/` for files whose bytes are
+    unchanged (see broadsheet.cache). `workers` caps the parsing processes (default: one per core).
+    """
+    collecting = gc.isenabled()
+    gc.disable()  # millions of small acyclic objects: the cyclic collector would rescan them again and again
+    try:
+        return _validate(layout, full=full, use_cache=use_cache, workers=workers)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _validate(layout: Layout, *, full: bool, use_cache: bool, workers: int | None) -> Validated:
+    cache = None
+    if use_cache:
+        from broadsheet.cache import Cache
+
+        cache = Cache.open(layout)
+        package = cache.package()
+    else:
+        package = load_package(layout)
     report = Report()
     files, stray = discover(package)
     report.extend(stray)
-    parsed = {name: [parse_file(path, layout.relative(path)) for path in paths] for name, paths in files.items()}
-    for results in parsed.values():
-        for result in results:
-            report.extend(result.problems)
-    tables = build_tables(package, parsed)
+    jobs = [(spec.name, str(path), shown) for spec in package.top_level for path, shown in files[spec.name]]
+    if cache is not None:
+        results = cache.file_rows(jobs, lambda todo: build_all(package, todo, workers))
+    else:
+        results = [rows for _digest, rows in build_all(package, jobs, workers)]
+    for result in results:
+        report.extend(result.parse_problems)
+    tables = merge_files(package, results)
     report.extend(tables.problems)
-    report.extend(check_tables(package, tables))
-    report.stats = {"files": sum(len(p) for p in files.values()),
-                    **{f"rows.{t.spec.name}": len(t.rows) for t in tables}}
+    report.extend(check_tables(package, tables, full=full))
+    report.stats = {"files": len(jobs), **{f"rows.{t.spec.name}": len(t.rows) for t in tables}}
+    if cache is not None:
+        cache.save()
     return Validated(package, tables, report)
 
 
-def discover(package: PackageSpec) -> tuple[dict[str, list[Path]], list[Problem]]:
-    """Record files per top-level resource, and a problem for anything in datapackage/ we would ignore."""
+def discover(package: PackageSpec) -> tuple[dict[str, list[tuple[Path, str]]], list[Problem]]:
+    """Record files per top-level resource as (path, path shown to people), and a problem for anything in
+    datapackage/ we would ignore."""
     layout = package.layout
-    files: dict[str, list[Path]] = {}
+    files: dict[str, list[tuple[Path, str]]] = {spec.name: [] for spec in package.top_level}
     problems = []
-    for spec in package.top_level:
-        folder = layout.records_dir(spec.name)
-        files[spec.name] = sorted(folder.glob(f"*{RECORD_SUFFIX}")) if folder.is_dir() else []
-    if layout.data_dir.is_dir():
-        known = {spec.name for spec in package.top_level}
-        for entry in sorted(layout.data_dir.iterdir()):
-            if entry.is_dir() and entry.name not in known:
-                problems.append(Problem(
-                    "unknown-resource", f"folder {entry.name!r} matches no schema in schemas/",
-                    path=layout.relative(entry), found=entry.name,
-                    expected=f"one of {', '.join(sorted(known))}",
-                    hint="rename the folder or add schemas/<name>.yaml"))
-            elif entry.is_dir():
-                for stray in sorted(entry.iterdir()):
-                    if stray.suffix != RECORD_SUFFIX and not stray.name.startswith("."):
-                        problems.append(Problem(
-                            "wrong-extension", f"{stray.name!r} is not read: records end in {RECORD_SUFFIX}",
-                            path=layout.relative(stray), resource=entry.name, found=stray.suffix or stray.name,
-                            expected=RECORD_SUFFIX, hint=f"rename it to {stray.stem}{RECORD_SUFFIX}"))
+    if not layout.data_dir.is_dir():
+        return files, problems
+    known = {spec.name for spec in package.top_level}
+    for entry in sorted(layout.data_dir.iterdir()):
+        if entry.is_dir() and entry.name not in known:
+            problems.append(Problem(
+                "unknown-resource", f"folder {entry.name!r} matches no schema in schemas/",
+                path=layout.relative(entry), found=entry.name, expected=f"one of {', '.join(sorted(known))}",
+                hint="rename the folder or add schemas/<name>.yaml"))
+        elif entry.is_dir():
+            shown_folder = layout.relative(entry)
+            names = sorted(os.listdir(entry))  # one listing; Path.glob + resolve() per file cost seconds at 100k
+            for name in names:
+                path = entry / name
+                if name.endswith(RECORD_SUFFIX):
+                    files[entry.name].append((path, f"{shown_folder}/{name}"))
+                elif not name.startswith("."):
+                    stem, dot, suffix = name.rpartition(".")
+                    stem, suffix = (stem, dot + suffix) if dot else (name, "")
+                    problems.append(Problem(
+                        "wrong-extension", f"{name!r} is not read: records end in {RECORD_SUFFIX}",
+                        path=f"{shown_folder}/{name}", resource=entry.name, found=suffix or name,
+                        expected=RECORD_SUFFIX, hint=f"rename it to {stem}{RECORD_SUFFIX}"))
     return files, problems
 
 
-def check_tables(package: PackageSpec, tables: Tables) -> list[Problem]:
+# --- Parsing and row building, in parallel ------------------------------------------------------------------
+
+Job = tuple[str, str, str]  # (top-level resource, file path, path shown to people)
+_WORKER_PACKAGE: PackageSpec | None = None
+
+
+def build_all(package: PackageSpec, jobs: list[Job], workers: int | None = None) -> list[tuple[str, FileRows]]:
+    """(sha256 of the bytes, FileRows) per job, in job order. Uses every core when there is enough to do: each
+    worker parses a slice of the files and returns compact rows, never YAML node trees."""
+    count = workers or len(os.sched_getaffinity(0))
+    if count < 2 or len(jobs) < PARALLEL_FROM:
+        return [_build_one(package, job) for job in jobs]
+    import multiprocessing
+
+    global _WORKER_PACKAGE
+    _WORKER_PACKAGE = package  # inherited by the forked workers: no need to pickle the schemas
+    chunk = max(50, len(jobs) // (count * 8))
+    slices = [jobs[i:i + chunk] for i in range(0, len(jobs), chunk)]
+    with multiprocessing.get_context("fork").Pool(count, initializer=gc.disable) as pool:
+        results = [(digest, unpack(packed)) for part in pool.imap(_build_slice, slices)
+                   for digest, packed in marshal.loads(part)]
+    _WORKER_PACKAGE = None
+    return results
+
+
+def _build_slice(jobs: list[Job]) -> bytes:
+    assert _WORKER_PACKAGE is not None
+    return marshal.dumps([(digest, pack(rows)) for digest, rows in (_build_one(_WORKER_PACKAGE, job)
+                                                                    for job in jobs)])
+
+
+def _build_one(package: PackageSpec, job: Job) -> tuple[str, FileRows]:
+    resource, path, shown = job
+    try:
+        with open(path, "rb") as handle:
+            raw = handle.read(records_limit() + 1)
+    except OSError:
+        raw = None
+    if raw is None or len(raw) > records_limit():
+        parsed = parse_file(Path(path), shown)  # reports the unreadable or oversized file
+        digest = ""
+    else:
+        digest = hashlib.sha256(raw).hexdigest()
+        root, failed = compose_record(raw, shown)
+        if root is not None:
+            rows = fast_file(package, package.resources[resource], root, shown, cell_checks=True)
+            if rows is not None:
+                return digest, rows
+            parsed = walk(root, shown)
+        else:
+            assert failed is not None
+            parsed = failed
+    return digest, build_file(package, package.resources[resource], parsed, cell_checks=True)
+
+
+def records_limit() -> int:
+    from broadsheet.records import MAX_FILE_BYTES
+
+    return MAX_FILE_BYTES
+
+
+# --- Checks over the rows -----------------------------------------------------------------------------------
+
+def check_tables(package: PackageSpec, tables: Tables, *, full: bool = False) -> list[Problem]:
     problems: list[Problem] = []
     flagged = set(tables.flagged)
-    for table in tables:
-        for index, field_name, problem in checks.cell_problems(table):
-            flagged.add((table.spec.name, index, field_name))
-            problems.append(problem)
-    problems += frictionless_problems(package, tables, flagged)
+    if tables.suspects is None:  # rows built without their per-row checks (build_tables): run them now
+        for table in tables:
+            for index, field_name, problem in checks.cell_problems(table):
+                flagged.add((table.spec.name, index, field_name))
+                problems.append(problem)
+    if full or not fast_path_applies(package, tables):
+        problems += frictionless_problems(package, tables, flagged)
+    else:
+        problems += fast_problems(package, tables, flagged)
     problems += checks.citation_problems(package, tables)
     return problems
+
+
+def fast_path_applies(package: PackageSpec, tables: Tables) -> bool:
+    """The fast path reproduces key comparisons for string and integer keys, and frictionless' blank-row rule
+    is left to frictionless; anything else sends the whole package to frictionless."""
+    keys: dict[str, set[str]] = {name: set(spec.primary_key) | {f.name for f in spec.fields
+                                                                 if f.constraints.get("unique")}
+                                 for name, spec in package.resources.items()}
+    for spec in package.resources.values():
+        for fk in spec.foreign_keys:
+            keys[spec.name] |= set(fk["fields"])
+            target = fk["reference"]["resource"] or spec.name
+            keys[target] |= set(fk["reference"]["fields"])
+    for name, fields in keys.items():
+        table = tables[name]
+        for field_name in fields:
+            field_spec = table.spec.field_map[field_name]
+            if field_spec.type == "string" and field_spec.descriptor.get("format", "default") == "default":
+                continue  # text compares as itself
+            value_of = checks.key_value(field_spec)
+            column = table.column(field_name)
+            if any(value_of(row[column]) is checks.UNKNOWN for row in table.rows):
+                return False
+        # a blank row is never vouched for, so it is among the suspects
+        suspects = checks.suspect_rows(table) if tables.suspects is None else tables.suspects.get(name, [])
+        if any(all(cell is None for cell in table.rows[index]) for index in suspects):
+            return False
+    return True
+
+
+def fast_problems(package: PackageSpec, tables: Tables, already: set[tuple[str, int, str]]) -> list[Problem]:
+    """Frictionless' errors, found by frictionless itself on the rows the fast path cannot vouch for, plus the
+    cross-row errors (keys), reproduced here over whole tables exactly as frictionless computes them."""
+    found = list(_cross_row_errors(package, tables))
+    for table in tables:
+        suspects = checks.suspect_rows(table) if tables.suspects is None else tables.suspects.get(table.spec.name)
+        if suspects:
+            found += [(table, d) for d in _frictionless_rows(table, suspects)]
+    problems = []
+    for table, descriptor in found:
+        problem = _locate(table, descriptor)
+        if problem is not None and (table.spec.name, _row_index(descriptor), problem.field) not in already:
+            problems.append(problem)
+    return problems
+
+
+def _frictionless_rows(table: Table, indices: list[int], batch: int = 50) -> Iterator[dict[str, Any]]:
+    """Frictionless' cell errors for some rows of a table, with row numbers of the whole table.
+
+    Batches stay far below frictionless' limit of 1000 errors per validation. Key errors are left out: they
+    depend on the other rows and come from the whole-table pass."""
+    from frictionless import Resource, Schema
+
+    descriptor = {k: v for k, v in table.spec.frictionless_schema().items() if k != "foreignKeys"}
+    header = table.spec.field_names
+    for start in range(0, len(indices), batch):
+        part = indices[start:start + batch]
+        resource = Resource(name=table.spec.name, data=[header, *(table.rows[i] for i in part)],
+                            schema=Schema.from_descriptor(descriptor))
+        for task in resource.validate().tasks:
+            for error in task.errors:
+                found = error.to_descriptor()
+                if found["type"] in CROSS_ROW_CODES or not found.get("rowNumber"):
+                    continue
+                found["rowNumber"] = part[found["rowNumber"] - 2] + 2
+                yield found
+
+
+def _cross_row_errors(package: PackageSpec, tables: Tables) -> Iterator[tuple[Table, dict[str, Any]]]:
+    """unique-error, primary-key and foreign-key exactly as frictionless' row stream reports them: the same rows,
+    the same notes (which name the previous row holding the value). Set operations in C answer "any problem?"
+    first; the row-by-row walk that words each error runs only when there is one."""
+    keys = _KeyColumns(tables)
+    lookups: dict[tuple[str, tuple[str, ...]], set[tuple[object, ...]]] = {}
+    for spec in package.resources.values():
+        for fk in spec.foreign_keys:
+            target = fk["reference"]["resource"] or spec.name
+            fields = tuple(fk["reference"]["fields"])
+            if (target, fields) not in lookups:
+                lookup = set(keys.tuples(target, fields))
+                lookup.discard((None,) * len(fields))
+                lookups[target, fields] = lookup
+    for spec in package.resources.values():
+        table = tables[spec.name]
+        for field_spec in spec.fields:
+            if field_spec.constraints.get("unique"):
+                yield from ((table, e) for e in _unique_errors(field_spec.name, keys.tuples(spec.name, (
+                    field_spec.name,))))
+        if spec.primary_key:
+            yield from ((table, e) for e in _primary_key_errors(keys.tuples(spec.name, tuple(spec.primary_key))))
+        for fk in spec.foreign_keys:
+            target = fk["reference"]["resource"] or spec.name
+            lookup = lookups[target, tuple(fk["reference"]["fields"])]
+            yield from ((table, e) for e in _foreign_key_errors(fk, keys.tuples(spec.name, tuple(fk["fields"])),
+                                                                 lookup))
+
+
+class _KeyColumns:
+    """Key values per (table, fields), cast as frictionless casts them, computed once per run."""
+
+    def __init__(self, tables: Tables) -> None:
+        self.tables = tables
+        self.columns: dict[tuple[str, str], list[object]] = {}
+
+    def column(self, name: str, field_name: str) -> list[object]:
+        known = self.columns.get((name, field_name))
+        if known is None:
+            table = self.tables[name]
+            column = table.column(field_name)
+            texts = [row[column] for row in table.rows]
+            if table.spec.field_map[field_name].type == "string":
+                known = texts
+            else:
+                value_of = checks.key_value(table.spec.field_map[field_name])
+                known = [value_of(text) for text in texts]
+            self.columns[name, field_name] = known
+        return known
+
+    def tuples(self, name: str, fields: tuple[str, ...]) -> list[tuple[object, ...]]:
+        return list(zip(*(self.column(name, f) for f in fields), strict=True))
+
+
+def _unique_errors(field_name: str, values: list[tuple[object, ...]]) -> Iterator[dict[str, Any]]:
+    present = [v for v in values if v[0] is not None]
+    if len(set(present)) == len(present):
+        return
+    seen: dict[object, int] = {}
+    for index, value in enumerate(values):
+        if value[0] is None:
+            continue
+        match = seen.get(value)
+        seen[value] = index + 2
+        if match:
+            yield {"type": "unique-error", "rowNumber": index + 2, "fieldName": field_name,
+                   "note": f"the same as in the row at position {match}"}
+
+
+def _primary_key_errors(keys: list[tuple[object, ...]]) -> Iterator[dict[str, Any]]:
+    empty = (None,) * (len(keys[0]) if keys else 0)
+    if len(set(keys)) == len(keys) and empty not in keys:
+        return
+    seen: dict[tuple[object, ...], int] = {}
+    for index, cells in enumerate(keys):
+        if cells == empty:
+            yield {"type": "primary-key", "rowNumber": index + 2,
+                   "note": 'cells composing the primary keys are all "None"'}
+            continue
+        match = seen.get(cells)
+        seen[cells] = index + 2
+        if match:
+            yield {"type": "primary-key", "rowNumber": index + 2,
+                   "note": f"the same as in the row at position {match}"}
+
+
+def _foreign_key_errors(fk: dict[str, Any], keys: list[tuple[object, ...]],
+                        lookup: set[tuple[object, ...]]) -> Iterator[dict[str, Any]]:
+    empty = (None,) * len(fk["fields"])
+    missing = set(keys) - lookup
+    missing.discard(empty)
+    if not missing:
+        return
+    reference = fk["reference"]
+    for index, cells in enumerate(keys):
+        if cells in missing:
+            yield {"type": "foreign-key", "rowNumber": index + 2, "fieldNames": list(fk["fields"]),
+                   "fieldCells": list(cells), "referenceName": reference["resource"],
+                   "referenceFieldNames": list(reference["fields"])}
 
 
 def frictionless_problems(package: PackageSpec, tables: Tables,

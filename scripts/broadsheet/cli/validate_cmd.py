@@ -16,7 +16,12 @@ from broadsheet.errors import BroadsheetError
 @root_option
 @click.option("--format", "output_format", type=click.Choice(["text", "json", "github"]), default=None,
               help="Output format. Default: github when GITHUB_ACTIONS=true, else text.")
-def validate(root: Path | None, output_format: str | None) -> None:
+@click.option("--no-cache", is_flag=True,
+              help="Parse every file afresh instead of reusing .broadsheet-cache/ for unchanged files.")
+@click.option("--full", is_flag=True,
+              help="Run frictionless over every row, not only the rows Broadsheet's fast checks cannot vouch for "
+                   "(slow; the reference the fast path is tested against).")
+def validate(root: Path | None, output_format: str | None, no_cache: bool = False, full: bool = False) -> None:
     """Check every record against its Table Schema and Broadsheet's rules, reporting every problem in one run.
 
     \b
@@ -27,6 +32,7 @@ def validate(root: Path | None, output_format: str | None) -> None:
     Examples:
       broadsheet validate
       broadsheet validate --format json > report.json
+      broadsheet validate --no-cache --full     # what CI may run: no cache, frictionless on every row
     """
     from broadsheet.report import RENDERERS
     from broadsheet.validate import validate as run_validation
@@ -34,7 +40,7 @@ def validate(root: Path | None, output_format: str | None) -> None:
     if output_format is None:
         output_format = "github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text"
     try:
-        result = run_validation(_layout(root))
+        result = run_validation(_layout(root), use_cache=not no_cache, full=full)
     except BroadsheetError as error:
         _fail_config(error)
         return

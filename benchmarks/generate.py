@@ -1,0 +1,116 @@
+"""Synthetic Broadsheet packages for the benchmark: one YAML file per record, about 1 KB each.
+
+The mix is realistic for the flagship kind of data: Cyrillic (Russian), Kazakh and Chinese names, partial
+dates, enums, nested child lists (names, status history, citations) and foreign keys between resources.
+Deterministic: the same size always gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+TEMPLATE = HERE / "package"
+
+RU = ["Завод", "Комбинат", "Предприятие", "Строительство", "Производство", "металлургический", "химический",
+      "энергетический", "текстильный", "пищевой", "Абайская", "область", "Семей", "Аягоз", "Курчатов"]
+KK = ["зауыты", "кешені", "кәсіпорны", "құрылысы", "өндірісі", "Абай", "облысы", "Семей", "Аягөз", "Курчатов",
+      "тау-кен", "энергетика", "тоқыма", "азық-түлік", "қазақстандық"]
+ZH = ["工厂", "有限公司", "投资", "建设", "项目", "新疆", "哈萨克斯坦", "能源", "化工", "纺织", "食品", "物流", "机械",
+      "矿业", "集团"]
+EN = ["Plant", "Works", "Complex", "Steel", "Energy", "Chemicals", "Textiles", "Foods", "Logistics", "Machinery",
+      "Mining", "Abai", "Semey", "Ayagoz", "Kurchatov", "Solar", "Wind", "Copper", "Cement", "Glass"]
+SECTORS = ["mining", "energy", "food", "chemicals", "machinery", "logistics", "textiles", "construction"]
+STATUSES = ["announced", "signed", "ground-breaking", "construction", "operating", "cancelled"]
+PRODUCTS = ["cement", "copper cathode", "solar panels", "flour", "cotton yarn", "fertiliser", "glass", "steel"]
+
+
+def words(rng: random.Random, vocabulary: list[str], count: int, sep: str = " ") -> str:
+    return sep.join(rng.choice(vocabulary) for _ in range(count))
+
+
+def partial_date(rng: random.Random) -> str:
+    year = rng.randint(2015, 2026)
+    shape = rng.random()
+    if shape < 0.2:
+        return str(year)
+    if shape < 0.5:
+        return f"{year}-{rng.randint(1, 12):02d}"
+    return f"{year}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
+
+
+def quoted(text: str) -> str:
+    return json.dumps(text, ensure_ascii=False)  # a JSON string is a valid double-quoted YAML scalar
+
+
+def counts(size: int) -> dict[str, int]:
+    sources = max(1, size // 10)
+    orgs = max(1, size // 5)
+    return {"sources": sources, "orgs": orgs, "plants": max(1, size - sources - orgs)}
+
+
+def source_record(rng: random.Random, number: int) -> str:
+    language = rng.choice(["kk", "ru", "zh", "en"])
+    title = {"kk": lambda: words(rng, KK, 8), "ru": lambda: words(rng, RU, 8), "zh": lambda: words(rng, ZH, 10, ""),
+             "en": lambda: words(rng, EN, 8)}[language]()
+    return (f"id: source-{number}\ntitle: {quoted(title)}\nurl: https://news.example.org/{language}/{number}\n"
+            f"language: {language}\npublished: 20{rng.randint(15, 26)}-{rng.randint(1, 12):02d}-"
+            f"{rng.randint(1, 28):02d}\nofficial: {rng.choice(['true', 'false'])}\n"
+            f"# {words(rng, EN, 12)}\n")
+
+
+def org_record(rng: random.Random, number: int, sources: int) -> str:
+    lines = [f"id: org-{number}", f"name_en: {words(rng, EN, 3)} {number}", f"country: {rng.choice(['KZ', 'CN'])}",
+             f"kind: {rng.choice(['company', 'agency', 'government', 'bank'])}", f"founded: {partial_date(rng)}",
+             f"staff: {rng.randint(5, 20000)}", f"bin: '{number:012d}'", "names:"]
+    for language, script, text in (("kk", "Cyrl", words(rng, KK, 4)), ("ru", "Cyrl", words(rng, RU, 4)),
+                                   ("zh", "Hans", words(rng, ZH, 6, ""))):
+        lines += [f"  - language: {language}", f"    script: {script}", f"    name: {quoted(text)}"]
+    lines.append("citations:")
+    for field in ("founded", "staff"):
+        lines += [f"  - field: {field}", f"    source_id: source-{rng.randrange(sources)}",
+                  f"    locator: paragraph {rng.randint(1, 20)}"]
+    return "\n".join(lines) + "\n"
+
+
+def plant_record(rng: random.Random, number: int, orgs: int, sources: int) -> str:
+    products = ", ".join(rng.sample(PRODUCTS, rng.randint(1, 3)))
+    lines = [f"id: plant-{number}", f"name_en: {words(rng, EN, 4)} {number}", f"org_id: org-{rng.randrange(orgs)}",
+             f"sector: {rng.choice(SECTORS)}", f"announced: {partial_date(rng)}",
+             f"amount: {rng.randint(1, 5000) * 100000}", f"currency: {rng.choice(['USD', 'KZT', 'CNY'])}",
+             f"jobs: {rng.randint(10, 3000)}", f"products: [{products}]", "names:"]
+    lines += ["  - language: kk", f"    name: {quoted(words(rng, KK, 5))}", "  - language: ru",
+              f"    name: {quoted(words(rng, RU, 5))}", "  - language: zh", f"    name: {quoted(words(rng, ZH, 8, ''))}"]
+    lines.append("status_history:")
+    for status in STATUSES[: rng.randint(1, 3)]:
+        lines += [f"  - date: {partial_date(rng)}", f"    status: {status}",
+                  f"    source_id: source-{rng.randrange(sources)}"]
+    lines.append("citations:")
+    for field in ("org_id", "announced", "amount", "jobs"):
+        lines += [f"  - field: {field}", f"    source_id: source-{rng.randrange(sources)}",
+                  f"    locator: paragraph {rng.randint(1, 30)}"]
+    return "\n".join(lines) + "\n"
+
+
+def generate(target: Path, size: int, seed: int = 7) -> Path:
+    """Write a package of `size` records into `target` (replacing it) and return its root."""
+    if target.exists():
+        shutil.rmtree(target)
+    shutil.copytree(TEMPLATE, target)
+    rng = random.Random(seed)
+    n = counts(size)
+    makers = {
+        "sources": lambda i: source_record(rng, i),
+        "orgs": lambda i: org_record(rng, i, n["sources"]),
+        "plants": lambda i: plant_record(rng, i, n["orgs"], n["sources"]),
+    }
+    prefix = {"sources": "source", "orgs": "org", "plants": "plant"}
+    for resource, make in makers.items():
+        folder = target / "datapackage" / resource
+        folder.mkdir(parents=True)
+        for number in range(n[resource]):
+            (folder / f"{prefix[resource]}-{number}.yaml").write_text(make(number), encoding="utf-8")
+    return target

@@ -1,0 +1,190 @@
+"""Per-file validation results, reused while a file's bytes, the schemas and the tool are unchanged.
+
+What is cached: for each record file, what validation learns from that file alone (its parse problems, its rows
+with their positions, the stricter cell rules' problems and which rows frictionless must judge). What is never
+cached: anything that depends on other files (primary keys, unique values, foreign keys, citations) and
+frictionless' verdicts; those are recomputed from all rows on every run, so a change in one file cannot leave a
+stale cross-record answer behind.
+
+Keys. The whole cache is keyed by a digest of the schemas, datapackage.json, the tool's version and the source of
+the modules that produce the cached data: change any and every entry is discarded. Each entry is keyed by the
+file's path and the sha256 of its bytes. Reading every file to hash it is cheap next to parsing, but at 100k files
+it is still the larger part of a warm run, so an entry also remembers the file's stat signature (size, mtime,
+ctime, inode): when the signature is unchanged the bytes are taken to be unchanged. ctime cannot be set by a user
+(unlike mtime, which editors and `touch -d` set freely), and every write or `utime` moves it. The one hole is a
+write within the file system's timestamp granularity of the moment the file was read ("racy git"): a file whose
+ctime is within `racy_window_ns` of the read is stored without a signature, so the next run hashes it again.
+
+Storage: `.broadsheet-cache/` (git-ignored), files spread over shards by path so that a warm run rewrites only the
+shards it changed; each shard is one `marshal` blob (builtins only; loads at ~100 MB/s). A shard that cannot be
+read — truncated, corrupt, from another Python — counts as empty.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import marshal
+import os
+import pickle
+import time
+import zlib
+from collections.abc import Callable
+from pathlib import Path
+
+from broadsheet import __version__
+from broadsheet.layout import Layout
+from broadsheet.package import PackageSpec, load_package
+from broadsheet.tables import FileRows, Packed, pack, unpack
+
+FORMAT = 1
+SHARDS = 32
+RACY_WINDOW_NS = 2_000_000_000  # coarser than any local file system's timestamps (FAT: 2 s)
+# Modules whose code decides what a cached entry holds; editing one of them invalidates the cache.
+PRODUCERS = ("records.py", "tables.py", "checks.py", "cache.py", "validate.py", "package.py", "errors.py")
+
+Signature = tuple[int, int, int, int]
+Entry = tuple[Signature | None, str, Packed]  # (stat signature or None when racy, sha256 of bytes, FileRows)
+Job = tuple[str, str, str]  # (resource, file path, path shown to people)
+
+
+class Cache:
+    def __init__(self, layout: Layout, key: str, racy_window_ns: int = RACY_WINDOW_NS) -> None:
+        self.layout = layout
+        self.folder = layout.cache_dir
+        self.key = key
+        self.racy_window_ns = racy_window_ns
+        self.shards: list[dict[str, Entry] | None] = [None] * SHARDS
+        self.dirty: set[int] = set()
+        self.hits = 0
+        self.misses = 0
+
+    @classmethod
+    def open(cls, layout: Layout, racy_window_ns: int = RACY_WINDOW_NS) -> Cache:
+        return cls(layout, configuration_key(layout), racy_window_ns)
+
+    # --- the package -----------------------------------------------------------------------------------------
+
+    def package(self) -> PackageSpec:
+        """load_package, skipping the frictionless schema checks when these exact schemas passed them before."""
+        path = self.folder / "package.pickle"
+        try:
+            key, blob = marshal.loads(path.read_bytes())
+            if key == self.key:
+                package = pickle.loads(blob)  # written by this tool, in a git-ignored folder of this repository
+                if isinstance(package, PackageSpec):
+                    package.layout = self.layout
+                    return package
+        except Exception:  # noqa: BLE001 - any unreadable cache is an empty cache
+            pass
+        package = load_package(self.layout)  # raises ConfigError for broken schemas: never cached
+        self._write(path, marshal.dumps((self.key, pickle.dumps(package, protocol=pickle.HIGHEST_PROTOCOL))))
+        return package
+
+    # --- per-file results ------------------------------------------------------------------------------------
+
+    def file_rows(self, jobs: list[Job], build: Callable[[list[Job]], list[tuple[str, FileRows]]]) -> list[FileRows]:
+        """FileRows per job, in job order: from the cache where the file is unchanged, else from `build`."""
+        results: list[FileRows | None] = [None] * len(jobs)
+        todo: list[int] = []
+        signatures: dict[int, Signature | None] = {}
+        started = time.time_ns()
+        for index, (_resource, path, shown) in enumerate(jobs):
+            entry = self._shard(shown).get(shown)
+            try:
+                stat = os.stat(path)
+            except OSError:
+                todo.append(index)
+                continue
+            signature = (stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino)
+            signatures[index] = None if stat.st_ctime_ns >= started - self.racy_window_ns else signature
+            if entry is not None and entry[0] is not None and entry[0] == signature:
+                results[index] = unpack(entry[2])
+            elif entry is not None and _digest(path) == entry[1]:
+                results[index] = unpack(entry[2])
+                self._store(shown, (signatures[index], entry[1], entry[2]))
+            else:
+                todo.append(index)
+        self.hits = len(jobs) - len(todo)
+        self.misses = len(todo)
+        for index, (digest, rows) in zip(todo, build([jobs[i] for i in todo]), strict=True):
+            results[index] = rows
+            if digest:
+                self._store(jobs[index][2], (signatures.get(index), digest, pack(rows)))
+        self._forget_missing({shown for _resource, _path, shown in jobs})
+        return results  # type: ignore[return-value]
+
+    def save(self) -> None:
+        """Write the shards that changed, each atomically (a crash leaves the old shard or the new one)."""
+        for number in sorted(self.dirty):
+            shard = self.shards[number] or {}
+            self._write(self._shard_path(number), zlib.compress(marshal.dumps((self.key, shard)), 1))
+        self.dirty.clear()
+
+    # --- internals -------------------------------------------------------------------------------------------
+
+    def _shard_number(self, shown: str) -> int:
+        return zlib.crc32(shown.encode("utf-8")) % SHARDS
+
+    def _shard_path(self, number: int) -> Path:
+        return self.folder / f"files-{number:02d}.marshal"
+
+    def _shard(self, shown: str) -> dict[str, Entry]:
+        number = self._shard_number(shown)
+        shard = self.shards[number]
+        if shard is None:
+            shard = self.shards[number] = self._read_shard(number)
+        return shard
+
+    def _read_shard(self, number: int) -> dict[str, Entry]:
+        try:
+            key, shard = marshal.loads(zlib.decompress(self._shard_path(number).read_bytes()))
+        except Exception:  # noqa: BLE001 - missing, truncated or corrupt: start this shard afresh
+            return {}
+        if key != self.key or not isinstance(shard, dict):
+            self.dirty.add(number)  # stale: overwrite it on save
+            return {}
+        return shard
+
+    def _store(self, shown: str, entry: Entry) -> None:
+        self._shard(shown)[shown] = entry
+        self.dirty.add(self._shard_number(shown))
+
+    def _forget_missing(self, present: set[str]) -> None:
+        """Drop entries of deleted files so the cache does not grow without bound."""
+        for number, shard in enumerate(self.shards):
+            if shard is None:
+                continue
+            gone = [shown for shown in shard if shown not in present]
+            for shown in gone:
+                del shard[shown]
+            if gone:
+                self.dirty.add(number)
+
+    def _write(self, path: Path, data: bytes) -> None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+            temporary.write_bytes(data)
+            os.replace(temporary, path)
+        except OSError:
+            pass  # a read-only checkout still validates; it just does not get faster
+
+
+def _digest(path: str) -> str:
+    try:
+        with open(path, "rb") as handle:
+            return hashlib.sha256(handle.read()).hexdigest()
+    except OSError:
+        return ""
+
+
+def configuration_key(layout: Layout) -> str:
+    """A digest of everything besides a record's own bytes that decides what validation makes of it."""
+    digest = hashlib.sha256(f"broadsheet {__version__} cache {FORMAT}".encode())
+    here = Path(__file__).parent
+    for name in PRODUCERS:
+        digest.update(name.encode() + b"\0" + (here / name).read_bytes())
+    for path in [layout.descriptor, *sorted(layout.schemas_dir.rglob("*"))]:
+        if path.is_file():
+            digest.update(layout.relative(path).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
