@@ -59,8 +59,9 @@ class Cache:
         self.misses = 0
 
     @classmethod
-    def open(cls, layout: Layout, racy_window_ns: int = RACY_WINDOW_NS) -> Cache:
-        return cls(layout, configuration_key(layout), racy_window_ns)
+    def open(cls, layout: Layout, racy_window_ns: int | None = None) -> Cache:
+        window = RACY_WINDOW_NS if racy_window_ns is None else racy_window_ns  # read now: tests may narrow it
+        return cls(layout, configuration_key(layout), window)
 
     # --- the package -----------------------------------------------------------------------------------------
 

@@ -1,0 +1,171 @@
+"""The validation cache can make a run faster, never different: no cache state hides an error.
+
+Each test brings the cache into some state (stale, corrupt, fooled by a restored mtime, outdated schemas, a
+deleted record that others refer to...) and checks that a cached run reports exactly what a run without the
+cache reports, and that the expected error is among it.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from broadsheet import cache
+from broadsheet.layout import Layout
+from broadsheet.validate import validate
+from conftest import write
+
+LOUVRE = "datapackage/museums/louvre.yaml"
+
+
+def problems(layout: Layout, use_cache: bool) -> list[tuple]:
+    report = validate(layout, use_cache=use_cache).report
+    return sorted((p.path, p.line, p.column, p.code, p.message) for p in report.problems)
+
+
+def codes(layout: Layout) -> set[tuple[str, int, str]]:
+    """Cached run == uncached run, then the located codes of the cached run."""
+    cached = problems(layout, use_cache=True)
+    assert cached == problems(layout, use_cache=False)
+    return {(path, line, code) for path, line, _column, code, _message in cached}
+
+
+@pytest.fixture
+def exact_stat(monkeypatch):
+    """No racy window: entries keep their stat signature even for files written just now, so the stat shortcut
+    (the riskiest part of the cache) is what each test exercises."""
+    monkeypatch.setattr(cache, "RACY_WINDOW_NS", 0)
+
+
+def replace_keeping_mtime(layout: Layout, relative: str, old: str, new: str) -> None:
+    """Edit a file in place to the same size and put its modification time back, as `touch -r` or a careless
+    tool would: only the content (and the ctime, which no user can set) changes."""
+    path = layout.root / relative
+    before = path.stat()
+    text = path.read_text(encoding="utf-8")
+    assert len(new) == len(old) and old in text
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert path.stat().st_mtime_ns == before.st_mtime_ns and path.stat().st_size == before.st_size
+
+
+def test_a_warm_cache_reports_what_a_cold_run_reports(museums):
+    write(museums, "datapackage/museums/tate.yaml", "id: tate\nname_en: Tate\nkind: painting\n")
+    assert codes(museums) == {("datapackage/museums/tate.yaml", 3, "constraint-error")}
+    assert any(museums.cache_dir.iterdir())
+    assert codes(museums) == {("datapackage/museums/tate.yaml", 3, "constraint-error")}
+
+
+def test_same_size_edit_with_the_old_mtime_is_seen(museums, exact_stat):
+    assert codes(museums) == set()
+    replace_keeping_mtime(museums, LOUVRE, "kind: art", "kind: atr")
+    assert codes(museums) == {(LOUVRE, 4, "constraint-error")}
+
+
+def test_same_size_edit_within_the_racy_window_is_seen(museums):
+    """With the default window, a file written moments before the run is re-hashed next time."""
+    write(museums, LOUVRE, (museums.root / LOUVRE).read_text(encoding="utf-8"))
+    assert codes(museums) == set()
+    replace_keeping_mtime(museums, LOUVRE, "kind: art", "kind: atr")
+    assert codes(museums) == {(LOUVRE, 4, "constraint-error")}
+
+
+@pytest.mark.parametrize("damage", [b"", b"garbage", b"x\x9c\x01\x02"])
+def test_corrupt_cache_files_count_as_empty(museums, exact_stat, damage):
+    assert codes(museums) == set()
+    for path in museums.cache_dir.iterdir():
+        path.write_bytes(damage)
+    replace_keeping_mtime(museums, LOUVRE, "kind: art", "kind: atr")
+    assert codes(museums) == {(LOUVRE, 4, "constraint-error")}
+
+
+def test_a_truncated_cache_file_counts_as_empty(museums, exact_stat):
+    write(museums, "datapackage/museums/tate.yaml", "id: tate\nname_en: Tate\nkind: painting\n")
+    codes(museums)
+    for path in museums.cache_dir.iterdir():
+        path.write_bytes(path.read_bytes()[: len(path.read_bytes()) // 2])
+    assert codes(museums) == {("datapackage/museums/tate.yaml", 3, "constraint-error")}
+
+
+def test_a_schema_change_invalidates_every_entry(museums, exact_stat):
+    assert codes(museums) == set()
+    schema = museums.schema_path("museums")
+    schema.write_text(schema.read_text(encoding="utf-8").replace("enum: [art, history, science]",
+                                                                 "enum: [history, science]"), encoding="utf-8")
+    assert codes(museums) == {(LOUVRE, 4, "constraint-error")}
+
+
+def test_deleting_a_record_others_refer_to_is_seen_in_the_unchanged_files(museums, exact_stat):
+    assert codes(museums) == set()
+    (museums.root / "datapackage/cities/paris.yaml").unlink()
+    assert codes(museums) == {(LOUVRE, 3, "foreign-key")}
+
+
+def test_a_duplicate_made_in_one_file_is_reported_against_the_unchanged_other(museums, exact_stat):
+    assert codes(museums) == set()
+    write(museums, "datapackage/museums/tate.yaml", "id: tate\nname_en: Tate\nregistry_code: '050540004455'\n")
+    assert codes(museums) == {("datapackage/museums/tate.yaml", 3, "unique-error")}
+
+
+def test_renaming_a_file_is_seen_although_its_bytes_are_cached(museums, exact_stat):
+    assert codes(museums) == set()
+    (museums.root / LOUVRE).rename(museums.root / "datapackage/museums/le-louvre.yaml")
+    assert ("datapackage/museums/le-louvre.yaml", 1, "id-mismatch") in codes(museums)
+
+
+def test_a_forged_entry_for_other_bytes_is_not_used(museums, exact_stat):
+    """An entry is only trusted for the exact bytes it was made from: copying the cache of a valid state over
+    an invalid checkout (as a CI cache restore might) changes nothing."""
+    good = Path(museums.root / LOUVRE).read_text(encoding="utf-8")
+    assert codes(museums) == set()
+    saved = {p.name: p.read_bytes() for p in museums.cache_dir.iterdir()}
+    write(museums, LOUVRE, good.replace("kind: art", "kind: toys"))
+    for name, data in saved.items():
+        (museums.cache_dir / name).write_bytes(data)
+    assert codes(museums) == {(LOUVRE, 4, "constraint-error")}
+
+
+# --- any sequence of edits ---------------------------------------------------------------------------------
+
+EDITS = st.sampled_from([
+    ("write", LOUVRE, "kind: art", "kind: atr"),
+    ("write", LOUVRE, "kind: atr", "kind: art"),
+    ("write", "datapackage/museums/central-state.yaml", "city_id: almaty", "city_id: almatx"),
+    ("write", "datapackage/museums/central-state.yaml", "city_id: almatx", "city_id: almaty"),
+    ("write", "datapackage/cities/paris.yaml", "country: FR", "country: fr"),
+    ("write", "datapackage/cities/paris.yaml", "country: fr", "country: FR"),
+    ("delete", "datapackage/cities/almaty.yaml", "", ""),
+    ("restore", "datapackage/cities/almaty.yaml", "", ""),
+    ("corrupt", "", "", ""),
+])
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(steps=st.lists(EDITS, min_size=1, max_size=6))
+def test_any_sequence_of_edits_gives_the_uncached_answer(tmp_path_factory, monkeypatch, steps):
+    import shutil
+
+    from conftest import FIXTURES
+
+    monkeypatch.setattr(cache, "RACY_WINDOW_NS", 0)
+    root = Path(tmp_path_factory.mktemp("edits")) / "museums"
+    shutil.copytree(FIXTURES / "museums", root)
+    layout = Layout(root)
+    original = (root / "datapackage/cities/almaty.yaml").read_bytes()
+    codes(layout)
+    for action, relative, old, new in steps:
+        path = root / relative
+        if action == "write" and path.exists() and old in path.read_text(encoding="utf-8"):
+            replace_keeping_mtime(layout, relative, old, new)
+        elif action == "delete" and path.exists():
+            path.unlink()
+        elif action == "restore" and not path.exists():
+            path.write_bytes(original)
+        elif action == "corrupt" and layout.cache_dir.is_dir():
+            for shard in sorted(layout.cache_dir.iterdir())[::3]:
+                shard.write_bytes(b"\x00" * 7)
+        codes(layout)
