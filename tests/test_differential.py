@@ -116,3 +116,84 @@ def test_random_records_get_the_same_verdict_both_ways(tmp_path_factory, many):
     for number, record in enumerate(many):
         write(layout, f"datapackage/museums/m{number}.yaml", yaml_record(f"m{number}", record))
     assert problems(layout) == problems(layout, full=True)
+
+
+# --- the two quick readers build what the exact reader builds ------------------------------------------------
+
+def exact_and_quick(layout: Layout, relative: str) -> tuple[object, object | None, object | None]:
+    """(exact path, plain-lines reader or None, libyaml-nodes reader or None), each as packed FileRows."""
+    from broadsheet.package import load_package
+    from broadsheet.records import compose_text, decode_record, parse_bytes, simple_lines
+    from broadsheet.tables import build_file, fast_file, pack, text_file
+
+    package = load_package(layout)
+    spec = package.resources[relative.split("/")[1]]
+    raw = (layout.root / relative).read_bytes()
+    exact = pack(build_file(package, spec, parse_bytes(raw, relative), cell_checks=True))
+    text, _failed = decode_record(raw, relative)
+    if text is None:
+        return exact, None, None
+    lines = simple_lines(text)
+    by_lines = text_file(package, spec, lines, relative, cell_checks=True) if lines else None
+    root, _failed = compose_text(text, relative)
+    by_nodes = fast_file(package, spec, root, relative, cell_checks=True) if root is not None else None
+    return exact, by_lines and pack(by_lines), by_nodes and pack(by_nodes)
+
+
+def test_quick_readers_on_the_fixture_and_generated_records(museums, tmp_path):
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parent.parent / "benchmarks"))
+    from generate import generate
+
+    synthetic = Layout(generate(tmp_path / "synthetic", 200))
+    read_by_lines = 0
+    for layout in (museums, synthetic):
+        for path in sorted(layout.data_dir.glob("*/*.yaml")):
+            relative = layout.relative(path)
+            exact, by_lines, by_nodes = exact_and_quick(layout, relative)
+            assert by_nodes == exact, relative
+            assert by_lines in (None, exact), relative
+            read_by_lines += by_lines is not None
+    assert read_by_lines >= 200  # the plain-lines reader is the one that runs on ordinary records
+
+
+@pytest.mark.parametrize(("case", "relative", "content", "expected"), CASES, ids=[c[0] for c in CASES])
+def test_quick_readers_on_every_bad_input(museums, case, relative, content, expected):
+    write(museums, relative, content)
+    if relative.startswith("datapackage/museums/") and relative.endswith(".yaml"):
+        exact, by_lines, by_nodes = exact_and_quick(museums, relative)
+        assert by_lines in (None, exact)
+        assert by_nodes in (None, exact)
+
+
+LINE_VALUES = st.one_of(TEXT, NAME, st.sampled_from(
+    ["a: b", "a:", "a #b", "a#b", "-5", "- x", "'q'", '"d"', "x ", " x", "[a]", "{a: 1}", "~", "null", "NO", "1:20",
+     "ä", "中文: x", "a\\b", "#x", "%x", "@x", "`x", "|", ">", "!x", "&a", "*a", "?x", ":x", "a,b", "a, b"]))
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(values=st.lists(st.tuples(st.sampled_from(["name_en", "kind", "founded", "visitors", "topics", "names"]),
+                                 LINE_VALUES, st.sampled_from(["plain", "double", "single", "flow", "block"])),
+                       max_size=5))
+def test_quick_readers_on_random_lines(tmp_path_factory, values):
+    """Values written plain, quoted, in a flow list or as a block list: the readers agree with the exact path."""
+    root = Path(tmp_path_factory.mktemp("lines")) / "museums"
+    shutil.copytree(FIXTURES / "museums", root)
+    layout = Layout(root)
+    lines = ["id: m1"]
+    for key, value, style in values:
+        if style == "plain":
+            lines.append(f"{key}: {value}")
+        elif style == "double":
+            lines.append(f'{key}: "{value}"')
+        elif style == "single":
+            lines.append(f"{key}: '{value}'")
+        elif style == "flow":
+            lines.append(f"{key}: [{value}, {value}]")
+        else:
+            lines += [f"{key}:", f"  - language: {value}", f"    name: {value}"]
+    write(layout, "datapackage/museums/m1.yaml", "\n".join(lines) + "\n")
+    exact, by_lines, by_nodes = exact_and_quick(layout, "datapackage/museums/m1.yaml")
+    assert by_lines in (None, exact)
+    assert by_nodes in (None, exact)

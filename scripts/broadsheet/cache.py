@@ -16,7 +16,7 @@ write within the file system's timestamp granularity of the moment the file was 
 ctime is within `racy_window_ns` of the read is stored without a signature, so the next run hashes it again.
 
 Storage: `.broadsheet-cache/` (git-ignored), files spread over shards by path so that a warm run rewrites only the
-shards it changed; each shard is one `marshal` blob (builtins only; loads at ~100 MB/s). A shard that cannot be
+shards it changed; each shard is one uncompressed `marshal` blob (builtins only; loading it is what a warm run waits for). A shard that cannot be
 read — truncated, corrupt, from another Python — counts as empty.
 """
 
@@ -34,7 +34,7 @@ from pathlib import Path
 from broadsheet import __version__
 from broadsheet.layout import Layout
 from broadsheet.package import PackageSpec, load_package
-from broadsheet.tables import FileRows, Packed, pack, unpack
+from broadsheet.tables import FileRows, Packed, unpack
 
 FORMAT = 1
 SHARDS = 32
@@ -83,7 +83,7 @@ class Cache:
 
     # --- per-file results ------------------------------------------------------------------------------------
 
-    def file_rows(self, jobs: list[Job], build: Callable[[list[Job]], list[tuple[str, FileRows]]]) -> list[FileRows]:
+    def file_rows(self, jobs: list[Job], build: Callable[[list[Job]], list[tuple[str, Packed]]]) -> list[FileRows]:
         """FileRows per job, in job order: from the cache where the file is unchanged, else from `build`."""
         results: list[FileRows | None] = [None] * len(jobs)
         todo: list[int] = []
@@ -107,10 +107,10 @@ class Cache:
                 todo.append(index)
         self.hits = len(jobs) - len(todo)
         self.misses = len(todo)
-        for index, (digest, rows) in zip(todo, build([jobs[i] for i in todo]), strict=True):
-            results[index] = rows
+        for index, (digest, packed) in zip(todo, build([jobs[i] for i in todo]), strict=True):
+            results[index] = unpack(packed)
             if digest:
-                self._store(jobs[index][2], (signatures.get(index), digest, pack(rows)))
+                self._store(jobs[index][2], (signatures.get(index), digest, packed))
         self._forget_missing({shown for _resource, _path, shown in jobs})
         return results  # type: ignore[return-value]
 
@@ -118,7 +118,7 @@ class Cache:
         """Write the shards that changed, each atomically (a crash leaves the old shard or the new one)."""
         for number in sorted(self.dirty):
             shard = self.shards[number] or {}
-            self._write(self._shard_path(number), zlib.compress(marshal.dumps((self.key, shard)), 1))
+            self._write(self._shard_path(number), marshal.dumps((self.key, shard)))
         self.dirty.clear()
 
     # --- internals -------------------------------------------------------------------------------------------
@@ -138,7 +138,7 @@ class Cache:
 
     def _read_shard(self, number: int) -> dict[str, Entry]:
         try:
-            key, shard = marshal.loads(zlib.decompress(self._shard_path(number).read_bytes()))
+            key, shard = marshal.loads(self._shard_path(number).read_bytes())
         except Exception:  # noqa: BLE001 - missing, truncated or corrupt: start this shard afresh
             return {}
         if key != self.key or not isinstance(shard, dict):

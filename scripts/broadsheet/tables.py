@@ -11,7 +11,18 @@ import yaml
 
 from broadsheet.errors import Problem
 from broadsheet.package import PackageSpec, ResourceSpec
-from broadsheet.records import MAX_DEPTH, NULL_WORDS, Cell, Entry, ParsedFile, Seq
+from broadsheet.records import (
+    FLOW,
+    MAX_DEPTH,
+    NULL_WORDS,
+    SCALAR,
+    Cell,
+    Entry,
+    ParsedFile,
+    Seq,
+    SimpleLine,
+    simple_flow_items,
+)
 
 
 @dataclass(slots=True)
@@ -138,6 +149,83 @@ def fast_file(package: PackageSpec, spec: ResourceSpec, root: yaml.MappingNode, 
     if tables[spec.name].rows[0][id_column] != record_id:
         return None
     return _finish(path, [], [], tables, set(), cell_checks)
+
+
+def text_file(package: PackageSpec, spec: ResourceSpec, lines: list[SimpleLine], path: str,
+              cell_checks: bool = False) -> FileRows | None:
+    """Rows from records.simple_lines, for the same clean records fast_file handles, with the same result.
+    Top-level `key: value` lines, and lists of entries (`  - key: value` / `    key: value`) of child resources."""
+    record_id = record_id_from_path(path)
+    tables: dict[str, Table] = {}
+    shape = _shape_of(spec)
+    values: dict[str, str | None] = {}
+    origin = Origin(path, record_id, lines[0][0], lines[0][4])
+    seen: set[str] = set()
+    index, count = 0, len(lines)
+    while index < count:
+        number, indent, dash, key, key_column, kind, text, value_column = lines[index]
+        index += 1
+        if indent or dash or key in seen:
+            return None
+        seen.add(key)
+        if kind == SCALAR:
+            if key not in shape.typed:
+                return None
+            origin.cells[key] = (number, value_column)
+            values[key] = None if text is None or not text.strip() else text
+        elif kind == FLOW:
+            items = simple_flow_items(text or "")
+            if items is None or key not in shape.typed or shape.types[key] != "array":
+                return None
+            origin.cells[key] = (number, key_column)
+            values[key] = json.dumps(items, ensure_ascii=False) if items else None
+        else:
+            child_name = spec.children.get(key)
+            if child_name is None or index >= count or lines[index][1] != 2 or not lines[index][2]:
+                return None  # not a list of entries (or an empty `key:`): libyaml's path reports it
+            child = package.resources[child_name]
+            position = 0
+            while index < count and lines[index][1] == 2 and lines[index][2]:
+                end = index + 1
+                while end < count and lines[end][1] == 4 and not lines[end][2]:
+                    end += 1
+                position += 1
+                link = {child_field: values.get(parent_field) for child_field, parent_field in
+                        child.parent_link.items()}
+                if child.position:
+                    link[child.position] = str(position)
+                if not _text_child_row(child, lines[index:end], path, record_id, link, tables):
+                    return None
+                index = end
+    _append(tables, spec, shape, values, origin)
+    id_column = spec.field_names.index(spec.id_field)
+    if tables[spec.name].rows[0][id_column] != record_id:
+        return None
+    return _finish(path, [], [], tables, set(), cell_checks)
+
+
+def _text_child_row(spec: ResourceSpec, lines: list[SimpleLine], path: str, record_id: str,
+                    values: dict[str, str | None], tables: dict[str, Table]) -> bool:
+    shape = _shape_of(spec)
+    origin = Origin(path, record_id, lines[0][0], lines[0][4])
+    seen: set[str] = set()
+    for number, _indent, _dash, key, _key_column, kind, text, value_column in lines:
+        if kind != SCALAR or key not in shape.typed or key in seen:
+            return False
+        seen.add(key)
+        origin.cells[key] = (number, value_column)
+        values[key] = None if text is None or not text.strip() else text
+    _append(tables, spec, shape, values, origin)
+    return True
+
+
+def _append(tables: dict[str, Table], spec: ResourceSpec, shape: _Shape, values: dict[str, str | None],
+            origin: Origin) -> None:
+    table = tables.get(spec.name)
+    if table is None:
+        table = tables[spec.name] = Table(spec)
+    table.rows.append([values.get(name) for name in shape.field_names])
+    table.origins.append(origin)
 
 
 _SHAPES: dict[int, tuple[ResourceSpec, _Shape]] = {}

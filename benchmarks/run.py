@@ -1,0 +1,267 @@
+"""Broadsheet's benchmark: how fast is validation and the build at 1k, 10k and 100k records?
+
+    python benchmarks/run.py                        # sizes 1000,10000,100000; writes BENCHMARKS.md
+    python benchmarks/run.py --sizes 1000,10000     # a quicker run
+    python benchmarks/run.py --no-write             # print the table only
+
+For each size it generates a synthetic package into benchmarks/work/<size>/ (git-ignored; reused when already
+there) and measures, in one run and on the same files:
+  reference   the bare PyYAML CSafeLoader parse of every record file (one process; what any tool must beat)
+  cold        `broadsheet validate` with no cache
+  warm        `broadsheet validate` again, nothing changed
+  1 changed   `broadsheet validate` after one record file changed
+  full        `broadsheet validate --no-cache --full`: frictionless on every row (the old pipeline; <=10k only)
+  build       `broadsheet build` from a cold start (no cache, no out/)
+and the peak memory of each command: the largest sum of resident memory over the command's process tree
+(sampled from /proc every 20 ms), which counts the parallel workers together.
+Every command is a fresh process, as curators and CI run it. It is not part of the pass/fail tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+WORK = HERE / "work"
+sys.path.insert(0, str(HERE))
+
+from generate import generate  # noqa: E402
+
+REFERENCE = """
+import sys, yaml
+from pathlib import Path
+for path in sorted(Path(sys.argv[1]).glob("datapackage/*/*.yaml")):
+    yaml.load(path.read_bytes(), Loader=yaml.CSafeLoader)
+"""
+TIMEOUT = 900  # seconds for any one command: a bound, not a target
+FULL_UP_TO = 10_000
+
+
+@dataclass
+class Measure:
+    seconds: float
+    peak_mb: float
+    returncode: int
+
+
+@dataclass
+class Row:
+    size: int
+    files: int
+    results: dict[str, Measure] = field(default_factory=dict)
+
+
+def tree_rss_kb(pid: int) -> int:
+    """Resident memory of a process and all its descendants, in kB."""
+    total, todo = 0, [pid]
+    while todo:
+        current = todo.pop()
+        try:
+            with open(f"/proc/{current}/status", encoding="ascii", errors="replace") as status:
+                for line in status:
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1])
+                        break
+            for task in os.listdir(f"/proc/{current}/task"):
+                with open(f"/proc/{current}/task/{task}/children", encoding="ascii") as children:
+                    todo += [int(child) for child in children.read().split()]
+        except (OSError, ValueError):
+            continue
+    return total
+
+
+def measure(command: list[str], repeat: int = 1, prepare=None) -> Measure:  # type: ignore[no-untyped-def]
+    """Best wall time of `repeat` runs (the least disturbed by other work on the machine) and the peak memory."""
+    best: Measure | None = None
+    for _ in range(repeat):
+        if prepare:
+            prepare()
+        started = time.perf_counter()
+        process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        peak = 0
+        deadline = started + TIMEOUT
+        while process.poll() is None and time.perf_counter() < deadline:
+            peak = max(peak, tree_rss_kb(process.pid))
+            time.sleep(0.02)
+        if process.poll() is None:
+            process.kill()
+        process.wait()
+        elapsed = time.perf_counter() - started
+        if process.returncode != 0:
+            sys.stderr.write(f"{' '.join(command)} exited {process.returncode}: "
+                             f"{process.stderr.read().decode(errors='replace')[-2000:]}\n")
+        result = Measure(elapsed, peak / 1024, process.returncode)
+        if best is None or result.seconds < best.seconds:
+            best = Measure(result.seconds, max(result.peak_mb, best.peak_mb if best else 0), result.returncode)
+    assert best is not None
+    return best
+
+
+def package_for(size: int) -> Path:
+    target = WORK / str(size)
+    marker = target / ".generated"
+    if not marker.exists():
+        generate(target, size)
+        marker.write_text(f"{size}\n", encoding="utf-8")
+    return target
+
+
+def forget(target: Path) -> None:
+    for name in (".broadsheet-cache", "out"):
+        shutil.rmtree(target / name, ignore_errors=True)
+
+
+def touch_one(target: Path, value: str) -> None:
+    path = target / "datapackage" / "plants" / "plant-1.yaml"
+    lines = [f"jobs: {value}" if line.startswith("jobs: ") else line
+             for line in path.read_text(encoding="utf-8").splitlines()]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def bench(size: int, repeat: int) -> Row:
+    target = package_for(size)
+    files = sum(1 for _ in (target / "datapackage").glob("*/*.yaml"))
+    row = Row(size, files)
+    py = sys.executable
+    validate = [py, "-m", "broadsheet", "validate", "--root", str(target)]
+    row.results["reference"] = measure([py, "-c", REFERENCE, str(target)], repeat)
+    row.results["cold"] = measure(validate, repeat, prepare=lambda: forget(target))
+    measure(validate)  # settle: files written moments before the first run are re-hashed once (racy window)
+    row.results["warm"] = measure(validate, repeat)
+    counter = iter(range(1000, 2000))
+    row.results["1 changed"] = measure(validate, repeat, prepare=lambda: touch_one(target, str(next(counter))))
+    if size <= FULL_UP_TO:
+        row.results["full"] = measure([*validate, "--no-cache", "--full"], 1)
+    if has_build():
+        row.results["build"] = measure([py, "-m", "broadsheet", "build", "--root", str(target)], 1,
+                                       prepare=lambda: forget(target))
+    return row
+
+
+def has_build() -> bool:
+    return (ROOT / "scripts" / "broadsheet" / "build.py").exists()
+
+
+def help_seconds(repeat: int = 5) -> float:
+    return measure([sys.executable, "-m", "broadsheet", "--help"], repeat).seconds
+
+
+def machine() -> dict[str, str]:
+    cpu = "unknown"
+    memory = "unknown"
+    try:
+        cpu = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo", encoding="utf-8")
+                   if line.startswith("model name"))
+        kb = next(int(line.split()[1]) for line in open("/proc/meminfo", encoding="utf-8")
+                  if line.startswith("MemTotal"))
+        memory = f"{kb / 1024 / 1024:.1f} GiB"
+    except (OSError, StopIteration):
+        pass
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
+                            text=True).stdout.strip()
+    return {"cores (nproc)": str(len(os.sched_getaffinity(0))), "CPU": cpu, "RAM": memory,
+            "Python": platform.python_version(), "OS": platform.platform(), "commit": commit or "?"}
+
+
+def load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+# --- the report ------------------------------------------------------------------------------------------------
+
+COLUMNS = ["reference", "cold", "warm", "1 changed", "full", "build"]
+
+
+def table(rows: list[Row]) -> list[str]:
+    head = ["records", "files"] + [f"{c} s" for c in COLUMNS] + ["cold / ref", "build / cold", "peak MB cold",
+                                                                 "peak MB build"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for row in rows:
+        r = row.results
+        cells = [f"{row.size:,}", f"{row.files:,}"]
+        cells += [f"{r[c].seconds:.2f}" if c in r else "—" for c in COLUMNS]
+        cells.append(f"{r['cold'].seconds / r['reference'].seconds:.2f}×")
+        cells.append(f"{r['build'].seconds / r['cold'].seconds:.2f}×" if "build" in r else "—")
+        cells.append(f"{r['cold'].peak_mb:.0f}")
+        cells.append(f"{r['build'].peak_mb:.0f}" if "build" in r else "—")
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def verdicts(rows: list[Row], help_s: float) -> list[str]:
+    by_size = {row.size: row.results for row in rows}
+    out = []
+
+    def line(target: str, ok: bool | None, value: str) -> None:
+        out.append(f"| {target} | {value} | {'met' if ok else 'not measured' if ok is None else '**missed**'} |")
+
+    ten, hundred = by_size.get(10_000), by_size.get(100_000)
+    line("cold validate 10k ≤ 0.6× reference", ten and ten["cold"].seconds <= 0.6 * ten["reference"].seconds,
+         f"{ten['cold'].seconds / ten['reference'].seconds:.2f}×" if ten else "—")
+    for label, results in (("10k", ten), ("100k", hundred)):
+        line(f"validate after one change, {label} ≤ 0.3 s", results and results["1 changed"].seconds <= 0.3,
+             f"{results['1 changed'].seconds:.2f} s" if results else "—")
+    line("cold validate 100k ≤ 20 s", hundred and hundred["cold"].seconds <= 20,
+         f"{hundred['cold'].seconds:.1f} s" if hundred else "—")
+    line("peak memory 100k ≤ 1 GB", hundred and max(m.peak_mb for m in hundred.values()) <= 1024,
+         f"{max(m.peak_mb for m in hundred.values()):.0f} MB" if hundred else "—")
+    build = hundred if hundred and "build" in hundred else None
+    line("cold build 100k ≤ 2× cold validate", build and build["build"].seconds <= 2 * build["cold"].seconds,
+         f"{build['build'].seconds / build['cold'].seconds:.2f}×" if build else "—")
+    line("`broadsheet --help` ≤ 0.2 s", help_s <= 0.2, f"{help_s:.3f} s")
+    return ["| target | measured | verdict |", "|---|---|---|", *[o.replace("| None |", "| — |") for o in out]]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="1000,10000,100000", help="comma-separated record counts")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per measurement below 100k (best is kept)")
+    parser.add_argument("--no-write", action="store_true", help="print only; do not rewrite BENCHMARKS.md")
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    load_before = load()
+    rows = []
+    for size in sizes:
+        rows.append(bench(size, args.repeat if size < 100_000 else 1))
+        print("\n".join(table(rows)[-1:]), flush=True)
+    help_s = help_seconds()
+    load_after = load()
+    report = table(rows)
+    print("\n".join(report))
+    print("\n".join(verdicts(rows, help_s)))
+    if not args.no_write:
+        write_markdown(rows, report, verdicts(rows, help_s), help_s, load_before, load_after, args)
+
+
+def write_markdown(rows: list[Row], report: list[str], verdict: list[str], help_s: float, load_before: str,
+                   load_after: str, args: argparse.Namespace) -> None:
+    command = "python benchmarks/run.py" + (f" --sizes {args.sizes}" if args.sizes != "1000,10000,100000" else "")
+    facts = machine()
+    notes = (ROOT / "benchmarks" / "NOTES.md").read_text(encoding="utf-8") if (
+        ROOT / "benchmarks" / "NOTES.md").exists() else ""
+    text = [
+        "# Benchmarks", "",
+        f"Produced by `{command}` (see `benchmarks/run.py` for what each column measures) on "
+        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.", "",
+        "| machine | |", "|---|---|", *[f"| {k} | {v} |" for k, v in facts.items()],
+        f"| load average (1, 5, 15 min) before / after | {load_before} / {load_after} |", "",
+        "Times are wall-clock seconds of a fresh `broadsheet` process (best of "
+        f"{args.repeat} below 100k records, one run at 100k); peak MB is the largest resident memory of the "
+        "process tree (workers included). The machine is shared: other work raises the load average and the "
+        "times, the reference included.", "",
+        *report, "", "## Targets (issue 7)", "", *verdict, "", notes,
+    ]
+    (ROOT / "BENCHMARKS.md").write_text("\n".join(text).rstrip() + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
