@@ -83,7 +83,8 @@ def plant_record(rng: random.Random, number: int, orgs: int, sources: int) -> st
              f"amount: {rng.randint(1, 5000) * 100000}", f"currency: {rng.choice(['USD', 'KZT', 'CNY'])}",
              f"jobs: {rng.randint(10, 3000)}", f"products: [{products}]", "names:"]
     lines += ["  - language: kk", f"    name: {quoted(words(rng, KK, 5))}", "  - language: ru",
-              f"    name: {quoted(words(rng, RU, 5))}", "  - language: zh", f"    name: {quoted(words(rng, ZH, 8, ''))}"]
+              f"    name: {quoted(words(rng, RU, 5))}", "  - language: zh",
+              f"    name: {quoted(words(rng, ZH, 8, ''))}"]
     lines.append("status_history:")
     for status in STATUSES[: rng.randint(1, 3)]:
         lines += [f"  - date: {partial_date(rng)}", f"    status: {status}",

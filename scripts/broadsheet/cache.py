@@ -15,9 +15,9 @@ ctime, inode): when the signature is unchanged the bytes are taken to be unchang
 write within the file system's timestamp granularity of the moment the file was read ("racy git"): a file whose
 ctime is within `racy_window_ns` of the read is stored without a signature, so the next run hashes it again.
 
-Storage: `.broadsheet-cache/` (git-ignored), files spread over shards by path so that a warm run rewrites only the
-shards it changed; each shard is one uncompressed `marshal` blob (builtins only; loading it is what a warm run waits for). A shard that cannot be
-read — truncated, corrupt, from another Python — counts as empty.
+Storage: `.broadsheet-cache/` (git-ignored). Files are spread over shards by path, so a warm run rewrites only
+the shards it changed; each shard is one uncompressed `marshal` blob of builtins (loading it is what a warm run
+waits for). A shard that cannot be read (truncated, corrupt, from another Python) counts as empty.
 """
 
 from __future__ import annotations
