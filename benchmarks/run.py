@@ -159,10 +159,10 @@ def machine() -> dict[str, str]:
     cpu = "unknown"
     memory = "unknown"
     try:
-        cpu = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo", encoding="utf-8")
-                   if line.startswith("model name"))
-        kb = next(int(line.split()[1]) for line in open("/proc/meminfo", encoding="utf-8")
-                  if line.startswith("MemTotal"))
+        cpuinfo = Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines()
+        cpu = next(line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name"))
+        meminfo = Path("/proc/meminfo").read_text(encoding="utf-8").splitlines()
+        kb = next(int(line.split()[1]) for line in meminfo if line.startswith("MemTotal"))
         memory = f"{kb / 1024 / 1024:.1f} GiB"
     except (OSError, StopIteration):
         pass
