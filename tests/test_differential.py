@@ -129,7 +129,7 @@ def exact_and_quick(layout: Layout, relative: str) -> tuple[object, object | Non
     package = load_package(layout)
     spec = package.resources[relative.split("/")[1]]
     raw = (layout.root / relative).read_bytes()
-    exact = pack(build_file(package, spec, parse_bytes(raw, relative), cell_checks=True))
+    exact = pack(build_file(package, spec, parse_bytes(raw, relative), cell_checks=True), package)
     text, _failed = decode_record(raw, relative)
     if text is None:
         return exact, None, None
@@ -137,7 +137,7 @@ def exact_and_quick(layout: Layout, relative: str) -> tuple[object, object | Non
     by_lines = text_file(package, spec, lines, relative, cell_checks=True) if lines else None
     root, _failed = compose_text(text, relative)
     by_nodes = fast_file(package, spec, root, relative, cell_checks=True) if root is not None else None
-    return exact, by_lines and pack(by_lines), by_nodes and pack(by_nodes)
+    return exact, by_lines and pack(by_lines, package), by_nodes and pack(by_nodes, package)
 
 
 def test_quick_readers_on_the_fixture_and_generated_records(museums, tmp_path):

@@ -83,7 +83,8 @@ class Cache:
 
     # --- per-file results ------------------------------------------------------------------------------------
 
-    def file_rows(self, jobs: list[Job], build: Callable[[list[Job]], list[tuple[str, Packed]]]) -> list[FileRows]:
+    def file_rows(self, package: PackageSpec, jobs: list[Job],
+                  build: Callable[[list[Job]], list[tuple[str, Packed]]]) -> list[FileRows]:
         """FileRows per job, in job order: from the cache where the file is unchanged, else from `build`."""
         results: list[FileRows | None] = [None] * len(jobs)
         todo: list[int] = []
@@ -99,16 +100,16 @@ class Cache:
             signature = (stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino)
             signatures[index] = None if stat.st_ctime_ns >= started - self.racy_window_ns else signature
             if entry is not None and entry[0] is not None and entry[0] == signature:
-                results[index] = unpack(entry[2])
+                results[index] = unpack(entry[2], package)
             elif entry is not None and _digest(path) == entry[1]:
-                results[index] = unpack(entry[2])
+                results[index] = unpack(entry[2], package)
                 self._store(shown, (signatures[index], entry[1], entry[2]))
             else:
                 todo.append(index)
         self.hits = len(jobs) - len(todo)
         self.misses = len(todo)
         for index, (digest, packed) in zip(todo, build([jobs[i] for i in todo]), strict=True):
-            results[index] = unpack(packed)
+            results[index] = unpack(packed, package)
             if digest:
                 self._store(jobs[index][2], (signatures.get(index), digest, packed))
         self._forget_missing({shown for _resource, _path, shown in jobs})

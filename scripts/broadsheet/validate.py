@@ -77,9 +77,9 @@ def _validate(layout: Layout, *, full: bool, use_cache: bool, workers: int | Non
     report.extend(stray)
     jobs = [(spec.name, str(path), shown) for spec in package.top_level for path, shown in files[spec.name]]
     if cache is not None:
-        results = cache.file_rows(jobs, lambda todo: build_all(package, todo, workers))
+        results = cache.file_rows(package, jobs, lambda todo: build_all(package, todo, workers))
     else:
-        results = [unpack(packed) for _digest, packed in build_all(package, jobs, workers)]
+        results = [unpack(packed, package) for _digest, packed in build_all(package, jobs, workers)]
     for result in results:
         report.extend(result.parse_problems)
     tables = merge_files(package, results)
@@ -134,7 +134,7 @@ def build_all(package: PackageSpec, jobs: list[Job], workers: int | None = None)
     worker parses a slice of the files and returns compact rows, never YAML node trees."""
     count = workers or len(os.sched_getaffinity(0))
     if count < 2 or len(jobs) < PARALLEL_FROM:
-        return [(digest, pack(rows)) for digest, rows in (_build_one(package, job) for job in jobs)]
+        return [(digest, pack(rows, package)) for digest, rows in (_build_one(package, job) for job in jobs)]
     import multiprocessing
 
     global _WORKER_PACKAGE
@@ -149,7 +149,7 @@ def build_all(package: PackageSpec, jobs: list[Job], workers: int | None = None)
 
 def _build_slice(jobs: list[Job]) -> bytes:
     assert _WORKER_PACKAGE is not None
-    return marshal.dumps([(digest, pack(rows)) for digest, rows in (_build_one(_WORKER_PACKAGE, job)
+    return marshal.dumps([(digest, pack(rows, _WORKER_PACKAGE)) for digest, rows in (_build_one(_WORKER_PACKAGE, job)
                                                                     for job in jobs)])
 
 
