@@ -226,6 +226,8 @@ def main() -> None:
     parser.add_argument("--sizes", default="1000,10000,100000", help="comma-separated record counts")
     parser.add_argument("--repeat", type=int, default=3, help="runs per measurement below 100k (best is kept)")
     parser.add_argument("--no-write", action="store_true", help="print only; do not rewrite BENCHMARKS.md")
+    parser.add_argument("--no-load", action="store_true", help="skip the site load test (benchmarks/load.py)")
+    parser.add_argument("--load-requests", type=int, default=200, help="load test: requests of each kind")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     load_before = load()
@@ -234,16 +236,22 @@ def main() -> None:
         rows.append(bench(size, args.repeat if size < 100_000 else 1))
         print("\n".join(table(rows)[-1:]), flush=True)
     help_s = help_seconds()
+    site: list[str] = []
+    if not args.no_load and has_build():
+        import load as load_test
+
+        site = load_test.markdown(load_test.run(max(sizes), args.load_requests, 8))
     load_after = load()
     report = table(rows)
     print("\n".join(report))
     print("\n".join(verdicts(rows, help_s)))
+    print("\n".join(site))
     if not args.no_write:
-        write_markdown(rows, report, verdicts(rows, help_s), help_s, load_before, load_after, args)
+        write_markdown(rows, report, verdicts(rows, help_s), help_s, load_before, load_after, args, site)
 
 
 def write_markdown(rows: list[Row], report: list[str], verdict: list[str], help_s: float, load_before: str,
-                   load_after: str, args: argparse.Namespace) -> None:
+                   load_after: str, args: argparse.Namespace, site: list[str]) -> None:
     command = "python benchmarks/run.py" + (f" --sizes {args.sizes}" if args.sizes != "1000,10000,100000" else "")
     facts = machine()
     notes = (ROOT / "benchmarks" / "NOTES.md").read_text(encoding="utf-8") if (
@@ -258,7 +266,8 @@ def write_markdown(rows: list[Row], report: list[str], verdict: list[str], help_
         f"{args.repeat} below 100k records, one run at 100k); peak MB is the largest resident memory of the "
         "process tree (workers included). The machine is shared: other work raises the load average and the "
         "times, the reference included.", "",
-        *report, "", "## Targets (issue 7)", "", *verdict, "", notes,
+        *report, "", "## Targets (issue 7)", "", *verdict, "",
+        "## The site under load", "", *(site or ["Not run (`--no-load`, or no build)."]), "", notes,
     ]
     (ROOT / "BENCHMARKS.md").write_text("\n".join(text).rstrip() + "\n", encoding="utf-8")
 

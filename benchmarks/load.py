@@ -1,0 +1,269 @@
+"""The site under load: a bounded load test on loopback against a built synthetic package.
+
+    python benchmarks/load.py [--size 100000] [--requests 200] [--clients 8]
+
+Serves benchmarks/work/<size>/ with `broadsheet serve --no-build` (building it first when out/ is missing) on a
+free port of 127.0.0.1, then sends a fixed number of requests of each kind from 8 concurrent clients (each with
+its own keep-alive connection) and reports p50/p95/max per kind: table page, faceted table, search, row page,
+JSON. Then it streams the whole largest table as CSV and samples the server's resident memory meanwhile.
+Bounds: a fixed request count, a per-request timeout and an overall time limit; the server is stopped at the end.
+When `broadsheet serve` is not available it falls back to `datasette serve -i` on the built database, and says so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import queue
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import quote
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+
+from run import package_for, tree_rss_kb  # noqa: E402
+
+HOST = "127.0.0.1"
+REQUEST_TIMEOUT = 30.0
+TIME_LIMIT = 300.0  # seconds for all requests together
+START_LIMIT = 120.0
+TABLE = "plants"  # the benchmark's own schema (benchmarks/package/schemas/plants.yaml)
+WORDS = ["Abai", "Semey", "Курчатов", "Аягөз", "哈萨克斯坦", "Solar", "Copper", "Энергетический"]
+
+
+@dataclass
+class Kind:
+    name: str
+    target_ms: float
+    latencies: list[float] = field(default_factory=list)
+    errors: int = 0
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind((HOST, 0))
+        return probe.getsockname()[1]
+
+
+def get(connection: http.client.HTTPConnection, path: str) -> tuple[int, bytes]:
+    connection.request("GET", path, headers={"Accept-Encoding": "identity"})
+    response = connection.getresponse()
+    return response.status, response.read()
+
+
+def wait_until_up(port: int, server: subprocess.Popen) -> None:
+    deadline = time.monotonic() + START_LIMIT
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise SystemExit(f"the server exited with {server.returncode}")
+        try:
+            connection = http.client.HTTPConnection(HOST, port, timeout=5)
+            status, _ = get(connection, "/")
+            connection.close()
+            if status == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.5)
+    raise SystemExit(f"the server did not answer within {START_LIMIT:.0f} s")
+
+
+def start_server(target: Path, port: int) -> tuple[subprocess.Popen, str, str]:
+    """(server process, database name, how it is served)."""
+    python = sys.executable
+    databases = sorted((target / "out").glob("*.db"))
+    serve = ROOT / "scripts" / "broadsheet" / "serve.py"
+    if not databases and serve.exists():
+        subprocess.run([python, "-m", "broadsheet", "build", "--root", str(target)], check=True, cwd=ROOT,
+                       stdout=subprocess.DEVNULL, timeout=1800)
+        databases = sorted((target / "out").glob("*.db"))
+    if not databases:
+        raise SystemExit("no built database: run `broadsheet build --root` on the package first")
+    if serve.exists():
+        command = [python, "-m", "broadsheet", "serve", "--root", str(target), "--port", str(port), "--no-build"]
+        how = "`broadsheet serve --no-build` (the site: immutable database, its templates, plugins and limits)"
+    else:
+        command = [python, "-m", "datasette", "serve", "-i", str(databases[0]), "-h", HOST, "-p", str(port)]
+        how = "plain `datasette serve -i` (the site was not available)"
+    server = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return server, databases[0].stem, how
+
+
+def plan(database: str, size: int, requests: int) -> list[tuple[Kind, str]]:
+    rng = random.Random(11)
+    plants = max(1, size - size // 10 - size // 5)  # as benchmarks/generate.py counts them
+    kinds = {
+        "table page": Kind("table page", 50),
+        "row page": Kind("row page", 50),
+        "JSON (table, 50 rows)": Kind("JSON (table, 50 rows)", 50),
+        "faceted table": Kind("faceted table", 200),
+        "search": Kind("search", 200),
+    }
+    base = f"/{quote(database)}/{TABLE}"
+    work = []
+    for _ in range(requests):
+        work += [
+            (kinds["table page"], f"{base}?_next={rng.randrange(plants)}"),
+            (kinds["row page"], f"{base}/plant-{rng.randrange(plants)}"),
+            (kinds["JSON (table, 50 rows)"], f"{base}.json?_size=50&_next={rng.randrange(plants)}"),
+            (kinds["faceted table"], f"{base}?_facet=sector&_facet=currency&sector="
+                                     f"{rng.choice(['mining', 'energy', 'food', 'chemicals'])}"),
+            (kinds["search"], f"/-/search?q={quote(rng.choice(WORDS))}"),
+        ]
+    rng.shuffle(work)
+    return work
+
+
+def hammer(port: int, work: list[tuple[Kind, str]], clients: int) -> float:
+    todo: queue.Queue[tuple[Kind, str]] = queue.Queue()
+    for item in work:
+        todo.put(item)
+    lock = threading.Lock()
+    deadline = time.monotonic() + TIME_LIMIT
+
+    def client() -> None:
+        connection = http.client.HTTPConnection(HOST, port, timeout=REQUEST_TIMEOUT)
+        while time.monotonic() < deadline:
+            try:
+                kind, path = todo.get_nowait()
+            except queue.Empty:
+                break
+            started = time.perf_counter()
+            try:
+                status, _body = get(connection, path)
+                ok = status == 200
+            except (OSError, http.client.HTTPException):
+                connection.close()
+                connection = http.client.HTTPConnection(HOST, port, timeout=REQUEST_TIMEOUT)
+                ok = False
+            elapsed = (time.perf_counter() - started) * 1000
+            with lock:
+                if ok:
+                    kind.latencies.append(elapsed)
+                else:
+                    kind.errors += 1
+        connection.close()
+
+    started = time.monotonic()
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(TIME_LIMIT + REQUEST_TIMEOUT)
+    return time.monotonic() - started
+
+
+def stream_csv(port: int, database: str, server_pid: int) -> dict[str, float]:
+    """The whole table as CSV, read in 64 KiB chunks, with the server's memory sampled every 50 ms."""
+    before = tree_rss_kb(server_pid)
+    peak = before
+    connection = http.client.HTTPConnection(HOST, port, timeout=REQUEST_TIMEOUT)
+    started = time.perf_counter()
+    connection.request("GET", f"/{quote(database)}/{TABLE}.csv?_stream=on&_size=max")
+    response = connection.getresponse()
+    size = lines = 0
+    last_sample = 0.0
+    while time.perf_counter() - started < TIME_LIMIT:
+        chunk = response.read(65536)
+        if not chunk:
+            break
+        size += len(chunk)
+        lines += chunk.count(b"\n")
+        if time.perf_counter() - last_sample > 0.05:
+            peak = max(peak, tree_rss_kb(server_pid))
+            last_sample = time.perf_counter()
+    connection.close()
+    return {"status": response.status, "seconds": time.perf_counter() - started, "mb": size / 1e6,
+            "rows": max(0, lines - 1), "rss_before_mb": before / 1024, "rss_peak_mb": peak / 1024}
+
+
+def percentile(values: list[float], share: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
+
+
+def run(size: int, requests: int, clients: int) -> dict:
+    target = package_for(size)
+    port = free_port()
+    server, database, how = start_server(target, port)
+    try:
+        wait_until_up(port, server)
+        warm = http.client.HTTPConnection(HOST, port, timeout=REQUEST_TIMEOUT)
+        for _kind, path in plan(database, size, 1):  # one of each first: the first request pays for imports
+            get(warm, path)
+        warm.close()
+        single_work = plan(database, size, max(5, requests // 10))
+        hammer(port, single_work, 1)  # service time without queueing, for comparison
+        single = {kind.name: percentile(kind.latencies, 0.5) for kind, _ in single_work}
+        work = plan(database, size, requests)
+        seconds = hammer(port, work, clients)
+        csv = stream_csv(port, database, server.pid)
+        server_rss = tree_rss_kb(server.pid) / 1024
+    finally:
+        server.terminate()
+        try:
+            server.wait(10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+    kinds = {kind.name: kind for kind, _ in work}
+    return {
+        "size": size, "clients": clients, "requests": len(work), "seconds": seconds,
+        "served_by": how,
+        "server_rss_mb": server_rss, "csv": csv, "single": single,
+        "load": " ".join(f"{x:.2f}" for x in os.getloadavg()),
+        "kinds": [{"name": k.name, "count": len(k.latencies), "errors": k.errors,
+                   "p50": percentile(k.latencies, 0.5), "p95": percentile(k.latencies, 0.95),
+                   "max": max(k.latencies, default=float("nan")),
+                   "mean": statistics.fmean(k.latencies) if k.latencies else float("nan"),
+                   "target": k.target_ms} for k in kinds.values()],
+    }
+
+
+def markdown(result: dict) -> list[str]:
+    lines = [
+        f"Served by {result['served_by']} on 127.0.0.1 with {result['size']:,} records "
+        f"({result['requests']} requests from {result['clients']} concurrent keep-alive clients in "
+        f"{result['seconds']:.1f} s; load average after: {result['load']}).", "",
+        "| page | requests | errors | p50 ms | p95 ms | max ms | target p95 | verdict | 1 client: p50 ms |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for kind in result["kinds"]:
+        met = kind["errors"] == 0 and kind["p95"] <= kind["target"]
+        lines.append(f"| {kind['name']} | {kind['count']} | {kind['errors']} | {kind['p50']:.1f} | "
+                     f"{kind['p95']:.1f} | {kind['max']:.1f} | ≤ {kind['target']:.0f} ms | "
+                     f"{'met' if met else '**missed**'} | {result['single'].get(kind['name'], float('nan')):.1f} |")
+    csv = result["csv"]
+    lines += ["", f"Whole-table CSV export (`/{TABLE}.csv?_stream=on`): HTTP {csv['status']}, {csv['rows']:,} rows, "
+                  f"{csv['mb']:.1f} MB in {csv['seconds']:.1f} s; server resident memory {csv['rss_before_mb']:.0f} MB "
+                  f"before, {csv['rss_peak_mb']:.0f} MB at peak while streaming (the export is streamed, not "
+                  f"held: memory grows by {csv['rss_peak_mb'] - csv['rss_before_mb']:.0f} MB for "
+                  f"{csv['mb']:.0f} MB sent)."]
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--size", type=int, default=100_000)
+    parser.add_argument("--requests", type=int, default=200, help="requests of each kind")
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--json", action="store_true", help="print the raw results as JSON")
+    args = parser.parse_args()
+    result = run(args.size, args.requests, args.clients)
+    print(json.dumps(result, indent=2) if args.json else "\n".join(markdown(result)))
+
+
+if __name__ == "__main__":
+    main()
