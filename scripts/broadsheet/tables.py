@@ -90,7 +90,7 @@ class Origin:
 @dataclass
 class Table:
     spec: ResourceSpec
-    rows: list[list[str | None]] = field(default_factory=list)
+    rows: list[tuple[str | None, ...]] = field(default_factory=list)
     origins: list[Origin] = field(default_factory=list)
 
     def column(self, name: str) -> int:
@@ -124,7 +124,7 @@ class FileRows:
     path: str
     parse_problems: list[Problem]  # from records.parse_file
     problems: list[Problem]  # from turning the parsed record into rows
-    rows: dict[str, tuple[list[list[str | None]], list[Origin]]]
+    rows: dict[str, tuple[list[tuple[str | None, ...]], list[Origin]]]
     flagged: list[tuple[str, int, str]]
     suspects: dict[str, list[int]] = field(default_factory=dict)  # rows frictionless must judge (see checks)
 
@@ -270,7 +270,7 @@ def _append(tables: dict[str, Table], spec: ResourceSpec, shape: _Shape, values:
     table = tables.get(spec.name)
     if table is None:
         table = tables[spec.name] = Table(spec)
-    table.rows.append([values.get(name) for name in shape.field_names])
+    table.rows.append(tuple(map(values.get, shape.field_names)))  # a tuple: ~40 bytes less a row
     table.origins.append(origin)
 
 
@@ -349,7 +349,7 @@ def _fast_row(package: PackageSpec, spec: ResourceSpec, node: yaml.MappingNode, 
     table = tables.get(spec.name)
     if table is None:
         table = tables[spec.name] = Table(spec)
-    table.rows.append([values.get(name) for name in shape.field_names])
+    table.rows.append(tuple(map(values.get, shape.field_names)))  # a tuple: ~40 bytes less a row
     table.origins.append(origin)
     return True
 
@@ -478,7 +478,7 @@ class _Builder:
                     **at, found=key, expected="no such key here", hint=f"delete the `{key}:` line"))
             else:
                 self.problems.append(_unknown_field(spec, key, at))
-        table.rows.append([values.get(name) for name in shape.field_names])
+        table.rows.append(tuple(map(values.get, shape.field_names)))  # a tuple: ~40 bytes less a row
         table.origins.append(origin)
 
     def children(self, spec: ResourceSpec, key: str, value: object, values: dict[str, str | None],

@@ -262,7 +262,7 @@ def _frictionless_rows(table: Table, indices: list[int], batch: int = 50) -> Ite
     header = table.spec.field_names
     for start in range(0, len(indices), batch):
         part = indices[start:start + batch]
-        resource = Resource(name=table.spec.name, data=[header, *(table.rows[i] for i in part)],
+        resource = Resource(name=table.spec.name, data=[header, *(list(table.rows[i]) for i in part)],
                             schema=Schema.from_descriptor(descriptor))
         for task in resource.validate().tasks:
             for error in task.errors:
@@ -385,7 +385,7 @@ def frictionless_problems(package: PackageSpec, tables: Tables,
     resources = []
     for table in tables:
         header = table.spec.field_names
-        resources.append(Resource(name=table.spec.name, data=[header, *table.rows],
+        resources.append(Resource(name=table.spec.name, data=[header, *map(list, table.rows)],
                                   schema=Schema.from_descriptor(table.spec.frictionless_schema())))
     report = Package(resources=resources).validate()
     problems = []
