@@ -84,36 +84,44 @@ class Cache:
     # --- per-file results ------------------------------------------------------------------------------------
 
     def file_rows(self, package: PackageSpec, jobs: list[Job],
-                  build: Callable[[list[Job]], list[tuple[str, Packed]]]) -> list[FileRows]:
+                  build: Callable[[list[Job]], list[tuple[str, Signature | None, Packed]]]) -> list[FileRows]:
         """FileRows per job, in job order: from the cache where the file is unchanged, else from `build`."""
         results: list[FileRows | None] = [None] * len(jobs)
         todo: list[int] = []
-        signatures: dict[int, Signature | None] = {}
         started = time.time_ns()
         for index, (_resource, path, shown) in enumerate(jobs):
             entry = self._shard(shown).get(shown)
+            if entry is None:
+                todo.append(index)  # never seen: the worker takes its signature while reading it
+                continue
             try:
                 stat = os.stat(path)
             except OSError:
                 todo.append(index)
                 continue
             signature = (stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino)
-            signatures[index] = None if stat.st_ctime_ns >= started - self.racy_window_ns else signature
-            if entry is not None and entry[0] is not None and entry[0] == signature:
+            if entry[0] is not None and entry[0] == signature:
                 results[index] = unpack(entry[2], package)
-            elif entry is not None and _digest(path) == entry[1]:
+            elif _digest(path) == entry[1]:
                 results[index] = unpack(entry[2], package)
-                self._store(shown, (signatures[index], entry[1], entry[2]))
+                self._store(shown, (self._trusted(signature, started), entry[1], entry[2]))
             else:
                 todo.append(index)
         self.hits = len(jobs) - len(todo)
         self.misses = len(todo)
-        for index, (digest, packed) in zip(todo, build([jobs[i] for i in todo]), strict=True):
+        built = build([jobs[i] for i in todo])
+        for index, (digest, signature, packed) in zip(todo, built, strict=True):
             results[index] = unpack(packed, package)
             if digest:
-                self._store(jobs[index][2], (signatures.get(index), digest, packed))
+                self._store(jobs[index][2], (self._trusted(signature, started), digest, packed))
         self._forget_missing({shown for _resource, _path, shown in jobs})
         return results  # type: ignore[return-value]
+
+    def _trusted(self, signature: Signature | None, started: int) -> Signature | None:
+        """The signature, unless the file changed so shortly before this run that a later write could keep it."""
+        if signature is None or signature[2] >= started - self.racy_window_ns:
+            return None
+        return signature
 
     def save(self) -> None:
         """Write the shards that changed, each atomically (a crash leaves the old shard or the new one)."""

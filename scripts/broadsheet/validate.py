@@ -79,7 +79,7 @@ def _validate(layout: Layout, *, full: bool, use_cache: bool, workers: int | Non
     if cache is not None:
         results = cache.file_rows(package, jobs, lambda todo: build_all(package, todo, workers))
     else:
-        results = [unpack(packed, package) for _digest, packed in build_all(package, jobs, workers)]
+        results = [unpack(packed, package) for _digest, _signature, packed in build_all(package, jobs, workers)]
     for result in results:
         report.extend(result.parse_problems)
     tables = merge_files(package, results)
@@ -126,15 +126,18 @@ def discover(package: PackageSpec) -> tuple[dict[str, list[tuple[Path, str]]], l
 # --- Parsing and row building, in parallel ------------------------------------------------------------------
 
 Job = tuple[str, str, str]  # (top-level resource, file path, path shown to people)
+Signature = tuple[int, int, int, int]  # size, mtime, ctime, inode: see broadsheet.cache
+Built = tuple[str, Signature | None, Packed]
 _WORKER_PACKAGE: PackageSpec | None = None
 
 
-def build_all(package: PackageSpec, jobs: list[Job], workers: int | None = None) -> list[tuple[str, Packed]]:
-    """(sha256 of the bytes, packed FileRows) per job, in job order. Uses every core when there is enough to do: each
-    worker parses a slice of the files and returns compact rows, never YAML node trees."""
+def build_all(package: PackageSpec, jobs: list[Job], workers: int | None = None) -> list[Built]:
+    """(sha256 of the bytes, stat signature, packed FileRows) per job, in job order. Uses every core when there
+    is enough to do: each worker parses a slice of the files and returns compact rows, never YAML node trees."""
     count = workers or len(os.sched_getaffinity(0))
     if count < 2 or len(jobs) < PARALLEL_FROM:
-        return [(digest, pack(rows, package)) for digest, rows in (_build_one(package, job) for job in jobs)]
+        return [(digest, signature, pack(rows, package))
+                for digest, signature, rows in (_build_one(package, job) for job in jobs)]
     import multiprocessing
 
     global _WORKER_PACKAGE
@@ -149,14 +152,20 @@ def build_all(package: PackageSpec, jobs: list[Job], workers: int | None = None)
 
 def _build_slice(jobs: list[Job]) -> bytes:
     assert _WORKER_PACKAGE is not None
-    return marshal.dumps([(digest, pack(rows, _WORKER_PACKAGE)) for digest, rows in (_build_one(_WORKER_PACKAGE, job)
+    return marshal.dumps([(digest, signature, pack(rows, _WORKER_PACKAGE))
+                          for digest, signature, rows in (_build_one(_WORKER_PACKAGE, job)
                                                                     for job in jobs)])
 
 
-def _build_one(package: PackageSpec, job: Job) -> tuple[str, FileRows]:
+def _build_one(package: PackageSpec, job: Job) -> tuple[str, Signature | None, FileRows]:
+    """(sha256 of the bytes, stat signature taken before reading them, FileRows). The signature comes from the
+    open handle (fstat: no second path lookup), here in the worker rather than in the main process."""
     resource, path, shown = job
+    signature = None
     try:
         with open(path, "rb") as handle:
+            stat = os.fstat(handle.fileno())
+            signature = (stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino)
             raw = handle.read(records_limit() + 1)
     except OSError:
         raw = None
@@ -171,16 +180,16 @@ def _build_one(package: PackageSpec, job: Job) -> tuple[str, FileRows]:
             lines = simple_lines(text)
             rows = text_file(package, spec, lines, shown, cell_checks=True) if lines else None
             if rows is not None:
-                return digest, rows
+                return digest, signature, rows
             root, failed = compose_text(text, shown)
             if root is not None:
                 rows = fast_file(package, spec, root, shown, cell_checks=True)
                 if rows is not None:
-                    return digest, rows
+                    return digest, signature, rows
                 failed = walk(root, shown)
         assert failed is not None
         parsed = failed
-    return digest, build_file(package, package.resources[resource], parsed, cell_checks=True)
+    return digest, signature, build_file(package, package.resources[resource], parsed, cell_checks=True)
 
 
 def records_limit() -> int:
