@@ -122,13 +122,14 @@ def citation_problems(package: PackageSpec, tables: Tables) -> Iterator[Problem]
         cited: dict[str, set[str]] = {}
         for row in cited_table.rows:
             cited.setdefault(row[link_column] or "", set()).add(row[field_column] or "")
-        must_cite = [f for f in spec.fields if f.flag("cite")]
+        must_cite = [(f, table.column(f.name)) for f in spec.fields if f.flag("cite")]
         citable = {f.name for f in spec.fields} | set(spec.children)
         id_column = table.column(spec.id_field)
+        nothing: set[str] = set()
         for row, origin in zip(table.rows, table.origins, strict=True):
-            record_cited = cited.get(row[id_column] or "", set())
-            for f in must_cite:
-                value = row[table.column(f.name)]
+            record_cited = cited.get(row[id_column] or "", nothing)
+            for f, value_column in must_cite:
+                value = row[value_column]
                 if value is not None and f.name not in record_cited:
                     line, column = origin.position(f.name)
                     yield Problem("uncited-fact", f"{f.name} {value!r} has no citation", path=origin.path,

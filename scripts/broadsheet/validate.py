@@ -208,15 +208,16 @@ def check_tables(package: PackageSpec, tables: Tables, *, full: bool = False) ->
             for index, field_name, problem in checks.cell_problems(table):
                 flagged.add((table.spec.name, index, field_name))
                 problems.append(problem)
-    if full or not fast_path_applies(package, tables):
+    keys = _KeyColumns(tables)
+    if full or not fast_path_applies(package, tables, keys):
         problems += frictionless_problems(package, tables, flagged)
     else:
-        problems += fast_problems(package, tables, flagged)
+        problems += fast_problems(package, tables, flagged, keys)
     problems += checks.citation_problems(package, tables)
     return problems
 
 
-def fast_path_applies(package: PackageSpec, tables: Tables) -> bool:
+def fast_path_applies(package: PackageSpec, tables: Tables, columns: _KeyColumns | None = None) -> bool:
     """The fast path reproduces key comparisons for string and integer keys, and frictionless' blank-row rule
     is left to frictionless; anything else sends the whole package to frictionless."""
     keys: dict[str, set[str]] = {name: set(spec.primary_key) | {f.name for f in spec.fields
@@ -233,9 +234,7 @@ def fast_path_applies(package: PackageSpec, tables: Tables) -> bool:
             field_spec = table.spec.field_map[field_name]
             if field_spec.type == "string" and field_spec.descriptor.get("format", "default") == "default":
                 continue  # text compares as itself
-            value_of = checks.key_value(field_spec)
-            column = table.column(field_name)
-            if any(value_of(row[column]) is checks.UNKNOWN for row in table.rows):
+            if checks.UNKNOWN in (columns or _KeyColumns(tables)).column(name, field_name):
                 return False
         # a blank row is never vouched for, so it is among the suspects
         suspects = checks.suspect_rows(table) if tables.suspects is None else tables.suspects.get(name, [])
@@ -244,10 +243,11 @@ def fast_path_applies(package: PackageSpec, tables: Tables) -> bool:
     return True
 
 
-def fast_problems(package: PackageSpec, tables: Tables, already: set[tuple[str, int, str]]) -> list[Problem]:
+def fast_problems(package: PackageSpec, tables: Tables, already: set[tuple[str, int, str]],
+                  keys: _KeyColumns | None = None) -> list[Problem]:
     """Frictionless' errors, found by frictionless itself on the rows the fast path cannot vouch for, plus the
     cross-row errors (keys), reproduced here over whole tables exactly as frictionless computes them."""
-    found = list(_cross_row_errors(package, tables))
+    found = list(_cross_row_errors(package, tables, keys or _KeyColumns(tables)))
     for table in tables:
         suspects = checks.suspect_rows(table) if tables.suspects is None else tables.suspects.get(table.spec.name)
         if suspects:
@@ -282,11 +282,11 @@ def _frictionless_rows(table: Table, indices: list[int], batch: int = 50) -> Ite
                 yield found
 
 
-def _cross_row_errors(package: PackageSpec, tables: Tables) -> Iterator[tuple[Table, dict[str, Any]]]:
+def _cross_row_errors(package: PackageSpec, tables: Tables,
+                      keys: _KeyColumns) -> Iterator[tuple[Table, dict[str, Any]]]:
     """unique-error, primary-key and foreign-key exactly as frictionless' row stream reports them: the same rows,
     the same notes (which name the previous row holding the value). Set operations in C answer "any problem?"
     first; the row-by-row walk that words each error runs only when there is one."""
-    keys = _KeyColumns(tables)
     lookups: dict[tuple[str, tuple[str, ...]], set[tuple[object, ...]]] = {}
     for spec in package.resources.values():
         for fk in spec.foreign_keys:
