@@ -197,3 +197,28 @@ def test_quick_readers_on_random_lines(tmp_path_factory, values):
     exact, by_lines, by_nodes = exact_and_quick(layout, "datapackage/museums/m1.yaml")
     assert by_lines in (None, exact)
     assert by_nodes in (None, exact)
+
+
+def test_worker_processes_build_what_one_process_builds(tmp_path):
+    """Enough files for the parallel path; some broken, so problems make the trip from the workers too."""
+    import sys
+
+    from broadsheet.validate import PARALLEL_FROM
+
+    sys.path.insert(0, str(Path(__file__).parent.parent / "benchmarks"))
+    from generate import generate
+
+    layout = Layout(generate(tmp_path / "synthetic", PARALLEL_FROM + 100))
+    write(layout, "datapackage/plants/plant-3.yaml", "id: plant-3\nname_en: X\nsector: toys\njobs: 1_000\n")
+    write(layout, "datapackage/plants/plant-4.yaml", "id: plant-4\nname_en: [unclosed\n")
+    write(layout, "datapackage/orgs/org-5.yaml", "id: org-5\nname_en: Y\ncountry: KZ\nbin: '000000000001'\n")
+    one, many = validate(layout, workers=1), validate(layout, workers=2)
+    assert many.report.problems == one.report.problems
+    assert {(p.path, p.line, p.code) for p in one.report.problems} >= {
+        ("datapackage/plants/plant-3.yaml", 3, "constraint-error"),
+        ("datapackage/plants/plant-3.yaml", 4, "type-error"),
+        ("datapackage/plants/plant-4.yaml", 3, "yaml-syntax"),
+        ("datapackage/orgs/org-5.yaml", 4, "unique-error")}
+    for name in one.package.resources:
+        assert many.tables[name].rows == one.tables[name].rows
+        assert many.tables[name].origins == one.tables[name].origins

@@ -144,10 +144,16 @@ def build_all(package: PackageSpec, jobs: list[Job], workers: int | None = None)
     _WORKER_PACKAGE = package  # inherited by the forked workers: no need to pickle the schemas
     chunk = max(50, len(jobs) // (count * 8))
     slices = [jobs[i:i + chunk] for i in range(0, len(jobs), chunk)]
-    with multiprocessing.get_context("fork").Pool(count, initializer=gc.disable) as pool:
-        results = [item for part in pool.imap(_build_slice, slices) for item in marshal.loads(part)]
-    _WORKER_PACKAGE = None
-    return results
+    try:
+        context = multiprocessing.get_context("fork")
+        with context.Pool(count, initializer=gc.disable) as pool:
+            return [item for part in pool.imap(_build_slice, slices) for item in marshal.loads(part)]
+    except (ValueError, AssertionError, OSError):
+        # no fork on this platform, or we are ourselves a daemonic worker: do the same work in this process
+        return [(digest, signature, pack(rows, package))
+                for digest, signature, rows in (_build_one(package, job) for job in jobs)]
+    finally:
+        _WORKER_PACKAGE = None
 
 
 def _build_slice(jobs: list[Job]) -> bytes:

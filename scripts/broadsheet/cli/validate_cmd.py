@@ -45,4 +45,17 @@ def validate(root: Path | None, output_format: str | None, no_cache: bool = Fals
         _fail_config(error)
         return
     click.echo(RENDERERS[output_format](result.report))
-    sys.exit(EXIT_OK if result.report.valid else EXIT_INVALID)
+    code = EXIT_OK if result.report.valid else EXIT_INVALID
+    if os.environ.get("BROADSHEET_FAST_EXIT", "1") == "1" and _is_the_program():
+        # Freeing every row one by one at interpreter exit costs ~0.1 s per 10k records; the OS does it at once.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
+
+
+def _is_the_program() -> bool:
+    """True when this process is the `broadsheet` command itself, not a test or a program calling the CLI."""
+    main = sys.modules.get("__main__")
+    spec = getattr(main, "__spec__", None)
+    return (spec is not None and spec.name == "broadsheet.__main__") or Path(sys.argv[0]).name == "broadsheet"
