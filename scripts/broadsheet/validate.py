@@ -1,5 +1,11 @@
 """Validation: parse every record, build rows, run frictionless and Broadsheet's own checks, and map every
-error back to the file, line and column where the curator typed the value."""
+error back to the file, line and column where the curator typed the value.
+
+How it stays fast (numbers in BENCHMARKS.md): files are read, parsed and turned into rows by worker processes on
+every core; frictionless judges only the rows Broadsheet's conservative per-row check cannot vouch for, while
+unique, primary and foreign keys are reproduced over whole tables exactly as frictionless computes them
+(`full=True` runs frictionless on every row instead: the reference tests/test_differential.py compares against);
+and with `use_cache` unchanged files are not parsed again (see broadsheet.cache)."""
 
 from __future__ import annotations
 
