@@ -168,3 +168,13 @@ def test_each_problem_says_record_field_found_and_expected(museums):
                                                                                    "painting")
     assert problem.expected == "one of art, history, science"
     assert problem.column == 7
+
+
+def test_child_lists_may_come_before_the_fields_they_link_to(museums):
+    """The link from a child row to its record is the record's key, wherever in the file the key is written."""
+    write(museums, TATE, "citations:\n  - field: city_id\n    source_id: guide-2024\n    locator: p. 1\n"
+                         "names:\n  - language: en\n    name: Tate\nid: tate\nname_en: Tate\ncity_id: paris\n")
+    result = validate(museums)
+    assert result.report.problems == []
+    names = result.tables["museum_names"]
+    assert ("tate", "1", "en", "Tate") in {tuple(row) for row in names.rows}

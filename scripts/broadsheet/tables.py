@@ -207,6 +207,7 @@ def text_file(package: PackageSpec, spec: ResourceSpec, lines: list[SimpleLine],
     values: dict[str, str | None] = {}
     origin = Origin(path, record_id, lines[0][0], lines[0][4])
     seen: set[str] = set()
+    pending: list[tuple[ResourceSpec, int, int, int]] = []  # child, position, first line, end line
     index, count = 0, len(lines)
     while index < count:
         number, indent, dash, key, key_column, kind, text, value_column = lines[index]
@@ -236,13 +237,15 @@ def text_file(package: PackageSpec, spec: ResourceSpec, lines: list[SimpleLine],
                 while end < count and lines[end][1] == 4 and not lines[end][2]:
                     end += 1
                 position += 1
-                link = {child_field: values.get(parent_field) for child_field, parent_field in
-                        child.parent_link.items()}
-                if child.position:
-                    link[child.position] = _shared(str(position))
-                if not _text_child_row(child, lines[index:end], path, record_id, link, tables):
-                    return None
+                pending.append((child, position, index, end))
                 index = end
+    tables[spec.name] = Table(spec)  # the record's table before its children's, as the exact reader orders them
+    for child, position, start, end in pending:  # after the loop: the link may be typed below the list
+        link = _link_values(child, values)
+        if child.position:
+            link[child.position] = _shared(str(position))
+        if not _text_child_row(child, lines[start:end], path, record_id, link, tables):
+            return None
     _append(tables, spec, shape, values, origin)
     id_column = spec.field_names.index(spec.id_field)
     if tables[spec.name].rows[0][id_column] != record_id:
@@ -301,6 +304,7 @@ def _fast_row(package: PackageSpec, spec: ResourceSpec, node: yaml.MappingNode, 
     origin = Origin(path, record_id, mark.line + 1, mark.column + 1)
     cells = origin.cells
     seen: set[str] = set()
+    pending: list[tuple[ResourceSpec, yaml.SequenceNode]] = []
     for key_node, value_node in node.value:
         if type(key_node) is not yaml.ScalarNode:
             return False
@@ -322,16 +326,9 @@ def _fast_row(package: PackageSpec, spec: ResourceSpec, node: yaml.MappingNode, 
         elif kind is not yaml.SequenceNode:
             return False
         elif key in spec.children:
-            child = package.resources[spec.children[key]]
-            for index, item in enumerate(value_node.value, start=1):
-                if type(item) is not yaml.MappingNode:
-                    return False
-                link = {child_field: values.get(parent_field) for child_field, parent_field in
-                        child.parent_link.items()}
-                if child.position:
-                    link[child.position] = _shared(str(index))
-                if not _fast_row(package, child, item, path, record_id, link, tables, depth + 2):
-                    return False
+            if any(type(item) is not yaml.MappingNode for item in value_node.value):
+                return False
+            pending.append((package.resources[spec.children[key]], value_node))
         elif key in shape.typed and shape.types[key] == "array":
             items = []
             for item in value_node.value:
@@ -346,12 +343,26 @@ def _fast_row(package: PackageSpec, spec: ResourceSpec, node: yaml.MappingNode, 
             values[key] = json.dumps(items, ensure_ascii=False) if items else None
         else:
             return False
+    if spec.name not in tables:  # the record's table before its children's, as the exact reader orders them
+        tables[spec.name] = Table(spec)
+    for child, list_node in pending:  # after the loop: the link may be typed below the list
+        for index, item in enumerate(list_node.value, start=1):
+            link = _link_values(child, values)
+            if child.position:
+                link[child.position] = _shared(str(index))
+            if not _fast_row(package, child, item, path, record_id, link, tables, depth + 2):
+                return False
     table = tables.get(spec.name)
     if table is None:
         table = tables[spec.name] = Table(spec)
     table.rows.append(tuple(map(values.get, shape.field_names)))  # a tuple: ~40 bytes less a row
     table.origins.append(origin)
     return True
+
+
+def _link_values(child: ResourceSpec, values: dict[str, str | None]) -> dict[str, str | None]:
+    """The child's key to its parent, copied from the parent's values."""
+    return {child_field: values.get(parent_field) for child_field, parent_field in child.parent_link.items()}
 
 
 def _finish(path: str, parse_problems: list[Problem], problems: list[Problem], tables: dict[str, Table],
@@ -452,6 +463,7 @@ class _Builder:
         origin = Origin(path, record_id, entry.line, entry.column)
         shape = self.shape(spec)
         table = self.table(spec.name)
+        pending: list[tuple[str, object, dict]] = []
         for key, value in entry.values.items():
             if isinstance(value, Cell):
                 line, column = value.line, value.column
@@ -465,7 +477,7 @@ class _Builder:
             at = {"path": path, "resource": spec.name, "record_id": record_id, "line": line, "column": column,
                   "field": key}
             if key in spec.children:
-                self.children(spec, key, value, values, path, record_id, at)
+                pending.append((key, value, at))
             elif key in shape.typed:
                 origin.cells[key] = (line, column)
                 reported = len(self.problems)
@@ -478,6 +490,8 @@ class _Builder:
                     **at, found=key, expected="no such key here", hint=f"delete the `{key}:` line"))
             else:
                 self.problems.append(_unknown_field(spec, key, at))
+        for key, value, at in pending:  # after the loop: the link may be typed below the list
+            self.children(spec, key, value, values, path, record_id, at)
         table.rows.append(tuple(map(values.get, shape.field_names)))  # a tuple: ~40 bytes less a row
         table.origins.append(origin)
 
@@ -495,8 +509,7 @@ class _Builder:
                     **{**at, "line": getattr(item, "line", at["line"]), "column": getattr(item, "column", 0)},
                     found=_kind(item), expected="`- field: value`"))
                 continue
-            filled = {child_field: values.get(parent_field) for child_field, parent_field in
-                      child.parent_link.items()}
+            filled = _link_values(child, values)
             if child.position:
                 filled[child.position] = str(index)
             self.row(child, item, path, record_id, filled)
