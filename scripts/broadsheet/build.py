@@ -38,8 +38,8 @@ from pathlib import Path
 from broadsheet import __version__, dictionary, history
 from broadsheet.errors import ConfigError, Report
 from broadsheet.export import bundle, descriptor, sqlite
-from broadsheet.export.csv import csv_bytes
-from broadsheet.export.json import json_bytes, package_document, resource_objects
+from broadsheet.export.csv import BOM, csv_bytes
+from broadsheet.export.json import array_text, document_text, rows_text
 from broadsheet.export.sqlite import SortedTable
 from broadsheet.export.values import dumps, sort_rows
 from broadsheet.layout import Layout
@@ -160,33 +160,38 @@ def input_hash(layout: Layout) -> str:
     return digest.hexdigest()
 
 
-def _downloads(package: PackageSpec, name: str, generated: Generated, database: Path) -> dict[str, bytes]:
-    """Files under out/downloads/, keyed by their path there."""
+def _downloads(package: PackageSpec, name: str, generated: Generated,
+               database: Path) -> tuple[dict[str, bytes], dict[str, int]]:
+    """Files under out/downloads/, keyed by their path there, and the row count of every materialised view."""
+    bom = BOM.encode("utf-8")
     files: dict[str, bytes] = {"datapackage.json": generated.descriptor}
     bundle_entries: dict[str, bytes] = {"datapackage.json": generated.descriptor}
-    objects = {}
+    tables_json: dict[str, str] = {}
     data_dir = package.layout.relative(package.layout.data_dir)
     for resource, table in generated.tables.items():
-        header = table.spec.field_names
-        objects[resource] = resource_objects(table.spec, table.rows)
-        files[f"json/{resource}.json"] = json_bytes(objects[resource])
-        files[f"csv/{resource}.csv"] = csv_bytes(header, table.rows, bom=True)
-        bundle_entries[f"{data_dir}/{resource}.csv"] = generated.committed[f"{data_dir}/{resource}.csv"]
+        committed = generated.committed[f"{data_dir}/{resource}.csv"]
+        tables_json[resource] = rows_text(table.spec.field_names, table.columns)
+        files[f"json/{resource}.json"] = (tables_json[resource] + "\n").encode("utf-8")
+        files[f"csv/{resource}.csv"] = bom + committed  # the committed CSV, with a BOM for spreadsheets
+        bundle_entries[f"{data_dir}/{resource}.csv"] = committed
         bundle_entries[f"json/{resource}.json"] = files[f"json/{resource}.json"]
-    view_objects = {}
+    views_json: dict[str, str] = {}
+    view_counts: dict[str, int] = {}
     for view in package.views:
         header, rows = sqlite.read_table(database, view)
-        view_objects[view] = [dict(zip(header, row, strict=True)) for row in rows]
-        files[f"json/{view}.json"] = json_bytes(view_objects[view])
-        files[f"csv/{view}.csv"] = csv_bytes(header, rows, bom=True)
+        view_counts[view] = len(rows)
+        views_json[view] = array_text(dict(zip(header, row, strict=True)) for row in rows)
+        files[f"json/{view}.json"] = (views_json[view] + "\n").encode("utf-8")
+        plain = csv_bytes(header, rows)
+        files[f"csv/{view}.csv"] = bom + plain
         bundle_entries[f"json/{view}.json"] = files[f"json/{view}.json"]
-        bundle_entries[f"views/{view}.csv"] = csv_bytes(header, rows)
-    files[f"json/{name}.json"] = json_bytes(package_document(name, objects, view_objects))
+        bundle_entries[f"views/{view}.csv"] = plain
+    files[f"json/{name}.json"] = document_text(name, tables_json, views_json).encode("utf-8")
     bundle_entries[f"json/{name}.json"] = files[f"json/{name}.json"]
     bundle_entries["LICENSE.txt"] = bundle.license_text(package.descriptor).encode("utf-8")
     bundle_entries["README.txt"] = bundle.readme_text(package.descriptor, sorted(bundle_entries)).encode("utf-8")
     files[f"{name}.zip"] = bundle.zip_bytes(bundle_entries)
-    return files
+    return files, view_counts
 
 
 def _write_atomically(path: Path, data: bytes) -> bool:
@@ -274,10 +279,9 @@ def build(layout: Layout, progress: Progress | None = None) -> BuildResult:
                               path=layout.relative(layout.views_dir / f"{name_}.sql")) from None
         history.write_history_table(database, history.record_history(layout, package))  # dates from git
         _pause("downloads", progress)
-        files = _downloads(package, name, generated, database)
+        files, view_counts = _downloads(package, name, generated, database)
         counts = {t: len(s.rows) for t, s in generated.tables.items()}
-        for view in views:
-            counts[view] = len(json.loads(files[f"json/{view}.json"]))
+        counts.update((view, view_counts[view]) for view in views)
         files["../build.json"] = dumps({"input_hash": input_hash(layout),
                                         "package_hash": descriptor.sha256(generated.descriptor),
                                         "database": f"{name}.db", "tables": counts}).encode("utf-8")

@@ -19,9 +19,10 @@ import re
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
-from broadsheet.export.values import INT64, cast
+from broadsheet.export.values import INT64, Typed, typed_columns
 from broadsheet.package import FieldSpec, PackageSpec, ResourceSpec
 
 SEARCH = "_search"
@@ -38,24 +39,17 @@ class SortedTable:
     rows: list[list[str | None]]
     record_ids: list[str]
 
+    @cached_property
+    def columns(self) -> list[list[Typed]]:
+        """Every cell cast to its schema type once, column by column; JSON and SQLite both read these."""
+        return typed_columns(self.spec, self.rows)
+
 
 def quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _sql_value(field: FieldSpec, text: str | None, as_text: bool) -> object:
-    if text is None or as_text:
-        return text
-    value = cast(field, text)
-    if isinstance(value, bool):
-        return int(value)
-    if isinstance(value, (list, dict)):
-        return text  # the cell already holds the JSON text
-    return value
-
-
-def _exact_in_sqlite(field: FieldSpec, text: str) -> bool:
-    value = cast(field, text)
+def _exact_in_sqlite(value: Typed) -> bool:
     if isinstance(value, bool):
         return True
     if isinstance(value, int):
@@ -63,9 +57,10 @@ def _exact_in_sqlite(field: FieldSpec, text: str) -> bool:
     return isinstance(value, float)
 
 
-def column_type(field: FieldSpec, values: Sequence[str | None]) -> str:
+def column_type(field: FieldSpec, values: Sequence[Typed]) -> str:
+    """The declared type of a column, from its typed values (see the module docstring)."""
     if field.type in ("integer", "year", "number"):
-        if all(v is None or _exact_in_sqlite(field, v) for v in values):
+        if all(v is None or _exact_in_sqlite(v) for v in values):
             return "INTEGER" if field.type != "number" else "NUMERIC"
         return "TEXT"
     if field.type == "boolean":
@@ -73,9 +68,19 @@ def column_type(field: FieldSpec, values: Sequence[str | None]) -> str:
     return "TEXT"
 
 
+def _sql_column(field: FieldSpec, declared: str, texts: Sequence[str | None], values: list[Typed]) -> Sequence[object]:
+    """What SQLite stores for one column: the validated text for TEXT columns and for arrays/objects (their cell
+    already holds the JSON text), 0/1 for booleans, else the typed value."""
+    if declared == "TEXT" or field.type in ("array", "object"):
+        return texts
+    if field.type == "boolean":
+        return [int(v) if isinstance(v, bool) else v for v in values]
+    return values
+
+
 def _create_table(conn: sqlite3.Connection, table: SortedTable) -> list[str]:
     spec = table.spec
-    types = [column_type(f, [row[i] for row in table.rows]) for i, f in enumerate(spec.fields)]
+    types = [column_type(f, values) for f, values in zip(spec.fields, table.columns, strict=True)]
     lines = [f"{quote(f.name)} {t}{' NOT NULL' if f.required or f.name in spec.primary_key else ''}"
              for f, t in zip(spec.fields, types, strict=True)]
     if spec.primary_key:
@@ -90,11 +95,13 @@ def _create_table(conn: sqlite3.Connection, table: SortedTable) -> list[str]:
 
 def _insert_rows(conn: sqlite3.Connection, table: SortedTable, types: list[str]) -> None:
     spec = table.spec
-    as_text = [t == "TEXT" for t in types]
+    if not table.rows:
+        return
+    texts = list(zip(*table.rows, strict=True))
+    stored = [_sql_column(f, t, texts[i], table.columns[i])
+              for i, (f, t) in enumerate(zip(spec.fields, types, strict=True))]
     marks = ", ".join("?" for _ in spec.fields)
-    conn.executemany(
-        f"INSERT INTO {quote(spec.name)} VALUES ({marks})",
-        ([_sql_value(f, v, t) for f, v, t in zip(spec.fields, row, as_text, strict=True)] for row in table.rows))
+    conn.executemany(f"INSERT INTO {quote(spec.name)} VALUES ({marks})", zip(*stored, strict=True))
 
 
 def _indexes(conn: sqlite3.Connection, spec: ResourceSpec) -> None:

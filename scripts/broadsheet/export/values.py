@@ -8,6 +8,7 @@ reads back as the same decimal (1.5, 0.1, 12.75), otherwise it stays its exact d
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -22,6 +23,10 @@ Typed = str | int | float | bool | list | dict | None
 
 def exact_number(text: str) -> int | float | str:
     """`number` text → int if integral, float if that float is exactly this decimal's shortest form, else text."""
+    try:
+        return int(text)  # the common case, and exactly what the Decimal path below gives for integral text
+    except ValueError:
+        pass
     try:
         value = Decimal(text)
     except InvalidOperation:
@@ -60,6 +65,29 @@ def cast(field: FieldSpec, text: str | None) -> Typed:
 
 def typed_row(spec: ResourceSpec, row: list[str | None]) -> dict[str, Typed]:
     return {f.name: cast(f, text) for f, text in zip(spec.fields, row, strict=True)}
+
+
+def _caster(field: FieldSpec) -> Callable[[str], Typed] | None:
+    """The function `cast` applies to a non-missing cell of this field; None when the text is the value."""
+    kind = field.type
+    if kind in ("integer", "year"):
+        return int
+    if kind == "number":
+        return exact_number
+    if kind in ("boolean", "array", "object"):
+        return lambda text: cast(field, text)
+    return None
+
+
+def typed_columns(spec: ResourceSpec, rows: Sequence[Sequence[str | None]]) -> list[list[Typed]]:
+    """Every cell cast once, column by column (the JSON and SQLite writers share the result)."""
+    columns: list[list[Typed]] = [list(column) for column in zip(*rows, strict=True)] if rows else [
+        [] for _ in spec.fields]
+    for i, field in enumerate(spec.fields):
+        convert = _caster(field)
+        if convert is not None:
+            columns[i] = [None if text is None else convert(text) for text in columns[i]]  # type: ignore[arg-type]
+    return columns
 
 
 def _sort_part(field: FieldSpec, text: str | None) -> tuple[Any, ...]:
