@@ -8,6 +8,9 @@ import zipfile
 from typing import Any
 
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)
+# Deflate level 6 (zlib's default): on the benchmark's 28 MB of CSV and JSON, 0.27 s for 2.76 MB where level 9 takes
+# 1.1 s for 2.61 MB (6% smaller) and level 1 0.08 s for 3.85 MB (40% larger).
+LEVEL = 6
 
 
 def zip_bytes(entries: dict[str, bytes]) -> bytes:
@@ -18,7 +21,7 @@ def zip_bytes(entries: dict[str, bytes]) -> bytes:
             info.compress_type = zipfile.ZIP_DEFLATED
             info.create_system = 3  # unix, whatever machine builds it
             info.external_attr = 0o644 << 16
-            archive.writestr(info, entries[name], compresslevel=9)
+            archive.writestr(info, entries[name], compresslevel=LEVEL)
     return buffer.getvalue()
 
 
