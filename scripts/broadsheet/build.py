@@ -155,8 +155,12 @@ def input_hash(layout: Layout) -> str:
     digest.update(json.dumps(package, sort_keys=True).encode())
     files = [*layout.schemas_dir.rglob("*.yaml"), *layout.views_dir.glob("*.sql"),
              *layout.data_dir.glob("*/*.yaml")]
-    for path in sorted(files):
-        digest.update(layout.relative(path).encode() + b"\0" + path.read_bytes() + b"\0")
+    # Every path was found under the root, so cutting the root off names it; Layout.relative would resolve
+    # each one (a system call per path component: 0.5 s for 10k records).
+    prefix = len(str(layout.root)) + 1
+    for name, path in sorted((str(p)[prefix:].replace(os.sep, "/"), str(p)) for p in files):
+        with open(path, "rb") as handle:
+            digest.update(name.encode() + b"\0" + handle.read() + b"\0")
     return digest.hexdigest()
 
 
