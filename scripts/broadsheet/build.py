@@ -41,7 +41,7 @@ from broadsheet.export import bundle, descriptor, sqlite
 from broadsheet.export.csv import BOM, csv_bytes
 from broadsheet.export.json import array_text, document_text, rows_text
 from broadsheet.export.sqlite import SortedTable
-from broadsheet.export.values import dumps, sort_rows
+from broadsheet.export.values import dumps, sort_order
 from broadsheet.layout import Layout
 from broadsheet.package import PackageSpec
 from broadsheet.validate import Validated, validate
@@ -107,8 +107,7 @@ def sorted_tables(validated: Validated) -> dict[str, SortedTable]:
     result = {}
     for table in validated.tables:
         spec = table.spec
-        order = sort_rows(spec, [[*row, str(i)] for i, row in enumerate(table.rows)])  # remember where rows were
-        indices = [int(row[-1] or 0) for row in order]
+        indices = sort_order(spec, table.rows)
         result[spec.name] = SortedTable(spec, [table.rows[i] for i in indices],
                                         [table.origins[i].record_id for i in indices])
     return result

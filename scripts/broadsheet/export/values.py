@@ -90,23 +90,34 @@ def typed_columns(spec: ResourceSpec, rows: Sequence[Sequence[str | None]]) -> l
     return columns
 
 
-def _sort_part(field: FieldSpec, text: str | None) -> tuple[Any, ...]:
-    # Missing values first; numbers by value (so 10 follows 9); everything else by its text.
-    if text is None:
-        return (0,)
-    if field.type in ("integer", "number", "year"):
-        try:
-            return (1, Decimal(text), text)
-        except InvalidOperation:
-            return (2, text)
-    return (2, text)
+def _sort_keys(field: FieldSpec, texts: Sequence[str | None]) -> list[tuple[Any, ...]]:
+    # Missing values first; numbers by value (so 10 follows 9), their text breaking ties; everything else by text.
+    numeric = field.type in ("integer", "number", "year")
+    return [(0,) if text is None else _number_key(text) if numeric else (2, text) for text in texts]
+
+
+def _number_key(text: str) -> tuple[Any, ...]:
+    try:
+        return (1, int(text), text)  # int and Decimal compare by value, so either may stand for the number
+    except ValueError:
+        pass
+    try:
+        return (1, Decimal(text), text)
+    except InvalidOperation:
+        return (2, text)
+
+
+def sort_order(spec: ResourceSpec, rows: Sequence[Sequence[str | None]]) -> list[int]:
+    """The positions of `rows` in primary-key order (every field as a tie-breaker when there is none)."""
+    names = spec.primary_key or spec.field_names
+    keys = [_sort_keys(spec.field_map[n], [row[spec.field_names.index(n)] for row in rows]) for n in names]
+    combined = list(zip(*keys, strict=True)) if rows else []
+    return sorted(range(len(rows)), key=combined.__getitem__)
 
 
 def sort_rows(spec: ResourceSpec, rows: list[list[str | None]]) -> list[list[str | None]]:
     """Rows ordered by primary key (every field as a tie-breaker when there is none)."""
-    names = spec.primary_key or spec.field_names
-    columns = [(spec.field_names.index(n), spec.field_map[n]) for n in names]
-    return sorted(rows, key=lambda row: tuple(_sort_part(f, row[i]) for i, f in columns))
+    return [rows[i] for i in sort_order(spec, rows)]
 
 
 def dumps(value: Any) -> str:
