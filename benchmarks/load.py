@@ -19,12 +19,15 @@ import os
 import queue
 import random
 import socket
+import sqlite3
 import statistics
 import subprocess
 import sys
 import threading
 import time
+from bisect import bisect_left
 from dataclasses import dataclass, field
+from itertools import accumulate
 from pathlib import Path
 from urllib.parse import quote
 
@@ -39,7 +42,11 @@ REQUEST_TIMEOUT = 30.0
 TIME_LIMIT = 300.0  # seconds for all requests together
 START_LIMIT = 120.0
 TABLE = "plants"  # the benchmark's own schema (benchmarks/package/schemas/plants.yaml)
-WORDS = ["Abai", "Semey", "Курчатов", "Аягөз", "哈萨克斯坦", "Solar", "Copper", "Энергетический"]
+# Search terms in the generator's vocabularies (benchmarks/generate.py), in Latin, Cyrillic, Kazakh and Chinese
+# and with other spellings (Abay, Semei) that the site folds together.
+WORDS = ["Abai", "Semey", "Курчатов", "Аягөз", "哈萨克斯坦", "Solar", "Copper", "Энергетический", "Abay", "Semei",
+         "Cement", "Kurchatov Glass", "Ayagoz Steel", "能源", "矿业", "тоқыма", "Комбинат", "металлургический",
+         "Wind", "Logistics", "Chemicals", "Абай", "қазақстандық", "纺织", "Textiles", "Mining", "Foods"]
 
 
 @dataclass
@@ -48,6 +55,7 @@ class Kind:
     target_ms: float
     latencies: list[float] = field(default_factory=list)
     errors: int = 0
+    hits: int = 0  # answered from the site's response cache (`x-cache: hit`)
 
 
 def free_port() -> int:
@@ -57,9 +65,15 @@ def free_port() -> int:
 
 
 def get(connection: http.client.HTTPConnection, path: str) -> tuple[int, bytes]:
+    status, body, _hit = fetch(connection, path)
+    return status, body
+
+
+def fetch(connection: http.client.HTTPConnection, path: str) -> tuple[int, bytes, bool]:
+    """(status, body, whether the site answered from its response cache)."""
     connection.request("GET", path, headers={"Accept-Encoding": "identity"})
     response = connection.getresponse()
-    return response.status, response.read()
+    return response.status, response.read(), response.getheader("x-cache") == "hit"
 
 
 def wait_until_up(port: int, server: subprocess.Popen) -> None:
@@ -100,9 +114,52 @@ def start_server(target: Path, port: int) -> tuple[subprocess.Popen, str, str]:
     return server, databases[0].stem, how
 
 
-def plan(database: str, size: int, requests: int) -> list[tuple[Kind, str]]:
-    rng = random.Random(11)
-    plants = max(1, size - size // 10 - size // 5)  # as benchmarks/generate.py counts them
+class Zipf:
+    """Draws items by popularity: the item of rank r is chosen with weight 1/r, the long-tailed shape of what
+    visitors of a site ask for (a few pages very often, most pages rarely)."""
+
+    def __init__(self, items: list, rng: random.Random) -> None:
+        self.items, self.rng = items, rng
+        self.cumulative = list(accumulate(1 / rank for rank in range(1, len(items) + 1)))
+
+    def __call__(self):  # type: ignore[no-untyped-def]
+        point = self.rng.random() * self.cumulative[-1]
+        return self.items[min(bisect_left(self.cumulative, point), len(self.items) - 1)]
+
+
+def tilde(value: object) -> str:
+    """Datasette's tilde encoding of a value in a `_next` token."""
+    return "".join(c if c.isascii() and (c.isalnum() or c in "_-") else
+                   "".join(f"~{b:02X}" for b in c.encode("utf-8")) for c in str(value))
+
+
+def next_tokens(target: Path, size: int) -> list[str]:
+    """`_next` tokens of every page of the table in its default order (by its label, then its key)."""
+    database = sorted((target / "out").glob("*.db"))[0]
+    with sqlite3.connect(f"file:{database}?immutable=1", uri=True) as connection:
+        rows = connection.execute(f"select name_en, id from {TABLE} order by name_en, id").fetchall()
+    return [f"{tilde(rows[k - 1][0])},{tilde(rows[k - 1][1])}" for k in range(size, len(rows), size)]
+
+
+def plan(database: str, target: Path, requests: int, seed: int = 11) -> list[tuple[Kind, str]]:
+    """What journalists browsing the site ask for, drawn by popularity (see Zipf): a table's first pages more than
+    its later ones and other sort orders; some records far more than others among all 70k; common facet values;
+    searches for common words and for one particular record's name."""
+    rng = random.Random(seed)
+    base = f"/{quote(database)}/{TABLE}"
+    ids = [f"plant-{n}" for n in range(plants_in(target))]
+    rng.shuffle(ids)  # which records are popular is arbitrary
+    record = Zipf(ids, rng)
+    html_page = Zipf(["", *(f"&_next={quote(t)}" for t in next_tokens(target, 100))], rng)
+    json_page = Zipf(["", *(f"&_next={quote(t)}" for t in next_tokens(target, 50))], rng)
+    orgs = [f"org-{n}" for n in range(plants_in(target, "orgs"))]
+    rng.shuffle(orgs)
+    org = Zipf(orgs, rng)
+    sort = Zipf(["", "_sort_desc=amount", "_sort=announced", "_sort_desc=jobs", "_sort=sector"], rng)
+    sectors = ["energy", "mining", "food", "chemicals", "machinery", "logistics", "textiles", "construction"]
+    facet = Zipf([f"sector={s}" + (f"&currency={c}" if c else "") for s in sectors for c in ("", "USD", "KZT", "CNY")],
+                 rng)
+    word = Zipf(WORDS, rng)
     kinds = {
         "table page": Kind("table page", 50),
         "row page": Kind("row page", 50),
@@ -110,19 +167,40 @@ def plan(database: str, size: int, requests: int) -> list[tuple[Kind, str]]:
         "faceted table": Kind("faceted table", 200),
         "search": Kind("search", 200),
     }
-    base = f"/{quote(database)}/{TABLE}"
+
+    def table_page() -> str:
+        order = sort()
+        return f"{base}?{order}" if order else f"{base}?{html_page().lstrip('&')}".rstrip("?")
+
+    def faceted() -> str:
+        # One in three narrows to a company picked from the org_id facet; the others pick a sector (and currency).
+        chosen = f"org_id={org()}" if rng.random() < 1 / 3 else facet()
+        return f"{base}?_facet=sector&_facet=currency&{chosen}"
+
+    def search() -> str:
+        # One search in four is for a particular record by its name (found from a story or a document).
+        if rng.random() < 0.25:
+            number = record().split("-")[-1]
+            return f"/-/search?q={quote(rng.choice(['Plant', 'Works', 'Complex']) + ' ' + number)}"
+        return f"/-/search?q={quote(word())}"
+
     work = []
     for _ in range(requests):
         work += [
-            (kinds["table page"], f"{base}?_next={rng.randrange(plants)}"),
-            (kinds["row page"], f"{base}/plant-{rng.randrange(plants)}"),
-            (kinds["JSON (table, 50 rows)"], f"{base}.json?_size=50&_next={rng.randrange(plants)}"),
-            (kinds["faceted table"], f"{base}?_facet=sector&_facet=currency&sector="
-                                     f"{rng.choice(['mining', 'energy', 'food', 'chemicals'])}"),
-            (kinds["search"], f"/-/search?q={quote(rng.choice(WORDS))}"),
+            (kinds["table page"], table_page()),
+            (kinds["row page"], f"{base}/{record()}"),
+            (kinds["JSON (table, 50 rows)"], f"{base}.json?_size=50{json_page()}"),
+            (kinds["faceted table"], faceted()),
+            (kinds["search"], search()),
         ]
     rng.shuffle(work)
     return work
+
+
+def plants_in(target: Path, table: str = TABLE) -> int:
+    database = sorted((target / "out").glob("*.db"))[0]
+    with sqlite3.connect(f"file:{database}?immutable=1", uri=True) as connection:
+        return connection.execute(f"select count(*) from {table}").fetchone()[0]
 
 
 def hammer(port: int, work: list[tuple[Kind, str]], clients: int) -> float:
@@ -141,9 +219,10 @@ def hammer(port: int, work: list[tuple[Kind, str]], clients: int) -> float:
                 break
             started = time.perf_counter()
             try:
-                status, _body = get(connection, path)
+                status, _body, hit = fetch(connection, path)
                 ok = status == 200
             except (OSError, http.client.HTTPException):
+                hit = False
                 connection.close()
                 connection = http.client.HTTPConnection(HOST, port, timeout=REQUEST_TIMEOUT)
                 ok = False
@@ -151,6 +230,7 @@ def hammer(port: int, work: list[tuple[Kind, str]], clients: int) -> float:
             with lock:
                 if ok:
                     kind.latencies.append(elapsed)
+                    kind.hits += hit
                 else:
                     kind.errors += 1
         connection.close()
@@ -202,13 +282,13 @@ def run(size: int, requests: int, clients: int) -> dict:
     try:
         wait_until_up(port, server)
         warm = http.client.HTTPConnection(HOST, port, timeout=REQUEST_TIMEOUT)
-        for _kind, path in plan(database, size, 1):  # one of each first: the first request pays for imports
+        for _kind, path in plan(database, target, 1, seed=1):  # one of each first: the first request pays for imports
             get(warm, path)
         warm.close()
-        single_work = plan(database, size, max(5, requests // 10))
+        single_work = plan(database, target, max(5, requests // 10), seed=2)
         hammer(port, single_work, 1)  # service time without queueing, for comparison
         single = {kind.name: percentile(kind.latencies, 0.5) for kind, _ in single_work}
-        work = plan(database, size, requests)
+        work = plan(database, target, requests)
         seconds = hammer(port, work, clients)
         csv = stream_csv(port, database, server.pid)
         server_rss = tree_rss_kb(server.pid) / 1024
@@ -224,7 +304,8 @@ def run(size: int, requests: int, clients: int) -> dict:
         "served_by": how,
         "server_rss_mb": server_rss, "csv": csv, "single": single,
         "load": " ".join(f"{x:.2f}" for x in os.getloadavg()),
-        "kinds": [{"name": k.name, "count": len(k.latencies), "errors": k.errors,
+        "kinds": [{"name": k.name, "count": len(k.latencies), "errors": k.errors, "hits": k.hits,
+                   "distinct": len({path for kind, path in work if kind is k}),
                    "p50": percentile(k.latencies, 0.5), "p95": percentile(k.latencies, 0.95),
                    "max": max(k.latencies, default=float("nan")),
                    "mean": statistics.fmean(k.latencies) if k.latencies else float("nan"),
@@ -237,14 +318,22 @@ def markdown(result: dict) -> list[str]:
         f"Served by {result['served_by']} on 127.0.0.1 with {result['size']:,} records "
         f"({result['requests']} requests from {result['clients']} concurrent keep-alive clients in "
         f"{result['seconds']:.1f} s; load average after: {result['load']}).", "",
-        "| page | requests | errors | p50 ms | p95 ms | max ms | target p95 | verdict | 1 client: p50 ms |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| page | requests | distinct URLs | cache hits | errors | p50 ms | p95 ms | max ms | target p95 | verdict "
+        "| 1 client: p50 ms |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for kind in result["kinds"]:
         met = kind["errors"] == 0 and kind["p95"] <= kind["target"]
-        lines.append(f"| {kind['name']} | {kind['count']} | {kind['errors']} | {kind['p50']:.1f} | "
+        hits = kind.get("hits", 0) / kind["count"] if kind["count"] else 0.0
+        lines.append(f"| {kind['name']} | {kind['count']} | {kind.get('distinct', '')} | {hits:.0%} | "
+                     f"{kind['errors']} | {kind['p50']:.1f} | "
                      f"{kind['p95']:.1f} | {kind['max']:.1f} | ≤ {kind['target']:.0f} ms | "
                      f"{'met' if met else '**missed**'} | {result['single'].get(kind['name'], float('nan')):.1f} |")
+    total = sum(k["count"] for k in result["kinds"])
+    hit_rate = sum(k.get("hits", 0) for k in result["kinds"]) / total if total else 0.0
+    lines += ["", f"URLs are drawn by popularity (rank r chosen with weight 1/r: first pages, popular records, common "
+                  f"facets and words; see `plan` in benchmarks/load.py); {hit_rate:.0%} of all answers came from the "
+                  "site's response cache (`x-cache: hit`)."]
     csv = result["csv"]
     lines += ["", f"Whole-table CSV export (`/{TABLE}.csv?_stream=on`): HTTP {csv['status']}, {csv['rows']:,} rows, "
                   f"{csv['mb']:.1f} MB in {csv['seconds']:.1f} s; server resident memory {csv['rss_before_mb']:.0f} MB "

@@ -6,12 +6,17 @@ generates from the schemas (and site/metadata.yml); nothing here names a table o
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
+import sys
 import unicodedata
+from array import array
+from bisect import bisect_right
 from datetime import UTC, datetime
 from email.utils import formatdate
+from itertools import accumulate
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
@@ -39,13 +44,37 @@ CYRILLIC = dict(zip("абвгдеёжзийклмнопрстуфхцчшщъы�
 LATIN_FOLDS = (("kh", "h"), ("q", "k"), ("y", "i"), ("j", "i"), ("w", "v"))
 
 
+CYRILLIC_TABLE = str.maketrans(CYRILLIC)
+
+
+def _combining_marks() -> re.Pattern[str]:
+    """Every combining code point as one character class, so accents are dropped from a whole text in one pass."""
+    ranges, start, previous = [], None, None
+    for code in range(0x300, sys.maxunicode + 1):
+        if unicodedata.combining(chr(code)):
+            if start is None:
+                start = code
+            elif code != previous + 1:
+                ranges.append((start, previous))
+                start = code
+            previous = code
+    if start is not None:
+        ranges.append((start, previous))
+    return re.compile("[" + "".join(f"{re.escape(chr(a))}-{re.escape(chr(b))}" for a, b in ranges) + "]")
+
+
+COMBINING = _combining_marks()
+
+
 def fold(text: Any) -> str:
-    """A spelling-insensitive key: lower case, no accents, Cyrillic transliterated, y/i and kh/h merged."""
+    """A spelling-insensitive key: lower case, no accents, Cyrillic transliterated, y/i and kh/h merged.
+
+    Whole-string operations only (no loop per character), so a search index folds every searchable text of a
+    large database at once in well under a second."""
     if text is None:
         return ""
-    lowered = unicodedata.normalize("NFKD", str(text).lower())
-    plain = "".join(c for c in lowered if not unicodedata.combining(c))
-    latin = "".join(CYRILLIC.get(c, c) for c in plain)
+    plain = COMBINING.sub("", unicodedata.normalize("NFKD", str(text).lower()))
+    latin = plain.translate(CYRILLIC_TABLE)
     for spelling, folded in LATIN_FOLDS:
         latin = latin.replace(spelling, folded)
     return latin
@@ -425,8 +454,59 @@ def fts_query(text: str) -> str:
     return " ".join('"' + w.replace('"', '""') + '"*' for w in words)
 
 
-def like_pattern(text: str) -> str:
-    return "%" + fold(text).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+class FoldedIndex:
+    """Every searchable text of the immutable database, folded (see `fold`) and joined into one string, so a
+    spelling-insensitive substring search is one C-level `str.find` per hit instead of a Python function call on
+    every row (a full scan of 370k texts took over a second, past the SQL time limit). Built once per database
+    file; about 2 bytes per character of searchable text."""
+
+    def __init__(self, rowids: list[int], texts: list[str]) -> None:
+        self.rowids = array("q", rowids)
+        self.text = "\n".join(texts)
+        self.starts = array("q", accumulate((len(t) + 1 for t in texts[:-1]), initial=0))
+
+    @classmethod
+    def from_rows(cls, rows: list[tuple[int, str]]) -> FoldedIndex:
+        # One fold over everything: texts cannot hold the separator, and folding never creates one.
+        joined = fold("\n".join(str(text).replace("\n", " ") for _, text in rows))
+        return cls([rowid for rowid, _ in rows], joined.split("\n") if rows else [])
+
+    def find(self, text: str, limit: int) -> list[int]:
+        """Row ids whose folded text contains the folded `text`, in row order, each row once."""
+        needle = fold(" ".join(text.split()))
+        found: list[int] = []
+        position = 0
+        while needle and len(found) < limit:
+            position = self.text.find(needle, position)
+            if position < 0:
+                break
+            row = bisect_right(self.starts, position) - 1
+            found.append(self.rowids[row])
+            position = self.starts[row + 1] if row + 1 < len(self.starts) else len(self.text)
+        return found
+
+
+_indexes: dict[tuple[str, float], FoldedIndex] = {}
+_building: dict[tuple[str, float, int], asyncio.Future] = {}
+
+
+async def folded_index(database) -> FoldedIndex:
+    """The database's folded search index, built on first use in a SQL thread (concurrent callers share the
+    build; kept for the life of the process, keyed by the file and its modification time)."""
+    key = (str(database.path), Path(database.path).stat().st_mtime if database.path else 0.0)
+    if key in _indexes:
+        return _indexes[key]
+    building = (*key, id(asyncio.get_running_loop()))
+    if building not in _building:
+        def build(conn) -> FoldedIndex:
+            return FoldedIndex.from_rows(conn.execute("select rowid, text from _search order by rowid").fetchall())
+
+        _building[building] = asyncio.ensure_future(database.execute_fn(build))
+    try:
+        _indexes[key] = await _building[building]
+    finally:
+        _building.pop(building, None)
+    return _indexes[key]
 
 
 async def search(datasette, q: str) -> list[dict[str, Any]]:
@@ -445,9 +525,11 @@ async def search(datasette, q: str) -> list[dict[str, Any]]:
                 [fts_query(q), SEARCH_LIMIT])).rows]
         except Exception:  # an odd query must not become an error page; the spelling search below still runs
             log.info("full-text query failed for %r", q)
-    found += [dict(r) for r in (await database.execute(
-        "select resource, record_id, label, field, text from _search "
-        "where broadsheet_fold(text) like ? escape '\\' limit ?", [like_pattern(q), SEARCH_LIMIT])).rows]
+    rowids = (await folded_index(database)).find(q, SEARCH_LIMIT)
+    if rowids:
+        found += [dict(r) for r in (await database.execute(
+            "select resource, record_id, label, field, text from _search where rowid in "
+            f"({', '.join('?' for _ in rowids)}) order by rowid", rowids)).rows]
     return group_results(datasette, db, conf.get("resources") or {}, found)
 
 
@@ -559,6 +641,17 @@ async def download(datasette, request) -> Response:
     headers = {"content-disposition": f'attachment; filename="{path.name}"',
                "last-modified": formatdate(path.stat().st_mtime, usegmt=True)}
     return Response(path.read_bytes(), content_type=CONTENT_TYPES[suffix], headers=headers)
+
+
+@hookimpl
+def startup(datasette):
+    async def inner() -> None:
+        """Build the folded search index before the first visitor searches (about a second at 100k records)."""
+        db = config(datasette).get("database")
+        if db in datasette.databases and "_search" in await table_names(datasette, db):
+            await folded_index(datasette.get_database(db))
+
+    return inner
 
 
 @hookimpl
