@@ -23,15 +23,17 @@ LOUVRE = "datapackage/museums/louvre.yaml"
 
 
 def problems(layout: Layout, use_cache: bool) -> list[tuple]:
-    report = validate(layout, use_cache=use_cache).report
-    return sorted((p.path, p.line, p.column, p.code, p.message) for p in report.problems)
+    """The whole report (every field of every problem, and the stats) of a run with or without the cache; with
+    it, the incremental index answers whenever it can (rows=False, as `broadsheet validate` asks)."""
+    report = validate(layout, use_cache=use_cache, rows=not use_cache).report
+    return [*sorted(tuple(p.to_dict().values()) for p in set(report.problems)), sorted(report.stats.items())]
 
 
 def codes(layout: Layout) -> set[tuple[str, int, str]]:
     """Cached run == uncached run, then the located codes of the cached run."""
     cached = problems(layout, use_cache=True)
     assert cached == problems(layout, use_cache=False)
-    return {(path, line, code) for path, line, _column, code, _message in cached}
+    return {(p[2], p[3], p[0]) for p in cached[:-1]}
 
 
 @pytest.fixture
@@ -129,6 +131,43 @@ def test_a_forged_entry_for_other_bytes_is_not_used(museums, exact_stat):
     assert codes(museums) == {(LOUVRE, 4, "constraint-error")}
 
 
+def cached_run_is_incremental(layout: Layout) -> bool:
+    """Whether the index answered (it returns no tables) rather than the full path."""
+    return validate(layout, use_cache=True, rows=False).tables is None
+
+
+def test_one_changed_file_is_answered_by_the_index_and_errors_still_show(museums, exact_stat):
+    assert codes(museums) == set()
+    assert cached_run_is_incremental(museums)
+    replace_keeping_mtime(museums, LOUVRE, "kind: art", "kind: atr")
+    assert cached_run_is_incremental(museums)  # a per-file problem: the index answers, with the error
+    assert codes(museums) == {(LOUVRE, 4, "constraint-error")}
+    write(museums, "datapackage/museums/tate.yaml", "id: tate\nname_en: Tate\nregistry_code: '050540004455'\n")
+    assert not cached_run_is_incremental(museums)  # a duplicate: the full path words it
+    assert (("datapackage/museums/tate.yaml", 3, "unique-error")) in codes(museums)
+
+
+def test_a_cross_record_error_keeps_the_full_path_until_it_is_fixed(museums, exact_stat):
+    (museums.root / "datapackage/cities/paris.yaml").rename(museums.root / "paris.yaml")
+    assert (LOUVRE, 3, "foreign-key") in codes(museums)
+    assert not cached_run_is_incremental(museums)
+    (museums.root / "paris.yaml").rename(museums.root / "datapackage/cities/paris.yaml")
+    assert codes(museums) == set()
+    assert cached_run_is_incremental(museums)
+
+
+def test_a_damaged_or_half_written_index_is_not_used(museums, exact_stat):
+    assert codes(museums) == set()
+    shards = sorted(museums.cache_dir.glob("index-v-*.marshal"))
+    fresh = {p: p.read_bytes() for p in shards}
+    write(museums, "datapackage/museums/tate.yaml", "id: tate\nname_en: Tate\nregistry_code: '050540004456'\n")
+    assert codes(museums) == set()
+    for path, data in fresh.items():  # shards of the generation before, as a crash between writes leaves them
+        path.write_bytes(data)
+    write(museums, "datapackage/museums/tate.yaml", "id: tate\nname_en: Tate\nregistry_code: '050540004455'\n")
+    assert ("datapackage/museums/tate.yaml", 3, "unique-error") in codes(museums)
+
+
 # --- any sequence of edits ---------------------------------------------------------------------------------
 
 EDITS = st.sampled_from([
@@ -142,6 +181,98 @@ EDITS = st.sampled_from([
     ("restore", "datapackage/cities/almaty.yaml", "", ""),
     ("corrupt", "", "", ""),
 ])
+
+
+TATE = "datapackage/museums/tate.yaml"
+CITED_TATE = ("id: tate\nname_en: Tate\ncity_id: {city}\nregistry_code: '{code}'\ncitations:\n"
+              "  - field: {field}\n    source_id: guide-2024\n    locator: p. 1\n")
+WRITES = st.sampled_from([
+    (TATE, "id: tate\nname_en: Tate\n"),
+    (TATE, "id: tate\nname_en: Tate\nkind: painting\n"),  # a per-file error
+    (TATE, CITED_TATE.format(city="paris", code="123456789012", field="city_id")),
+    (TATE, CITED_TATE.format(city="paris", code="050540004455", field="city_id")),  # duplicate registry code
+    (TATE, CITED_TATE.format(city="london", code="123456789012", field="city_id")),  # dangling reference
+    (TATE, CITED_TATE.format(city="paris", code="123456789012", field="kind")),  # uncited city_id
+    (TATE, CITED_TATE.format(city="paris", code="123456789012", field="colour")),  # citation of no field
+    (TATE, "id: tate\nname_en: Tate\nnames:\n  - museum_id: louvre\n    language: en\n    name: T\n"),
+    (TATE, "id: tate\nname_en: Tate\nvisitors: 1e3\n"),  # frictionless judges this row
+    (TATE, "id: [tate]\n"),
+    (TATE, "id: tate\nname_en: Tate\nname_en: Tate\n"),
+    ("datapackage/cities/london.yaml", "id: london\nname_en: London\ncountry: GB\n"),
+    ("datapackage/cities/london.yaml", "id: paris\nname_en: London\ncountry: GB\n"),
+    ("datapackage/sources/guide-2024.yaml", "id: guide-2024\ntitle: A guide\n"),
+    ("datapackage/museums/notes.txt", "not a record"),
+])
+MOVES = st.sampled_from([
+    (LOUVRE, "datapackage/museums/le-louvre.yaml"), ("datapackage/museums/le-louvre.yaml", LOUVRE),
+    ("datapackage/cities/paris.yaml", "datapackage/cities/london.yaml"),
+    ("datapackage/cities/london.yaml", "datapackage/cities/paris.yaml"),
+    (TATE, "datapackage/museums/tate-modern.yaml"),
+])
+STEPS = st.one_of(
+    EDITS,
+    st.tuples(st.just("put"), WRITES),
+    st.tuples(st.just("move"), MOVES),
+    st.tuples(st.just("remove"), st.sampled_from([TATE, "datapackage/cities/london.yaml",
+                                                  "datapackage/museums/notes.txt"])),
+    st.tuples(st.just("schema"), st.sampled_from(["enum: [art, history, science]", "enum: [art, history]"])),
+    st.tuples(st.just("damage"), st.integers(0, 400), st.sampled_from([b"", b"\x00" * 9, None])),
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(steps=st.lists(STEPS, min_size=1, max_size=8))
+def test_any_sequence_of_writes_moves_schema_changes_and_damage_gives_the_uncached_answer(
+        tmp_path_factory, monkeypatch, steps):
+    """Warm (incremental index, per-file cache) == cold, on the whole report, after every step."""
+    import shutil
+
+    from conftest import FIXTURES
+
+    monkeypatch.setattr(cache, "RACY_WINDOW_NS", 0)
+    root = Path(tmp_path_factory.mktemp("steps")) / "museums"
+    shutil.copytree(FIXTURES / "museums", root)
+    layout = Layout(root)
+    original = (root / "datapackage/cities/almaty.yaml").read_bytes()
+    codes(layout)
+    for step in steps:
+        if step[0] == "put":
+            write(layout, *step[1])
+        elif step[0] == "move" and (root / step[1][0]).exists() and not (root / step[1][1]).exists():
+            (root / step[1][0]).rename(root / step[1][1])
+        elif step[0] == "remove" and (root / step[1]).exists():
+            (root / step[1]).unlink()
+        elif step[0] == "schema":
+            schema = layout.schema_path("museums")
+            text = schema.read_text(encoding="utf-8")
+            for enum in ("enum: [art, history, science]", "enum: [art, history]"):
+                text = text.replace(enum, step[1])
+            schema.write_text(text, encoding="utf-8")
+        elif step[0] == "damage" and layout.cache_dir.is_dir():
+            names = sorted(layout.cache_dir.iterdir())
+            if names:
+                target = names[step[1] % len(names)]
+                if step[2] is None:
+                    target.unlink()
+                else:
+                    target.write_bytes(step[2])
+        elif step[0] in ("write", "delete", "restore", "corrupt"):
+            _edit(layout, step, original)
+        codes(layout)
+
+
+def _edit(layout: Layout, step: tuple[str, str, str, str], original: bytes) -> None:
+    action, relative, old, new = step
+    path = layout.root / relative
+    if action == "write" and path.exists() and old in path.read_text(encoding="utf-8"):
+        replace_keeping_mtime(layout, relative, old, new)
+    elif action == "delete" and path.exists():
+        path.unlink()
+    elif action == "restore" and not path.exists():
+        path.write_bytes(original)
+    elif action == "corrupt" and layout.cache_dir.is_dir():
+        for shard in sorted(layout.cache_dir.iterdir())[::3]:
+            shard.write_bytes(b"\x00" * 7)
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -40,7 +40,8 @@ FORMAT = 1
 SHARDS = 32
 RACY_WINDOW_NS = 2_000_000_000  # coarser than any local file system's timestamps (FAT: 2 s)
 # Modules whose code decides what a cached entry holds; editing one of them invalidates the cache.
-PRODUCERS = ("records.py", "tables.py", "checks.py", "cache.py", "validate.py", "package.py", "errors.py")
+PRODUCERS = ("records.py", "tables.py", "checks.py", "cache.py", "validate.py", "package.py", "errors.py",
+             "incremental.py")
 
 Signature = tuple[int, int, int, int]
 Entry = tuple[Signature | None, str, Packed]  # (stat signature or None when racy, sha256 of bytes, FileRows)
@@ -57,6 +58,10 @@ class Cache:
         self.dirty: set[int] = set()
         self.hits = 0
         self.misses = 0
+        # per file of the last file_rows: the stat signature the result is valid for, and the sha256 of its bytes
+        self.signatures: dict[str, Signature | None] = {}
+        self.digests: dict[str, str] = {}
+        self.started = time.time_ns()
 
     @classmethod
     def open(cls, layout: Layout, racy_window_ns: int | None = None) -> Cache:
@@ -88,7 +93,7 @@ class Cache:
         """FileRows per job, in job order: from the cache where the file is unchanged, else from `build`."""
         results: list[FileRows | None] = [None] * len(jobs)
         todo: list[int] = []
-        started = time.time_ns()
+        started = self.started = time.time_ns()
         for index, (_resource, path, shown) in enumerate(jobs):
             entry = self._shard(shown).get(shown)
             if entry is None:
@@ -107,11 +112,14 @@ class Cache:
                 self._store(shown, (self._trusted(signature, started), entry[1], entry[2]))
             else:
                 todo.append(index)
+                continue
+            self.signatures[shown], self.digests[shown] = signature, entry[1]
         self.hits = len(jobs) - len(todo)
         self.misses = len(todo)
         built = build([jobs[i] for i in todo])
         for index, (digest, signature, packed) in zip(todo, built, strict=True):
             results[index] = unpack(packed, package)
+            self.signatures[jobs[index][2]], self.digests[jobs[index][2]] = signature, digest
             if digest:
                 self._store(jobs[index][2], (self._trusted(signature, started), digest, packed))
         self._forget_missing({shown for _resource, _path, shown in jobs})
@@ -190,7 +198,7 @@ def _digest(path: str) -> str:
 
 def configuration_key(layout: Layout) -> str:
     """A digest of everything besides a record's own bytes that decides what validation makes of it."""
-    digest = hashlib.sha256(f"broadsheet {__version__} cache {FORMAT}".encode())
+    digest = hashlib.sha256(f"broadsheet {__version__} cache {FORMAT} {_frictionless_version()}".encode())
     here = Path(__file__).parent
     for name in PRODUCERS:
         digest.update(name.encode() + b"\0" + (here / name).read_bytes())
@@ -198,3 +206,15 @@ def configuration_key(layout: Layout) -> str:
         if path.is_file():
             digest.update(layout.relative(path).encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()
+
+
+def _frictionless_version() -> str:
+    """Frictionless' verdicts are remembered per file (broadsheet.incremental): another frictionless, another key.
+    Read from its installed metadata's folder name, without importing it (0.35 s)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("frictionless")
+    if spec is None or spec.origin is None:
+        return "none"
+    site = Path(spec.origin).parent.parent
+    return " ".join(sorted(p.name for p in site.glob("frictionless-*.dist-info"))) or str(spec.origin)

@@ -48,28 +48,32 @@ class Validated:
     """The outcome of one validation: the report, and the rows the writers use when it is valid."""
 
     package: PackageSpec
-    tables: Tables
+    tables: Tables | None  # None when rows=False and the incremental path answered
     report: Report
 
 
-def validate(layout: Layout, *, full: bool = False, use_cache: bool = False, workers: int | None = None) -> Validated:
+def validate(layout: Layout, *, full: bool = False, use_cache: bool = False, workers: int | None = None,
+             rows: bool = True) -> Validated:
     """Validate every record.
 
     `full` runs frictionless over every row (the reference; slow) instead of only over the rows the fast path
     cannot vouch for. `use_cache` reuses per-file results from `.broadsheet-cache/` for files whose bytes are
-    unchanged (see broadsheet.cache). `workers` caps the parsing processes (default: one per core).
+    unchanged (see broadsheet.cache); with `rows=False` as well (the caller wants only the report), a run after
+    a clean one re-reads only the changed files and rechecks only the key values they touch (see
+    broadsheet.incremental), and `tables` may be None. `workers` caps the parsing processes (default: one per
+    core).
     """
     collecting = gc.isenabled()
     gc.disable()  # millions of small acyclic objects: the cyclic collector would rescan them again and again
     try:
-        return _validate(layout, full=full, use_cache=use_cache, workers=workers)
+        return _validate(layout, full=full, use_cache=use_cache, workers=workers, rows=rows)
     finally:
         if collecting:
             gc.freeze()  # what we made stays out of later collections (a full one would cost ~0.2 s at 10k)
             gc.enable()
 
 
-def _validate(layout: Layout, *, full: bool, use_cache: bool, workers: int | None) -> Validated:
+def _validate(layout: Layout, *, full: bool, use_cache: bool, workers: int | None, rows: bool) -> Validated:
     cache = None
     if use_cache:
         from broadsheet.cache import Cache
@@ -81,6 +85,13 @@ def _validate(layout: Layout, *, full: bool, use_cache: bool, workers: int | Non
     report = Report()
     files, stray = discover(package)
     report.extend(stray)
+    incremental = cache is not None and not rows and not full
+    if incremental:
+        answer = _warm(package, cache, files, workers)
+        if answer is not None:
+            report.extend(answer.problems)
+            report.stats = answer.stats
+            return Validated(package, None, report)
     jobs = [(spec.name, str(path), shown) for spec in package.top_level for path, shown in files[spec.name]]
     if cache is not None:
         results = cache.file_rows(package, jobs, lambda todo: build_all(package, todo, workers))
@@ -90,11 +101,68 @@ def _validate(layout: Layout, *, full: bool, use_cache: bool, workers: int | Non
         report.extend(result.parse_problems)
     tables = merge_files(package, results)
     report.extend(tables.problems)
-    report.extend(check_tables(package, tables, full=full))
+    seen: dict[str, bool] = {}
+    report.extend(check_tables(package, tables, full=full, seen=seen))
     report.stats = {"files": len(jobs), **{f"rows.{t.spec.name}": len(t.rows) for t in tables}}
     if cache is not None:
         cache.save()
+        if incremental:
+            from broadsheet import incremental as index
+
+            listing = {_folder_of(package, spec.name): [shown.rsplit("/", 1)[1] for _path, shown in files[spec.name]]
+                       for spec in package.top_level}
+            index.write_full(layout.cache_dir, cache.key, package, seen.get("clean", False), listing,
+                             cache.signatures, cache.digests, ((r.path, r) for r in results), report.problems,
+                             report.stats, cache.started, cache.racy_window_ns)
     return Validated(package, tables, report)
+
+
+def _folder_of(package: PackageSpec, resource: str) -> str:
+    layout = package.layout
+    return f"{layout.relative(layout.data_dir)}/{resource}"
+
+
+def _warm(package: PackageSpec, cache: Any, files: dict[str, list[tuple[Path, str]]],
+          workers: int | None) -> Report | None:
+    """The report from the incremental index (broadsheet.incremental), or None when it cannot answer."""
+    from broadsheet import incremental
+
+    layout = package.layout
+    warm = incremental.Warm(layout.root, layout.cache_dir, cache.key, cache.racy_window_ns)
+    folders = {_folder_of(package, spec.name): spec.name for spec in package.top_level}
+    listing = {folder: [shown.rsplit("/", 1)[1] for _path, shown in files[name]] for folder, name in folders.items()}
+    try:
+        warm.index.load()
+        changed, removed = warm.changes(listing)
+        built = []
+        local: dict[str, list[Problem]] = {}
+        if changed:
+            jobs = [(folders[shown.rsplit("/", 1)[0]], str(layout.root / shown), shown) for shown in changed]
+            for (digest, signature, packed), shown in zip(build_all(package, jobs, workers), changed, strict=True):
+                result = unpack(packed, package)
+                built.append((digest, signature, result))
+                local[shown] = local_problems(package, result)
+        if changed or removed or warm.new_listing != warm.index.meta["listing"]:
+            warm.update(package, changed, removed, built, local)
+            warm.save()
+    except incremental.Unusable:
+        return None
+    meta = warm.index.meta
+    report = Report()
+    for packed_problems in meta["local"].values():
+        report.extend([Problem(*p) for p in packed_problems])
+    report.stats = dict(meta["stats"])
+    return report
+
+
+def local_problems(package: PackageSpec, result: FileRows) -> list[Problem]:
+    """What one file yields on its own, as a full run reports it: parse problems, the cell rules, frictionless'
+    verdicts on its doubtful rows, citations naming no field. (Keys and citations across files: not here.)"""
+    tables = merge_files(package, [result])
+    problems = [*result.parse_problems, *tables.problems]
+    problems += _suspect_problems(tables, set(tables.flagged))
+    problems += [p for p in checks.citation_problems(package, tables) if p.code == "citation-unknown-field"]
+    return problems
 
 
 def discover(package: PackageSpec) -> tuple[dict[str, list[tuple[Path, str]]], list[Problem]]:
@@ -212,7 +280,10 @@ def records_limit() -> int:
 
 # --- Checks over the rows -----------------------------------------------------------------------------------
 
-def check_tables(package: PackageSpec, tables: Tables, *, full: bool = False) -> list[Problem]:
+def check_tables(package: PackageSpec, tables: Tables, *, full: bool = False,
+                 seen: dict[str, bool] | None = None) -> list[Problem]:
+    """Every problem that needs more than one file. `seen["clean"]` tells whether the fast path applied and no
+    cross-record rule was broken at all, even where the broken cell was already reported (for the index)."""
     problems: list[Problem] = []
     flagged = set(tables.flagged)
     if tables.suspects is None:  # rows built without their per-row checks (build_tables): run them now
@@ -221,11 +292,17 @@ def check_tables(package: PackageSpec, tables: Tables, *, full: bool = False) ->
                 flagged.add((table.spec.name, index, field_name))
                 problems.append(problem)
     keys = _KeyColumns(tables)
+    clean = False
     if full or not fast_path_applies(package, tables, keys):
         problems += frictionless_problems(package, tables, flagged)
     else:
-        problems += fast_problems(package, tables, flagged, keys)
-    problems += checks.citation_problems(package, tables)
+        cross = list(_cross_row_errors(package, tables, keys))
+        clean = not cross
+        problems += fast_problems(package, tables, flagged, keys, cross)
+    citations = list(checks.citation_problems(package, tables))
+    problems += citations
+    if seen is not None:
+        seen["clean"] = clean and not any(p.code == "uncited-fact" for p in citations)
     return problems
 
 
@@ -256,14 +333,26 @@ def fast_path_applies(package: PackageSpec, tables: Tables, columns: _KeyColumns
 
 
 def fast_problems(package: PackageSpec, tables: Tables, already: set[tuple[str, int, str]],
-                  keys: _KeyColumns | None = None) -> list[Problem]:
+                  keys: _KeyColumns | None = None, cross: list[tuple[Table, dict[str, Any]]] | None = None,
+                  ) -> list[Problem]:
     """Frictionless' errors, found by frictionless itself on the rows the fast path cannot vouch for, plus the
     cross-row errors (keys), reproduced here over whole tables exactly as frictionless computes them."""
-    found = list(_cross_row_errors(package, tables, keys or _KeyColumns(tables)))
+    if cross is None:
+        cross = list(_cross_row_errors(package, tables, keys or _KeyColumns(tables)))
+    return _located(cross, already) + _suspect_problems(tables, already)
+
+
+def _suspect_problems(tables: Tables, already: set[tuple[str, int, str]]) -> list[Problem]:
+    """Frictionless' own errors on the rows the fast path cannot vouch for (each row judged on its own)."""
+    found = []
     for table in tables:
         suspects = checks.suspect_rows(table) if tables.suspects is None else tables.suspects.get(table.spec.name)
         if suspects:
             found += [(table, d) for d in _frictionless_rows(table, suspects)]
+    return _located(found, already)
+
+
+def _located(found: list[tuple[Table, dict[str, Any]]], already: set[tuple[str, int, str]]) -> list[Problem]:
     problems = []
     for table, descriptor in found:
         problem = _locate(table, descriptor)

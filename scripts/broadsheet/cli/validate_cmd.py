@@ -40,7 +40,7 @@ def validate(root: Path | None, output_format: str | None, no_cache: bool = Fals
     if output_format is None:
         output_format = "github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text"
     try:
-        result = run_validation(_layout(root), use_cache=not no_cache, full=full)
+        result = run_validation(_layout(root), use_cache=not no_cache, full=full, rows=False)
     except BroadsheetError as error:
         _fail_config(error)
         return
