@@ -1,0 +1,145 @@
+"""What keeps the site fast under load: the folded search index, the response cache, and sorting by the label
+only where that is cheap. Real Datasette in process, real SQLite files."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import json
+import sqlite3
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from broadsheet import serve, sitemeta
+from conftest import REPO
+from test_site import make_site
+
+
+def plugin(name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(f"speed_plugin_{name}", REPO / "site" / "plugins" / f"{name}.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> serve.Site:
+    return make_site(tmp_path_factory.mktemp("speed") / "museums")
+
+
+def get(ds, path: str, **kwargs):  # type: ignore[no-untyped-def]
+    return asyncio.run(ds.client.get(path, **kwargs))
+
+
+# ---------------------------------------------------------------- folded search index
+
+ROWS = [(1, "Абай облысы"), (2, "Abay region"), (5, "Semey\nSemei"), (7, "Kurchatov"), (9, "ABAI"), (12, "卢浮宫")]
+
+
+@pytest.mark.parametrize(("text", "limit", "rowids"), [
+    ("abai", 10, [1, 2, 9]),  # Cyrillic, y/i and case folded together
+    ("Абай", 10, [1, 2, 9]),
+    ("abai", 2, [1, 2]),  # the limit counts rows
+    ("Семей", 10, [5]),
+    ("semei semei", 10, [5]),  # a line break inside a text reads as a space
+    ("semei\nsemei", 10, [5]),
+    ("kurchatov", 10, [7]),
+    ("Курчатов", 10, [7]),
+    ("卢浮", 10, [12]),
+    ("zzz", 10, []),
+    ("   ", 10, []),
+])
+def test_folded_index_finds_every_spelling_in_row_order(text: str, limit: int, rowids: list[int]) -> None:
+    index = plugin("broadsheet_site").FoldedIndex.from_rows(ROWS)
+    assert index.find(text, limit) == rowids
+
+
+def test_folding_everything_at_once_equals_folding_each_text() -> None:
+    site = plugin("broadsheet_site")
+    texts = ["Ёлка Қазақстан", "Ḱhan-Tengri", "Straße ǅ", "Айдос Һ", "北京", "ĲssEL"]
+    index = site.FoldedIndex.from_rows(list(enumerate(texts)))
+    assert index.text.split("\n") == [site.fold(t) for t in texts]
+
+
+def test_search_page_uses_the_index_for_other_spellings(site: serve.Site) -> None:
+    page = get(serve.app(site), "/-/search?q=Tsentralny")
+    assert 'href="/museums-fixture/museums/central-state"' in page.text
+
+
+# ---------------------------------------------------------------- response cache
+
+
+def test_a_page_is_rendered_once_then_sent_from_the_cache(site: serve.Site) -> None:
+    ds = serve.app(site)
+    first, second = get(ds, "/museums-fixture/museums"), get(ds, "/museums-fixture/museums")
+    assert (first.status_code, first.headers["x-cache"]) == (200, "miss")
+    assert (second.status_code, second.headers["x-cache"]) == (200, "hit")
+    assert second.content == first.content
+    assert second.headers["content-type"] == first.headers["content-type"]
+    assert second.headers["x-frame-options"] == "DENY"  # the security headers are on cached answers too
+    third = get(ds, "/museums-fixture/museums?_sort=id")  # another query string is another page
+    assert third.headers["x-cache"] == "miss"
+
+
+@pytest.mark.parametrize(("path", "headers"), [
+    ("/museums-fixture/museums", {"cookie": "ds_actor=someone"}),
+    ("/museums-fixture/museums", {"authorization": "Bearer x"}),
+    ("/-/downloads/datapackage.json", {}),
+])
+def test_private_requests_and_downloads_are_never_cached(site: serve.Site, path: str, headers: dict) -> None:
+    ds = serve.app(site)
+    answers = [get(ds, path, headers=headers) for _ in range(2)]
+    assert [a.status_code for a in answers] == [200, 200]
+    assert [a.headers.get("x-cache") for a in answers] == [None, None]
+
+
+def test_errors_are_not_cached(site: serve.Site) -> None:
+    ds = serve.app(site)
+    answers = [get(ds, "/museums-fixture/no-such-table") for _ in range(2)]
+    assert [(a.status_code, a.headers["x-cache"]) for a in answers] == [(404, "miss"), (404, "miss")]
+
+
+def test_the_cache_can_be_turned_off(site: serve.Site, tmp_path: Path) -> None:
+    metadata = json.loads(site.metadata.read_text(encoding="utf-8"))
+    metadata["plugins"]["broadsheet"]["response_cache_mb"] = 0
+    off = tmp_path / "metadata.json"
+    off.write_text(json.dumps(metadata), encoding="utf-8")
+    ds = serve.app(serve.Site(site.database, off, site.assets))
+    assert [get(ds, "/museums-fixture/museums").headers.get("x-cache") for _ in range(2)] == [None, None]
+
+
+def test_the_cache_is_bounded_in_bytes_and_forgets_the_least_recently_used() -> None:
+    cache_module = plugin("response_cache")
+    cache = cache_module.ResponseCache(max_bytes=3 * (100 + 64), max_entry=200)  # sizes count 64 for the frame
+    for name in (b"a", b"b", b"c"):
+        cache.put((name,), cache_module.Stored(200, [], b"x" * 100))
+    assert cache.get((b"a",)) is not None  # a is now the most recently used
+    cache.put((b"d",), cache_module.Stored(200, [], b"x" * 100))
+    cache.put((b"big",), cache_module.Stored(200, [], b"x" * 137))  # 201 bytes: more than one entry may hold
+    assert [key for key in cache.entries] == [(b"c",), (b"a",), (b"d",)]
+    assert cache.size == 3 * 164
+
+
+# ---------------------------------------------------------------- label sort only where cheap
+
+
+def test_tables_are_sorted_by_their_label_only_where_that_does_not_sort_a_large_table(tmp_path: Path) -> None:
+    database = tmp_path / "sorts.db"
+    with sqlite3.connect(database) as conn:
+        conn.execute("create table big (id text primary key, name text, kind text)")
+        conn.execute("create index big_kind on big (kind)")
+        conn.executemany("insert into big values (?, ?, ?)",
+                         [(f"r{n}", f"name {n}", "k") for n in range(sitemeta.UNINDEXED_SORT_ROWS + 1)])
+        conn.execute("create table small (id text primary key, name text)")
+        conn.execute("insert into small values ('a', 'A')")
+    conn.close()
+    assert sitemeta.cheap_sorts(database) == {("big", "id"), ("big", "kind"), ("small", "id"), ("small", "name")}
+    assert sitemeta.cheap_sorts(tmp_path / "missing.db") is None
+
+
+def test_the_built_fixture_keeps_its_alphabetical_order(site: serve.Site) -> None:
+    tables = json.loads(site.metadata.read_text(encoding="utf-8"))["databases"]["museums-fixture"]["tables"]
+    assert tables["museums"]["sort"] == "name_en"
