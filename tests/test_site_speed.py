@@ -143,3 +143,33 @@ def test_tables_are_sorted_by_their_label_only_where_that_does_not_sort_a_large_
 def test_the_built_fixture_keeps_its_alphabetical_order(site: serve.Site) -> None:
     tables = json.loads(site.metadata.read_text(encoding="utf-8"))["databases"]["museums-fixture"]["tables"]
     assert tables["museums"]["sort"] == "name_en"
+
+
+# ---------------------------------------------------------------- titles a journalist reads (issue 5)
+
+
+@pytest.mark.parametrize(("path", "texts"), [
+    ("/-/search?q=Le%20Louvre", ["— Museum names: Le Louvre</span>"]),  # a child list's name, not museum_names.name
+    ("/-/search?q=%E5%8D%A2%E6%B5%AE", ["— Museum names: 卢浮宫</span>"]),
+    ("/museums-fixture/museums", ["<title>Museums: 2 rows sorted by name_en</title>"]),  # the schema's title
+    ("/museums-fixture/museum_names", ["<title>Museum names: 5 rows</title>"]),
+])
+def test_pages_use_the_schema_titles(site: serve.Site, path: str, texts: list[str]) -> None:
+    page = get(serve.app(site), path)
+    assert page.status_code == 200
+    for text in texts:
+        assert text in page.text
+    assert "museum_names.name" not in page.text
+
+
+@pytest.mark.parametrize(("field", "title"), [
+    ("name_en", "Name (English)"),
+    ("names.name", "Names"),  # the list's title already says what the column is
+    ("names.note", "Names: Note"),
+    ("unknown", "unknown"),
+])
+def test_field_title(field: str, title: str) -> None:
+    resources = {"things": {"title": "Things", "fields": [{"name": "name_en", "title": "Name (English)"}]},
+                 "names": {"title": "Names", "fields": [{"name": "name", "title": "Name"},
+                                                        {"name": "note", "title": "Note"}]}}
+    assert plugin("broadsheet_site").field_title(resources, "things", field) == title

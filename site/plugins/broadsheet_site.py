@@ -546,8 +546,21 @@ def group_results(datasette, db: str, resources: dict[str, Any], found: list[dic
         group = groups.setdefault(resource, {"resource": resource, "items": [],
                                              "title": resources.get(resource, {}).get("title", resource)})
         group["items"].append({**hit, "href": record_href(datasette, db, resource, hit["record_id"]),
-                               "matched": hit["text"] if hit["text"] != hit["label"] else ""})
+                               "matched": hit["text"] if hit["text"] != hit["label"] else "",
+                               "field_title": field_title(resources, hit["resource"], hit["field"])})
     return list(groups.values())
+
+
+def field_title(resources: dict[str, Any], resource: str, field: str) -> str:
+    """The schema's title of the column a search hit matched: `field` is `column` of the record's own table, or
+    `child_table.column` for a child list (e.g. other names). A child column with a plain name (`name`) is
+    titled with its list (`Other names: Name`), so the journalist sees where the match is."""
+    table, _, column = field.rpartition(".")
+    spec = resources.get(table or resource) or {}
+    title = next((f.get("title") or column for f in spec.get("fields") or [] if f["name"] == column), column)
+    if table and spec.get("title"):
+        return f"{spec['title']}: {title}" if title.lower() not in spec["title"].lower() else spec["title"]
+    return title
 
 
 # ---------------------------------------------------------------- Atom feed of changes
