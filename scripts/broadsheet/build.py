@@ -23,6 +23,7 @@ it at a known point. Stages, in order: validate, tables, sqlite, downloads, veri
 from __future__ import annotations
 
 import fcntl
+import gc
 import hashlib
 import json
 import os
@@ -31,6 +32,7 @@ import secrets
 import shutil
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,7 +41,7 @@ from broadsheet import __version__, dictionary, history
 from broadsheet.errors import ConfigError, Report
 from broadsheet.export import bundle, descriptor, sqlite
 from broadsheet.export.csv import BOM, csv_bytes
-from broadsheet.export.json import array_text, document_text, rows_text
+from broadsheet.export.json import array_json, document_json, rows_json
 from broadsheet.export.sqlite import SortedTable
 from broadsheet.export.values import dumps, sort_order
 from broadsheet.layout import Layout
@@ -163,38 +165,42 @@ def input_hash(layout: Layout) -> str:
     return digest.hexdigest()
 
 
-def _downloads(package: PackageSpec, name: str, generated: Generated,
-               database: Path) -> tuple[dict[str, bytes], dict[str, int]]:
-    """Files under out/downloads/, keyed by their path there, and the row count of every materialised view."""
+def _database(layout: Layout, package: PackageSpec, tables: dict[str, SortedTable],
+              path: Path) -> dict[str, tuple[list[str], list[tuple[object, ...]]]]:
+    """The database with its history table; returns each materialised view's header and rows. Runs in a worker
+    thread: SQLite releases the GIL while it builds indexes and full-text tables, so the JSON is written meanwhile."""
+    sqlite.build_database(path, package, tables)
+    history.write_history_table(path, history.record_history(layout, package))  # dates from git
+    return {view: sqlite.read_table(path, view) for view in package.views}
+
+
+def _downloads(package: PackageSpec, name: str, generated: Generated, tables_json: dict[str, bytes],
+               views: dict[str, tuple[list[str], list[tuple[object, ...]]]]) -> tuple[dict[str, bytes],
+                                                                                       dict[str, bytes]]:
+    """Files under out/downloads/ keyed by their path there (all but the zip), and the zip's entries."""
     bom = BOM.encode("utf-8")
     files: dict[str, bytes] = {"datapackage.json": generated.descriptor}
     bundle_entries: dict[str, bytes] = {"datapackage.json": generated.descriptor}
-    tables_json: dict[str, str] = {}
     data_dir = package.layout.relative(package.layout.data_dir)
-    for resource, table in generated.tables.items():
+    for resource in generated.tables:
         committed = generated.committed[f"{data_dir}/{resource}.csv"]
-        tables_json[resource] = rows_text(table.spec.field_names, table.columns)
-        files[f"json/{resource}.json"] = (tables_json[resource] + "\n").encode("utf-8")
+        files[f"json/{resource}.json"] = tables_json[resource] + b"\n"
         files[f"csv/{resource}.csv"] = bom + committed  # the committed CSV, with a BOM for spreadsheets
         bundle_entries[f"{data_dir}/{resource}.csv"] = committed
         bundle_entries[f"json/{resource}.json"] = files[f"json/{resource}.json"]
-    views_json: dict[str, str] = {}
-    view_counts: dict[str, int] = {}
-    for view in package.views:
-        header, rows = sqlite.read_table(database, view)
-        view_counts[view] = len(rows)
-        views_json[view] = array_text(dict(zip(header, row, strict=True)) for row in rows)
-        files[f"json/{view}.json"] = (views_json[view] + "\n").encode("utf-8")
+    views_json: dict[str, bytes] = {}
+    for view, (header, rows) in views.items():
+        views_json[view] = array_json(dict(zip(header, row, strict=True)) for row in rows)
+        files[f"json/{view}.json"] = views_json[view] + b"\n"
         plain = csv_bytes(header, rows)
         files[f"csv/{view}.csv"] = bom + plain
         bundle_entries[f"json/{view}.json"] = files[f"json/{view}.json"]
         bundle_entries[f"views/{view}.csv"] = plain
-    files[f"json/{name}.json"] = document_text(name, tables_json, views_json).encode("utf-8")
+    files[f"json/{name}.json"] = document_json(name, tables_json, views_json)
     bundle_entries[f"json/{name}.json"] = files[f"json/{name}.json"]
     bundle_entries["LICENSE.txt"] = bundle.license_text(package.descriptor).encode("utf-8")
     bundle_entries["README.txt"] = bundle.readme_text(package.descriptor, sorted(bundle_entries)).encode("utf-8")
-    files[f"{name}.zip"] = bundle.zip_bytes(bundle_entries)
-    return files, view_counts
+    return files, bundle_entries
 
 
 def _write_atomically(path: Path, data: bytes) -> bool:
@@ -258,6 +264,16 @@ def _swap(out_dir: Path, build_dir: Path, entries: list[str]) -> None:
 
 def build(layout: Layout, progress: Progress | None = None) -> BuildResult:
     """Validate, then build every output. On invalid data nothing is written and the report is returned."""
+    collecting = gc.isenabled()
+    gc.disable()  # millions of small acyclic objects (typed cells, row dicts): collections would rescan them all
+    try:
+        return _build(layout, progress)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _build(layout: Layout, progress: Progress | None) -> BuildResult:
     _pause("validate", progress)
     validated = validate(layout)
     if not validated.report.valid:
@@ -265,27 +281,34 @@ def build(layout: Layout, progress: Progress | None = None) -> BuildResult:
     package = validated.package
     name = db_name(package)
     out_dir = layout.out_dir
-    with locked(out_dir):
+    with locked(out_dir), ThreadPoolExecutor(max_workers=1, thread_name_prefix="broadsheet-build") as worker:
         _clean(out_dir)
         _pause("tables", progress)
         generated = generate_repository(validated)
+        for table in generated.tables.values():
+            _ = table.columns  # cast every cell once, before two threads read the result
         build_dir = out_dir / f".tmp-{secrets.token_hex(6)}"
         build_dir.mkdir()
         _pause("sqlite", progress)
         database = build_dir / f"{name}.db"
+        building = worker.submit(_database, layout, package, generated.tables, database)
+        _pause("downloads", progress)
+        tables_json = {resource: rows_json(table.spec.field_names, table.columns)
+                       for resource, table in generated.tables.items()}
+        hashed = input_hash(layout)
         try:
-            views = sqlite.build_database(database, package, generated.tables)
+            views = building.result()
         except sqlite.ViewError as error:
             shutil.rmtree(build_dir, ignore_errors=True)
             name_, reason = sorted(error.failures.items())[0]
             raise ConfigError(f"view does not run in SQLite: {reason}",
                               path=layout.relative(layout.views_dir / f"{name_}.sql")) from None
-        history.write_history_table(database, history.record_history(layout, package))  # dates from git
-        _pause("downloads", progress)
-        files, view_counts = _downloads(package, name, generated, database)
+        files, bundle_entries = _downloads(package, name, generated, tables_json, views)
         counts = {t: len(s.rows) for t, s in generated.tables.items()}
-        counts.update((view, view_counts[view]) for view in views)
-        files["../build.json"] = dumps({"input_hash": input_hash(layout),
+        counts.update((view, len(rows)) for view, (_, rows) in views.items())
+        checking = worker.submit(sqlite.verify_database, database, counts)  # while the zip is deflated
+        files[f"{name}.zip"] = bundle.zip_bytes(bundle_entries)
+        files["../build.json"] = dumps({"input_hash": hashed,
                                         "package_hash": descriptor.sha256(generated.descriptor),
                                         "database": f"{name}.db", "tables": counts}).encode("utf-8")
         for relative, data in sorted(files.items()):
@@ -293,7 +316,7 @@ def build(layout: Layout, progress: Progress | None = None) -> BuildResult:
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
         _pause("verify", progress)
-        problems = sqlite.verify_database(database, counts)
+        problems = checking.result()
         if problems:
             shutil.rmtree(build_dir, ignore_errors=True)
             raise BuildError("; ".join(problems))

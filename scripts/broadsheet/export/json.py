@@ -3,41 +3,57 @@
 Layout: one object per line (`[` and `]` on their own lines), so the files diff, grep and stream line by line.
 Each row is encoded by the json module's C encoder (an `indent` would switch it to the pure-Python one, about
 ten times slower); keys in schema order and every structural line fixed, so the same rows give the same bytes.
+Everything is assembled as UTF-8 bytes: the whole-package document reuses each table's encoded array.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+import json.encoder
+from collections.abc import Callable, Iterable, Sequence
 
 from broadsheet.export.values import Typed
 
-_ENCODE = json.JSONEncoder(ensure_ascii=False, allow_nan=False).encode
+_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False)
+
+
+def _row_encoder() -> Callable[[object], str]:
+    # JSONEncoder.encode builds a new C encoder for every call; one built once and reused encodes rows ~40%
+    # faster. Same arguments as JSONEncoder.iterencode passes (separators ", " and ": ", no NaN); where the C
+    # accelerator is missing, the public encode gives the same text.
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:
+        return _ENCODER.encode
+    encode = make(None, _ENCODER.default, json.encoder.encode_basestring, None, ": ", ", ", False, False, False)
+    return lambda value: "".join(encode(value, 0))
+
+
+_ENCODE_ROW = _row_encoder()
 
 
 def encode(value: object) -> str:
-    """One value as compact, single-line JSON (UTF-8 characters as themselves)."""
-    return _ENCODE(value)
+    """One value as single-line JSON (UTF-8 characters as themselves)."""
+    return _ENCODER.encode(value)
 
 
-def rows_text(names: Sequence[str], columns: Sequence[Sequence[Typed]]) -> str:
-    """A JSON array of objects, one per line, from typed columns (all of the same length)."""
-    return array_text(dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True))
+def rows_json(names: Sequence[str], columns: Sequence[Sequence[Typed]]) -> bytes:
+    """A JSON array of objects, one per line, from typed columns (all of the same length). No final newline."""
+    return array_json(dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True))
 
 
-def array_text(objects: Iterable[object]) -> str:
-    lines = list(map(_ENCODE, objects))
-    return "[\n" + ",\n".join(lines) + "\n]" if lines else "[]"
+def array_json(objects: Iterable[object]) -> bytes:
+    lines = list(map(_ENCODE_ROW, objects))
+    return ("[\n" + ",\n".join(lines) + "\n]").encode("utf-8") if lines else b"[]"
 
 
-def document_text(name: str, resources: dict[str, str], views: dict[str, str]) -> str:
-    """The whole package: {"name", "resources": {table: rows}, "views": {view: rows}}, from array texts."""
-    parts = ["{", f'"name": {encode(name)},', '"resources": {', _members(resources)]
+def document_json(name: str, resources: dict[str, bytes], views: dict[str, bytes]) -> bytes:
+    """The whole package, {"name", "resources": {table: rows}, "views": {view: rows}}, from encoded arrays."""
+    parts = [b"{", f'"name": {encode(name)},'.encode(), b'"resources": {', _members(resources)]
     if views:
-        parts += ["},", '"views": {', _members(views)]
-    parts += ["}", "}"]
-    return "\n".join(p for p in parts if p) + "\n"
+        parts += [b"},", b'"views": {', _members(views)]
+    parts += [b"}", b"}\n"]
+    return b"\n".join(p for p in parts if p)
 
 
-def _members(arrays: dict[str, str]) -> str:
-    return ",\n".join(f"{encode(key)}: {text}" for key, text in arrays.items())
+def _members(arrays: dict[str, bytes]) -> bytes:
+    return b",\n".join(encode(key).encode("utf-8") + b": " + data for key, data in arrays.items())

@@ -110,7 +110,8 @@ def _number_key(text: str) -> tuple[Any, ...]:
 def sort_order(spec: ResourceSpec, rows: Sequence[Sequence[str | None]]) -> list[int]:
     """The positions of `rows` in primary-key order (every field as a tie-breaker when there is none)."""
     names = spec.primary_key or spec.field_names
-    keys = [_sort_keys(spec.field_map[n], [row[spec.field_names.index(n)] for row in rows]) for n in names]
+    positions = [spec.field_names.index(n) for n in names]  # field_names is computed anew on every access
+    keys = [_sort_keys(spec.field_map[n], [row[i] for row in rows]) for n, i in zip(names, positions, strict=True)]
     combined = list(zip(*keys, strict=True)) if rows else []
     return sorted(range(len(rows)), key=combined.__getitem__)
 
