@@ -102,3 +102,21 @@ def test_serve_refuses_invalid_data_with_the_report(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "datapackage/cities/paris.yaml:3" in result.stderr
     assert "nothing was built or served" in result.stderr
+
+
+def test_disagreements_across_linked_records_are_shown_on_both_records(flagship) -> None:  # type: ignore[no-untyped-def]
+    db, ds = flagship
+    pairs = get(ds, f"/{db}/figure_disagreements.json?_shape=array").json()
+    across = [p for p in pairs if p["project_id_a"] != p["project_id_b"]]
+    if not across:
+        pytest.skip("no two linked project records disagree at the moment")
+    pair = across[0]
+    for own, other in ((pair["project_id_a"], pair["project_id_b"]), (pair["project_id_b"], pair["project_id_a"])):
+        page = get(ds, f"/{db}/projects/{own}").text
+        section = page[page.index("Sources disagree across linked records"):page.index("<h2>Facts")]
+        assert f'href="/{db}/projects/{other}"' in section  # the other record, linked
+        assert "(this record)" in section
+        assert f'href="/{db}/sources/{pair["source_id_a"]}"' in section
+        assert f'href="/{db}/sources/{pair["source_id_b"]}"' in section
+        assert section.count('class="bs-claim"') == 2 * sum(own in (p["project_id_a"], p["project_id_b"])
+                                                             for p in across)

@@ -22,7 +22,7 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 from datasette import Response, hookimpl
-from datasette.utils import tilde_decode, tilde_encode
+from datasette.utils import sqlite_timelimit, tilde_decode, tilde_encode
 
 PLUGIN = "broadsheet"
 SEARCH_LIMIT = 200
@@ -123,39 +123,42 @@ def prepare_connection(conn):
 
 
 class Labels:
-    """Display names of records, looked up once per page."""
+    """Display names of records, looked up once per page, on a connection of one SQL thread: a page's many small
+    lookups run in one hop to that thread instead of one hop (and one wait for the event loop) each, which under
+    load cost more than the queries themselves."""
 
-    def __init__(self, datasette, db: str, resources: dict[str, Any]) -> None:
-        self.datasette, self.db, self.resources = datasette, db, resources
+    def __init__(self, datasette, db: str, resources: dict[str, Any], conn) -> None:
+        self.datasette, self.db, self.resources, self.conn = datasette, db, resources, conn
         self.cache: dict[tuple[str, str], dict[str, Any] | None] = {}
 
-    async def row(self, resource: str, record_id: Any) -> dict[str, Any] | None:
+    def query(self, sql: str, params: list[Any]) -> list[dict[str, Any]]:
+        return [dict(row) for row in self.conn.execute(sql, params).fetchall()]
+
+    def row(self, resource: str, record_id: Any) -> dict[str, Any] | None:
         key = (resource, str(record_id))
         if key not in self.cache:
             spec = self.resources.get(resource) or {}
             pk = (spec.get("key") or ["id"])[0]
-            result = await self.datasette.get_database(self.db).execute(
-                f"select * from {quote(resource)} where {quote(pk)} = ?", [record_id])
-            first = result.first()
-            self.cache[key] = dict(first) if first else None
+            rows = self.query(f"select * from {quote(resource)} where {quote(pk)} = ?", [record_id])
+            self.cache[key] = rows[0] if rows else None
         return self.cache[key]
 
-    async def link(self, resource: str, record_id: Any) -> dict[str, Any]:
+    def link(self, resource: str, record_id: Any) -> dict[str, Any]:
         spec = self.resources.get(resource) or {}
-        row = await self.row(resource, record_id)
+        row = self.row(resource, record_id)
         label = row.get(spec.get("label") or "") if row else None
         href = record_href(self.datasette, self.db, resource, record_id) if spec.get("top_level") else None
         url = row.get(spec.get("url") or "") if row else None
         return {"text": str(label or record_id), "id": str(record_id), "href": href, "url": url or None}
 
 
-async def cell(labels: Labels, spec: dict[str, Any], column: str, value: Any) -> dict[str, Any]:
+def cell(labels: Labels, spec: dict[str, Any], column: str, value: Any) -> dict[str, Any]:
     """A value as shown: a foreign key becomes a link with the target's name."""
     if value is None or value == "":
         return {"text": ""}
     for ref in spec.get("references") or []:
         if ref["column"] == column:
-            return await labels.link(ref["table"], value)
+            return labels.link(ref["table"], value)
     kind = next((f.get("type") for f in spec.get("fields") or [] if f["name"] == column), None)
     return {"text": readable(kind, value)}
 
@@ -303,28 +306,39 @@ async def record(datasette, db: str, table: str, pks: str) -> dict[str, Any] | N
     spec = resources.get(table)
     if conf.get("database") != db or not spec or not spec.get("top_level"):
         return None
-    record_id = tilde_decode(pks)
-    labels = Labels(datasette, db, resources)
-    row = await labels.row(table, record_id)
+    names = await table_names(datasette, db)
+    limit_ms = datasette.setting("sql_time_limit_ms")
+
+    def build(conn) -> dict[str, Any] | None:
+        with sqlite_timelimit(conn, limit_ms):  # the same bound as every query Datasette runs itself
+            return record_page(Labels(datasette, db, resources, conn), conf, table, tilde_decode(pks), names)
+
+    return await datasette.get_database(db).execute_fn(build)
+
+
+def record_page(labels: Labels, conf: dict[str, Any], table: str, record_id: str,
+                names: set[str]) -> dict[str, Any] | None:
+    spec = labels.resources[table]
+    row = labels.row(table, record_id)
     if row is None:
         return None
-    names = await table_names(datasette, db)
-    citations = await citations_by_field(datasette, db, labels, resources, table, record_id, names)
+    citations = citations_by_field(labels, table, record_id, names)
     facts = []
     for field in spec["fields"]:
         if field["name"] in (spec.get("key") or []):
             continue
-        shown = await cell(labels, spec, field["name"], row.get(field["name"]))
+        shown = cell(labels, spec, field["name"], row.get(field["name"]))
         facts.append({**field, "value": shown, "citations": citations.get(field["name"], [])})
-    lists, disagreements = await child_lists(datasette, db, labels, resources, table, record_id, names, conf)
+    lists, disagreements = child_lists(labels, table, record_id, names, conf)
     return {
         "resource": table, "resource_title": spec["title"], "id": record_id,
         "label": str(row.get(spec.get("label") or "") or record_id),
         "facts": facts, "lists": lists, "disagreements": disagreements,
+        "paired": paired_disagreements(labels, conf, table, record_id, names),
         "list_citations": {k: v for k, v in citations.items() if k not in row},
-        "related": await related(datasette, db, labels, resources, table, record_id, names),
-        "table_href": datasette.urls.table(db, table),
-        "dates": await record_dates(datasette, db, table, record_id, names),
+        "related": related(labels, table, record_id, names),
+        "table_href": labels.datasette.urls.table(labels.db, table),
+        "dates": record_dates(labels, table, record_id, names),
     }
 
 
@@ -342,42 +356,38 @@ def child_where(spec: dict[str, Any]) -> str:
     return f"where {quote(column)} = ?{order}"
 
 
-async def citations_by_field(datasette, db, labels, resources, table, record_id, names) -> dict[str, list]:
+def citations_by_field(labels: Labels, table: str, record_id: str, names: set[str]) -> dict[str, list]:
+    resources = labels.resources
     name = resources[table].get("citation_table")
     if not name or name not in names:
         return {}
     spec = resources[name]
     ref = source_reference(spec)
-    result = await datasette.get_database(db).execute(f"select * from {quote(name)} {child_where(spec)}",
-                                                      [record_id])
     found: dict[str, list] = {}
-    for row in result.rows:
-        row = dict(row)
-        source = await labels.link(ref["table"], row[ref["column"]]) if ref else {"text": ""}
+    for row in labels.query(f"select * from {quote(name)} {child_where(spec)}", [record_id]):
+        source = labels.link(ref["table"], row[ref["column"]]) if ref else {"text": ""}
         found.setdefault(row[spec["cites"]], []).append(
             {"source": source, "locator": row.get("locator") or "", "note": row.get("note") or ""})
     return found
 
 
-async def child_lists(datasette, db, labels, resources, table, record_id, names, conf) -> tuple[list, list]:
-    lists, disagreements = [], []
+def child_lists(labels: Labels, table: str, record_id: str, names: set[str],
+                conf: dict[str, Any]) -> tuple[list, list]:
+    resources, lists, disagreements = labels.resources, [], []
     rules = conf.get("disagreements") or {}
     for name in resources[table].get("children") or []:
         spec = resources[name]
         if spec.get("cites") or name not in names:
             continue
-        result = await datasette.get_database(db).execute(f"select * from {quote(name)} {child_where(spec)}",
-                                                          [record_id])
         hidden = set(spec.get("parent_link") or {}) | {spec.get("position")}
         columns = [f for f in spec["fields"] if f["name"] not in hidden]
         rows = []
-        for row in result.rows:
-            row = dict(row)
-            rows.append({"cells": [await cell(labels, spec, c["name"], row.get(c["name"])) for c in columns],
+        for row in labels.query(f"select * from {quote(name)} {child_where(spec)}", [record_id]):
+            rows.append({"cells": [cell(labels, spec, c["name"], row.get(c["name"])) for c in columns],
                          "raw": row})
         if rows:
             lists.append({"name": name, "title": spec["title"], "columns": columns, "rows": rows,
-                          "href": datasette.urls.table(db, name) + f"?{next(iter(spec['parent_link']))}="
+                          "href": labels.datasette.urls.table(labels.db, name) + f"?{next(iter(spec['parent_link']))}="
                           + tilde_encode(str(record_id))})
         if name in rules and rows:
             disagreements += disagreeing(spec, rules[name], columns, rows)
@@ -400,10 +410,62 @@ def disagreeing(spec: dict[str, Any], rule: dict[str, Any], columns: list, rows:
     return found
 
 
-async def related(datasette, db, labels, resources, table, record_id, names) -> list[dict[str, Any]]:
+def paired_disagreements(labels: Labels, conf: dict[str, Any], table: str, record_id: str,
+                         names: set[str]) -> list[dict[str, Any]]:
+    """Disagreements a derived table pairs up across records (e.g. figures of two records linked as the same
+    project), configured in site/metadata.yml under `site.paired_disagreements.<table>`:
+    `resource` (whose record pages show them), `sides` (column suffixes of the two sides, default [_a, _b]),
+    `record` (the column, without suffix, naming each side's record), `key` (columns the pair shares, the
+    heading), `columns` (each side's columns, without suffix), `links` (column → table its values name),
+    `titles` (column → title), and `same_record` (false: leave out pairs within one record, which the
+    record's own lists already show)."""
+    found = []
+    for name, rule in (conf.get("paired_disagreements") or {}).items():
+        if rule.get("resource") != table or name not in names or not rule.get("record"):
+            continue
+        first, second = rule.get("sides") or ["_a", "_b"]
+        own = [quote(rule["record"] + suffix) for suffix in (first, second)]
+        rows = labels.query(f"select * from {quote(name)} where {own[0]} = ? or {own[1]} = ? order by rowid",
+                            [record_id, record_id])
+        for row in rows:
+            ids = [row.get(rule["record"] + suffix) for suffix in (first, second)]
+            if rule.get("same_record") is False and ids[0] == ids[1]:
+                continue
+            found.append({
+                "key": " · ".join(str(row[k]).replace("_", " ") for k in rule.get("key") or []
+                                  if row.get(k) not in (None, "")),
+                "sides": [pair_side(labels, rule, row, suffix, record_id) for suffix in (first, second)],
+            })
+    return found
+
+
+def pair_side(labels: Labels, rule: dict[str, Any], row: dict[str, Any], suffix: str,
+              record_id: str) -> dict[str, Any]:
+    """One side of a pair: its record (linked unless it is the page's own) and its values, titled."""
+    links, titles = rule.get("links") or {}, rule.get("titles") or {}
+    cells = []
+    for column in [rule["record"], *(rule.get("columns") or [])]:
+        value = row.get(column + suffix)
+        if value in (None, ""):
+            continue
+        kind = "number" if isinstance(value, int | float) else None
+        shown = labels.link(links[column], value) if column in links else {"text": readable(kind, value)}
+        if column == rule["record"] and str(value) == str(record_id):
+            shown = {**shown, "href": None, "text": shown["text"] + " (this record)"}
+        cells.append({"title": titles.get(column) or column_words(column), "value": shown})
+    return {"cells": cells}
+
+
+def column_words(column: str) -> str:
+    """`source_id` → `Source`: a column name as words, for derived tables that have no schema titles."""
+    words = column.removesuffix("_id").replace("_", " ").strip()
+    return words[:1].upper() + words[1:]
+
+
+def related(labels: Labels, table: str, record_id: str, names: set[str]) -> list[dict[str, Any]]:
     """Records that point at this one: top-level records directly, child rows through their parent record."""
+    resources = labels.resources
     groups: dict[str, dict[str, Any]] = {}
-    database = datasette.get_database(db)
     for name, spec in resources.items():
         if name not in names:
             continue
@@ -415,15 +477,15 @@ async def related(datasette, db, labels, resources, table, record_id, names) -> 
             link_column = spec["key"][0] if spec.get("top_level") else owner_column(resources, name)
             if owner is None or link_column is None:
                 continue
-            result = await database.execute(
+            found = labels.conn.execute(
                 f"select distinct {quote(link_column)} from {quote(name)} where {quote(ref['column'])} = ?",
-                [record_id])
+                [record_id]).fetchall()
             title_of_column = next((f["title"] for f in spec["fields"] if f["name"] == ref["column"]), ref["column"])
             group = groups.setdefault(owner, {"title": resources[owner]["title"], "items": []})
-            for (other_id,) in result.rows:
+            for (other_id,) in found:
                 if owner == table and other_id == record_id:
                     continue
-                link = await labels.link(owner, other_id)
+                link = labels.link(owner, other_id)
                 link["via"] = spec["title"] if not spec.get("top_level") else title_of_column
                 if all(item["id"] != link["id"] for item in group["items"]):
                     group["items"].append(link)
@@ -583,9 +645,13 @@ async def changes_feed(datasette, request) -> Response:
             "select resource, record_id, date, \"commit\", subject, change, fields_changed from record_history "
             "order by date desc, rowid desc limit ?", [FEED_LIMIT])).rows
         resources = conf.get("resources") or {}
-        labels = Labels(datasette, db, resources)
-        for row in rows:
-            link = await labels.link(row["resource"], row["record_id"]) if row["resource"] in resources else {}
+
+        def find_links(conn) -> list[dict[str, Any]]:
+            labels = Labels(datasette, db, resources, conn)
+            return [labels.link(r["resource"], r["record_id"]) if r["resource"] in resources else {} for r in rows]
+
+        links = await datasette.get_database(db).execute_fn(find_links)
+        for row, link in zip(rows, links, strict=True):
             href = base + (link.get("href") or record_href(datasette, db, row["resource"], row["record_id"]))
             entries.append(
                 f"<entry><title>{escape(str(row['change'] or 'changed').capitalize())} in "
@@ -616,13 +682,13 @@ def changed_fields(value: Any) -> str:
     return f" (fields: {', '.join(str(n) for n in names)})" if names else ""
 
 
-async def record_dates(datasette, db: str, resource: str, record_id: str, names: set[str]) -> dict[str, str]:
+def record_dates(labels: Labels, resource: str, record_id: str, names: set[str]) -> dict[str, str]:
     """When the record was first added and last changed, from the history of the data."""
     if "record_history" not in names:
         return {}
-    row = (await datasette.get_database(db).execute(
+    row = labels.conn.execute(
         "select min(date), max(date) from record_history where resource = ? and record_id = ?",
-        [resource, record_id])).first()
+        [resource, record_id]).fetchone()
     return {"added": row[0], "changed": row[1]} if row and row[0] else {}
 
 
