@@ -48,6 +48,7 @@ FORMAT = 1
 VALUE_SHARDS = 256
 FILE_SHARDS = 64
 RECORD_SUFFIX = ".yaml"
+FORK_FROM = 10_000  # files per half: below this, forking costs more than a second core saves
 
 Entry = tuple[int, tuple[Any, ...]]  # (kind number, key value)
 FileInfo = tuple[str, list[Entry], dict[str, int]]  # (sha256 of bytes, key entries, rows per resource)
@@ -82,6 +83,10 @@ class Kinds:
                 must = tuple(f.name for f in spec.fields if f.flag("cite"))
                 self._pair(("demand", spec.name, (spec.id_field, *must)),
                            ("supply", citations.name, (next(iter(citations.parent_link)), citations.cites or "")))
+        self.by_resource: dict[str, list[tuple[int, str, Callable[[list[tuple]], list[tuple]]]]] = {}
+        for kind, (role, resource, fields) in enumerate(self.kinds):
+            self.by_resource.setdefault(resource, []).append((kind, role, _extractor(package, role, resource,
+                                                                                      fields)))
 
     def _pair(self, first: tuple[str, str, tuple[str, ...]], second: tuple[str, str, tuple[str, ...]]) -> None:
         self.kinds += [first, second]
@@ -89,52 +94,85 @@ class Kinds:
         self.pair[a], self.pair[b] = b, a
 
 
+def _extractor(package: Any, role: str, resource: str,
+               fields: tuple[str, ...]) -> Callable[[list[tuple]], list[tuple[Any, ...]]]:
+    """rows -> the kind's values, cast as frictionless compares them (checks.key_value); empty keys left out
+    (unique: a None value; others: all None), as the full path leaves them out. Raises Unusable for a value
+    whose cast is not reproduced, and for an empty primary key (always an error)."""
+    from broadsheet import checks
+
+    spec = package.resources[resource]
+    names = spec.field_names
+    if role in ("demand", "supply"):
+        return lambda rows: _citation_values(role, [names.index(f) for f in fields], fields, rows)
+    columns = [names.index(f) for f in fields]
+    casts = [checks.key_value(spec.field_map[f]) for f in fields]
+    identity = all(spec.field_map[f].type == "string" and spec.field_map[f].descriptor.get("format", "default")
+                   == "default" for f in fields)
+    empty = (None,) * len(fields)
+
+    def extract(rows: list[tuple]) -> list[tuple[Any, ...]]:
+        if identity:
+            values = [tuple(row[c] for c in columns) for row in rows] if len(columns) > 1 else [
+                (row[columns[0]],) for row in rows]
+        else:
+            values = [tuple(cast(row[c]) for c, cast in zip(columns, casts, strict=True)) for row in rows]
+            if any(checks.UNKNOWN in value for value in values):
+                raise Unusable("key value not reproduced")
+        if role == "unique":
+            return [v for v in values if v[0] is not None]
+        if role == "primary" and empty in values:
+            raise Unusable("empty primary key")
+        return [v for v in values if v != empty]
+
+    return extract
+
+
 def file_entries(package: Any, kinds: Kinds, rows: dict[str, tuple[list[tuple], list]],
                  suspects: dict[str, list[int]]) -> list[Entry]:
     """The key entries of one file (see the module docstring). Raises Unusable where the fast path would not
     apply: a key value whose frictionless cast is not reproduced, an empty primary key, a blank doubtful row."""
-    from broadsheet import checks
-
     for name, indices in suspects.items():
         table_rows = rows[name][0]
         if any(all(cell is None for cell in table_rows[i]) for i in indices):
             raise Unusable("blank row")
-    found: list[list[tuple[Any, ...]]] = []
-    for role, resource, fields in kinds.kinds:
-        table_rows = rows.get(resource, ([], []))[0]
-        if role in ("demand", "supply"):
-            found.append(_citation_values(package, role, resource, fields, table_rows))
-            continue
-        spec = package.resources[resource]
-        casts = [(spec.field_names.index(f), checks.key_value(spec.field_map[f])) for f in fields]
-        values = [tuple(cast(row[column]) for column, cast in casts) for row in table_rows]
-        empty = (None,) * len(fields)
-        for value in values:
-            if checks.UNKNOWN in value:
-                raise Unusable("key value not reproduced")
-            if role == "primary" and value == empty:
-                raise Unusable("empty primary key")
-        found.append([v for v in values if v != empty] if role != "unique" else [v for v in values
-                                                                                   if v[0] is not None])
+    found: dict[int, list[tuple[Any, ...]]] = {}
+    for resource, (table_rows, _origins) in rows.items():
+        for kind, _role, extract in kinds.by_resource.get(resource, ()):
+            found[kind] = extract(table_rows)
     entries: list[Entry] = []
-    for kind, values in enumerate(found):
+    for kind, values in found.items():
         role = kinds.kinds[kind][0]
-        if role in ("source", "demand"):  # satisfied inside this file: holds while the file is unchanged
-            own = set(found[kinds.pair[kind]])
+        if role in ("source", "demand") and kinds.pair[kind] in found:  # satisfied inside this file: holds
+            own = set(found[kinds.pair[kind]])  # while the file is unchanged
             values = [v for v in values if v not in own]
         entries += [(kind, v) for v in values]
     return entries
 
 
-def _citation_values(package: Any, role: str, resource: str, fields: tuple[str, ...],
+_KINDS: dict[int, tuple[Any, Kinds]] = {}
+
+
+def entries_or_none(package: Any, result: Any) -> list[Entry] | bool:
+    """file_entries of a FileRows, or False when the index cannot take the file. Kinds are made once per package
+    (per worker process)."""
+    known = _KINDS.get(id(package))
+    if known is None or known[0] is not package:
+        known = _KINDS[id(package)] = (package, Kinds(package))
+    try:
+        return file_entries(package, known[1], result.rows, result.suspects)
+    except Unusable:
+        return False
+
+
+def _citation_values(role: str, columns: list[int], fields: tuple[str, ...],
                      table_rows: list[tuple]) -> list[tuple[Any, ...]]:
     """As checks.citation_problems compares them: (record id or "", field name)."""
-    spec = package.resources[resource]
     if role == "supply":
-        link, named = (spec.field_names.index(f) for f in fields)
+        link, named = columns
         return [(row[link] or "", row[named] or "") for row in table_rows]
-    id_column = spec.field_names.index(fields[0])
-    must = [(f, spec.field_names.index(f)) for f in fields[1:]]
+    id_column = columns[0]
+    must = list(zip(fields[1:], columns[1:], strict=True))
     return [(row[id_column] or "", f) for row in table_rows for f, column in must if row[column] is not None]
 
 
@@ -230,9 +268,8 @@ def write_full(folder: Path, key: str, package: Any, clean: bool, listing: dict[
     value_shards: list[list[Entry]] = [[] for _ in range(VALUE_SHARDS)]
     file_shards: list[dict[str, FileInfo]] = [{} for _ in range(FILE_SHARDS)]
     for shown, result in files:
-        try:
-            entries = file_entries(package, kinds, result.rows, result.suspects)
-        except Unusable:
+        entries = result.entries if result.entries is not None else entries_or_none(package, result)
+        if entries is False:
             index.save()
             return
         for entry in entries:
@@ -305,14 +342,20 @@ class Warm:
                 continue
             old = array("q")
             old.frombytes(old_bytes)
-            position = {name: i for i, name in enumerate(old_names)}
-            present = set(names)
-            removed += [f"{folder_name}/{name}" for name in old_names if name not in present]
-            for i, name in enumerate(names):
+            if names == old_names:
+                candidates = _differing(stats, old)
+                position = None
+            else:
+                candidates = range(len(names))
+                position = {name: i for i, name in enumerate(old_names)}
+                present = set(names)
+                removed += [f"{folder_name}/{name}" for name in old_names if name not in present]
+            for i in candidates:
+                name = names[i]
                 shown = f"{folder_name}/{name}"
-                j = position.get(name)
+                j = i if position is None else position.get(name)
                 now = tuple(stats[4 * i:4 * i + 4])
-                if j is not None and now == tuple(old[4 * j:4 * j + 4]) and now[0] | now[1] | now[2] | now[3]:
+                if j is not None and now == tuple(old[4 * j:4 * j + 4]) and any(now):
                     continue
                 if j is not None and now[0] >= 0 and self._same_bytes(shown):
                     if now[2] >= self.started - self.racy_window_ns:
@@ -357,7 +400,9 @@ class Warm:
                 stats[f"rows.{name}"] -= count
         signatures: dict[str, tuple[int, int, int, int] | None] = {}
         for shown, (digest, signature, result) in zip(changed, built, strict=True):
-            entries = file_entries(package, kinds, result.rows, result.suspects)
+            entries = result.entries if result.entries is not None else entries_or_none(package, result)
+            if entries is False:
+                raise Unusable("a file the index cannot take")
             counts = {name: len(rows) for name, (rows, _origins) in result.rows.items()}
             for name, count in counts.items():
                 stats[f"rows.{name}"] += count
@@ -414,8 +459,51 @@ def _trusted(signature: tuple[int, int, int, int] | None, started: int, window: 
     return tuple(signature)
 
 
+def _differing(new: array, old: array, block: int = 1024) -> list[int]:
+    """Indices of the files whose four numbers differ (or are unknown: zeros), comparing blocks in C first."""
+    found = []
+    width = 4 * block
+    for start in range(0, len(new), width):
+        if new[start:start + width] == old[start:start + width] and 0 not in _sizes_and_times(new, start, width):
+            continue
+        for i in range(start // 4, min(len(new), start + width) // 4):
+            if new[4 * i:4 * i + 4] != old[4 * i:4 * i + 4] or not any(old[4 * i:4 * i + 4]):
+                found.append(i)
+    return found
+
+
+def _sizes_and_times(flat: array, start: int, width: int) -> array:
+    """The mtimes of a block (every fourth number from the second): zero only where the signature is unknown."""
+    return flat[start + 1:start + width:4]
+
+
 def _stat_all(folder: Path, names: list[str]) -> array:
-    """size, mtime, ctime, inode of every file, flat; -1s for a file that vanished meanwhile."""
+    """size, mtime, ctime, inode of every file, flat; -1s for a file that vanished meanwhile. A stat costs
+    ~2 us here, mostly in the kernel: for many files a forked child takes the second half (the other core)."""
+    half = len(names) // 2
+    if half < FORK_FROM or not hasattr(os, "fork"):
+        return _stat_names(folder, names)
+    reader, writer = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - the child process
+        try:
+            data = _stat_names(folder, names[half:]).tobytes()
+            with os.fdopen(writer, "wb") as out:
+                out.write(data)
+        finally:
+            os._exit(0)
+    os.close(writer)
+    first = _stat_names(folder, names[:half])
+    with os.fdopen(reader, "rb") as incoming:
+        second = incoming.read()
+    os.waitpid(child, 0)
+    if len(second) != 8 * 4 * (len(names) - half):
+        return _stat_names(folder, names)  # the child failed: do it here
+    first.frombytes(second)
+    return first
+
+
+def _stat_names(folder: Path, names: list[str]) -> array:
     flat = array("q")
     descriptor = os.open(folder, os.O_RDONLY)
     try:

@@ -127,6 +127,9 @@ class FileRows:
     rows: dict[str, tuple[list[tuple[str | None, ...]], list[Origin]]]
     flagged: list[tuple[str, int, str]]
     suspects: dict[str, list[int]] = field(default_factory=dict)  # rows frictionless must judge (see checks)
+    # the file's key entries for broadsheet.incremental when asked for (None: not made; False: the index cannot
+    # take this file)
+    entries: list[tuple[int, tuple]] | bool | None = None
 
 
 Packed = tuple  # FileRows as plain tuples, dicts, lists, str and int: what `marshal` stores fastest
@@ -140,18 +143,18 @@ def pack(result: FileRows, package: PackageSpec) -> Packed:
         names = _shape_of(package.resources[name]).field_names
         rows[name] = (table_rows, [(o.line, o.column, o.positions(names)) for o in origins])
     return (result.path, [_pack_problem(p) for p in result.parse_problems],
-            [_pack_problem(p) for p in result.problems], rows, result.flagged, result.suspects)
+            [_pack_problem(p) for p in result.problems], rows, result.flagged, result.suspects, result.entries)
 
 
 def unpack(packed: Packed, package: PackageSpec) -> FileRows:
-    path, parse_problems, problems, rows, flagged, suspects = packed
+    path, parse_problems, problems, rows, flagged, suspects, entries = packed
     record_id = record_id_from_path(path)
     return FileRows(path, [Problem(*p) for p in parse_problems], [Problem(*p) for p in problems],
                     {name: (table_rows, [Origin(path, record_id, line, column, None, names, positions)
                                          for line, column, positions in origins])
                      for name, (table_rows, origins) in rows.items()
                      for names in (_shape_of(package.resources[name]).field_names,)},
-                    [tuple(f) for f in flagged], suspects)  # type: ignore[misc]
+                    [tuple(f) for f in flagged], suspects, entries)  # type: ignore[misc]
 
 
 def _pack_problem(problem: Problem) -> tuple:
