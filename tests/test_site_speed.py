@@ -173,3 +173,28 @@ def test_field_title(field: str, title: str) -> None:
                  "names": {"title": "Names", "fields": [{"name": "name", "title": "Name"},
                                                         {"name": "note", "title": "Note"}]}}
     assert plugin("broadsheet_site").field_title(resources, "things", field) == title
+
+
+# ---------------------------------------------------------------- facets on the first page of a selection
+
+
+@pytest.mark.parametrize(("query", "sent"), [
+    (b"_next=abc", b"_next=abc&_nofacet=1"),
+    (b"_size=1&_next=a%2Cb", b"_size=1&_next=a%2Cb&_nofacet=1"),
+    (b"_next=abc&_nofacet=1", b"_next=abc&_nofacet=1"),
+    (b"kind=art&_facet=city_id", b"kind=art&_facet=city_id"),
+    (b"q=_next", b"q=_next"),  # a value, not the parameter
+])
+def test_pages_after_the_first_ask_for_no_facets(query: bytes, sent: bytes) -> None:
+    assert plugin("broadsheet_site").without_facets_after_the_first_page(query) == sent
+
+
+def test_facets_are_shown_on_the_first_page_only(site: serve.Site) -> None:
+    ds = serve.app(site)
+    first = get(ds, "/museums-fixture/museums.json?_size=1").json()
+    assert sorted(first["facet_results"]) == ["city_id", "kind"]
+    assert first["next"] == "Central+State+Museum,central-state"
+    later = get(ds, "/museums-fixture/museums.json?_size=1&_shape=objects"
+                    "&_next=Central%2BState%2BMuseum%2Ccentral-state").json()
+    assert [row["id"] for row in later["rows"]] == ["louvre"]
+    assert later["facet_results"] == {}

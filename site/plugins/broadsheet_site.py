@@ -19,6 +19,7 @@ from email.utils import formatdate
 from itertools import accumulate
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs
 from xml.sax.saxutils import escape
 
 from datasette import Response, hookimpl
@@ -731,6 +732,30 @@ def startup(datasette):
             await folded_index(datasette.get_database(db))
 
     return inner
+
+
+def without_facets_after_the_first_page(query_string: bytes) -> bytes:
+    """Adds `_nofacet=1` to a query string that pages on with `_next`. Datasette 0.65 counts facets of a later
+    page over the rows after its cursor only (different, misleading numbers on every page) and, because of that
+    condition, cannot count them from the facet column's index: a full scan per page (58 ms at 70k rows against
+    7 ms on the first page). Facets describe the whole selection, so they are shown on its first page."""
+    params = parse_qs(query_string.decode("latin-1"), keep_blank_values=True)
+    if "_next" not in params or "_nofacet" in params:
+        return query_string
+    return query_string + b"&_nofacet=1"
+
+
+@hookimpl
+def asgi_wrapper(datasette):
+    def wrap(app):
+        async def first_page_facets(scope, receive, send):
+            if scope["type"] == "http" and scope.get("query_string"):
+                scope = {**scope, "query_string": without_facets_after_the_first_page(scope["query_string"])}
+            await app(scope, receive, send)
+
+        return first_page_facets
+
+    return wrap
 
 
 @hookimpl
