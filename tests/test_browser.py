@@ -141,6 +141,15 @@ def test_flagship_pages_for_a_journalist(tmp_path: Path, browser) -> None:  # ty
         first_project.click()
         assert page.locator(".bs-facts-table").is_visible()
         shot(page, "flagship-record")
+        page.goto(running.url + f"/{package.name}/projects")
+        assert page.title().startswith("Projects: ")  # the schema's title, not the table's name
+        shot(page, "flagship-table")
+        paired = page.request.get(running.url + f"/{package.name}/figure_disagreements.json?_shape=array").json()
+        across = [p for p in paired if p["project_id_a"] != p["project_id_b"]]
+        if across:  # the curated data may have none at the moment
+            page.goto(running.url + f"/{package.name}/projects/{across[0]['project_id_a']}")
+            assert page.locator(".bs-paired .bs-claim").count() >= 2
+            shot(page, "flagship-record-paired")
     finally:
         context.close()
         running.stop()

@@ -153,6 +153,8 @@ def test_the_built_fixture_keeps_its_alphabetical_order(site: serve.Site) -> Non
     ("/-/search?q=%E5%8D%A2%E6%B5%AE", ["— Museum names: 卢浮宫</span>"]),
     ("/museums-fixture/museums", ["<title>Museums: 2 rows sorted by name_en</title>"]),  # the schema's title
     ("/museums-fixture/museum_names", ["<title>Museum names: 5 rows</title>"]),
+    ("/museums-fixture/museums/louvre", ['<a href="/museums-fixture">Museums (test fixture)</a>',  # breadcrumbs
+                                         '<a href="/museums-fixture/museums">Museums</a>']),
 ])
 def test_pages_use_the_schema_titles(site: serve.Site, path: str, texts: list[str]) -> None:
     page = get(serve.app(site), path)

@@ -768,10 +768,21 @@ def register_routes():
     ]
 
 
+def crumb_titles(datasette, database: str | None, table: str | None) -> dict[str, str]:
+    """Breadcrumb labels (the database's and the table's names) → their titles from the metadata."""
+    titles = {}
+    if database:
+        titles[database] = datasette.metadata("title", database=database, fallback=False) or database
+        if table:
+            titles[table] = datasette.metadata("title", database=database, table=table, fallback=False) or table
+    return titles
+
+
 @hookimpl
 def extra_template_vars(template, database, table, view_name, request, datasette):
     async def inner():
-        found: dict[str, Any] = {"bs_search_href": "/-/search", "bs_feed_href": "/-/changes.atom"}
+        found: dict[str, Any] = {"bs_search_href": "/-/search", "bs_feed_href": "/-/changes.atom",
+                                 "bs_crumb_titles": crumb_titles(datasette, database, table)}
         if view_name == "index":
             found["bs_home"] = await home(datasette)
         elif view_name == "row" and request is not None and "pks" in request.url_vars:
