@@ -31,11 +31,12 @@ import re
 import secrets
 import shutil
 import time
+import traceback
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 from broadsheet import __version__, dictionary, history
 from broadsheet.errors import ConfigError, Report
@@ -165,18 +166,74 @@ def input_hash(layout: Layout) -> str:
     return digest.hexdigest()
 
 
-def _database(layout: Layout, package: PackageSpec, tables: dict[str, SortedTable],
-              path: Path) -> dict[str, tuple[list[str], list[tuple[object, ...]]]]:
-    """The database with its history table; returns each materialised view's header and rows. Runs in a worker
-    thread: SQLite releases the GIL while it builds indexes and full-text tables, so the JSON is written meanwhile."""
-    sqlite.build_database(path, package, tables)
-    history.write_history_table(path, history.record_history(layout, package))  # dates from git
-    return {view: sqlite.read_table(path, view) for view in package.views}
+Views = dict[str, tuple[list[str], list[tuple[object, ...]]]]
+
+
+def _database(layout: Layout, package: PackageSpec, tables: dict[str, SortedTable], path: Path,
+              send: Callable[[tuple[str, object]], None]) -> None:
+    """Build the database with its history table, send ("views", each view's header and rows), verify it and
+    send ("problems", what is wrong). Failures are sent as ("view-error", failures) or ("error", traceback)."""
+    try:
+        sqlite.build_database(path, package, tables)
+        history.write_history_table(path, history.record_history(layout, package))  # dates from git
+        views = {view: sqlite.read_table(path, view) for view in package.views}
+        send(("views", views))
+        counts = {name: len(table.rows) for name, table in tables.items()}
+        counts.update((view, len(rows)) for view, (_, rows) in views.items())
+        send(("problems", sqlite.verify_database(path, counts)))
+    except sqlite.ViewError as error:
+        send(("view-error", error.failures))
+    except Exception:  # noqa: BLE001 - carried to the parent, which raises it
+        send(("error", traceback.format_exc()))
+
+
+class _DatabaseJob:
+    """`_database` in a forked child process, so that it runs beside the JSON and zip work on the other core
+    (in a thread it would not: binding every row to SQLite holds the GIL). The child shares the validated rows
+    by fork, nothing is pickled but the views' rows. Where fork is unavailable or there is one core, it runs
+    here, first. The child inherits out/.lock, so if this process is killed the next build waits for it."""
+
+    def __init__(self, *args: object) -> None:
+        self._messages: list[tuple[str, object]] = []
+        self._process = None
+        import multiprocessing  # here, not at the top: `broadsheet --help` stays fast
+
+        if len(os.sched_getaffinity(0)) > 1 and "fork" in multiprocessing.get_all_start_methods():
+            context = multiprocessing.get_context("fork")
+            self._receive, send = context.Pipe(duplex=False)
+            self._process = context.Process(target=_database, args=(*args, send.send), daemon=True)
+            self._process.start()
+            send.close()
+        else:
+            _database(*args, self._messages.append)  # type: ignore[arg-type]
+
+    def _next(self) -> tuple[str, object]:
+        if self._process is None:
+            return self._messages.pop(0)
+        try:
+            return self._receive.recv()
+        except EOFError:
+            self._process.join()
+            return ("error", f"the database process ended with exit code {self._process.exitcode}")
+
+    def get(self, kind: str) -> object:
+        """The next message, which must be `kind`; failures are raised."""
+        tag, value = self._next()
+        if tag != kind and self._process is not None:
+            self._process.join()  # a failure is the child's last message
+        if tag == "view-error":
+            raise sqlite.ViewError(value)  # type: ignore[arg-type]
+        if tag == "error":
+            raise RuntimeError(f"building the database failed in its process:\n{value}")  # a bug, as before
+        assert tag == kind, (tag, kind)
+        if kind == "problems" and self._process is not None:
+            self._process.join()
+            self._receive.close()
+        return value
 
 
 def _downloads(package: PackageSpec, name: str, generated: Generated, tables_json: dict[str, bytes],
-               views: dict[str, tuple[list[str], list[tuple[object, ...]]]]) -> tuple[dict[str, bytes],
-                                                                                       dict[str, bytes]]:
+               views: Views) -> tuple[dict[str, bytes], dict[str, bytes]]:
     """Files under out/downloads/ keyed by their path there (all but the zip), and the zip's entries."""
     bom = BOM.encode("utf-8")
     files: dict[str, bytes] = {"datapackage.json": generated.descriptor}
@@ -281,23 +338,23 @@ def _build(layout: Layout, progress: Progress | None) -> BuildResult:
     package = validated.package
     name = db_name(package)
     out_dir = layout.out_dir
-    with locked(out_dir), ThreadPoolExecutor(max_workers=1, thread_name_prefix="broadsheet-build") as worker:
+    with locked(out_dir):
         _clean(out_dir)
         _pause("tables", progress)
         generated = generate_repository(validated)
-        for table in generated.tables.values():
-            _ = table.columns  # cast every cell once, before two threads read the result
         build_dir = out_dir / f".tmp-{secrets.token_hex(6)}"
         build_dir.mkdir()
         _pause("sqlite", progress)
+        for table in generated.tables.values():
+            _ = table.columns  # cast every cell once, before the fork, so both processes have the result
         database = build_dir / f"{name}.db"
-        building = worker.submit(_database, layout, package, generated.tables, database)
+        job = _DatabaseJob(layout, package, generated.tables, database)
         _pause("downloads", progress)
         tables_json = {resource: rows_json(table.spec.field_names, table.columns)
                        for resource, table in generated.tables.items()}
         hashed = input_hash(layout)
         try:
-            views = building.result()
+            views = cast(Views, job.get("views"))
         except sqlite.ViewError as error:
             shutil.rmtree(build_dir, ignore_errors=True)
             name_, reason = sorted(error.failures.items())[0]
@@ -306,8 +363,7 @@ def _build(layout: Layout, progress: Progress | None) -> BuildResult:
         files, bundle_entries = _downloads(package, name, generated, tables_json, views)
         counts = {t: len(s.rows) for t, s in generated.tables.items()}
         counts.update((view, len(rows)) for view, (_, rows) in views.items())
-        checking = worker.submit(sqlite.verify_database, database, counts)  # while the zip is deflated
-        files[f"{name}.zip"] = bundle.zip_bytes(bundle_entries)
+        files[f"{name}.zip"] = bundle.zip_bytes(bundle_entries)  # while the child verifies the database
         files["../build.json"] = dumps({"input_hash": hashed,
                                         "package_hash": descriptor.sha256(generated.descriptor),
                                         "database": f"{name}.db", "tables": counts}).encode("utf-8")
@@ -316,7 +372,7 @@ def _build(layout: Layout, progress: Progress | None) -> BuildResult:
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
         _pause("verify", progress)
-        problems = checking.result()
+        problems = cast(list[str], job.get("problems"))
         if problems:
             shutil.rmtree(build_dir, ignore_errors=True)
             raise BuildError("; ".join(problems))
