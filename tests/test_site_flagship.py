@@ -120,3 +120,14 @@ def test_disagreements_across_linked_records_are_shown_on_both_records(flagship)
         assert f'href="/{db}/sources/{pair["source_id_b"]}"' in section
         assert section.count('class="bs-claim"') == 2 * sum(own in (p["project_id_a"], p["project_id_b"])
                                                              for p in across)
+
+
+def test_table_headers_and_breadcrumbs_use_the_schema_titles(flagship) -> None:  # type: ignore[no-untyped-def]
+    db, ds = flagship
+    page = get(ds, f"/{db}/projects").text
+    headers = dict(re.findall(r'<th [^>]*data-column="([^"]*)"[^>]*>(?:<a [^>]*>)?([^<]*)', page))
+    assert headers["name_en"] == "Name (English)&nbsp;▼"  # the default sort, by the label
+    assert headers["place_id"] == "Place"
+    assert headers["event_id"] == "Presented at"
+    assert f'<a href="/{db}">Abai region investment agreements' in page
+    assert "CREATE TABLE" in page  # still in the page for programmers; site.css hides it

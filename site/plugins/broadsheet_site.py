@@ -768,6 +768,15 @@ def register_routes():
     ]
 
 
+def column_titles(datasette, database: str | None, table: str | None) -> dict[str, str]:
+    """A table's column names → the schema's titles, for the headers of its pages."""
+    conf = config(datasette) if database and table else {}
+    if conf.get("database") != database:
+        return {}
+    spec = (conf.get("resources") or {}).get(table) or {}
+    return {f["name"]: f["title"] for f in spec.get("fields") or [] if f.get("title")}
+
+
 def crumb_titles(datasette, database: str | None, table: str | None) -> dict[str, str]:
     """Breadcrumb labels (the database's and the table's names) → their titles from the metadata."""
     titles = {}
@@ -782,7 +791,8 @@ def crumb_titles(datasette, database: str | None, table: str | None) -> dict[str
 def extra_template_vars(template, database, table, view_name, request, datasette):
     async def inner():
         found: dict[str, Any] = {"bs_search_href": "/-/search", "bs_feed_href": "/-/changes.atom",
-                                 "bs_crumb_titles": crumb_titles(datasette, database, table)}
+                                 "bs_crumb_titles": crumb_titles(datasette, database, table),
+                                 "bs_column_titles": column_titles(datasette, database, table)}
         if view_name == "index":
             found["bs_home"] = await home(datasette)
         elif view_name == "row" and request is not None and "pks" in request.url_vars:
