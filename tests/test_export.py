@@ -13,6 +13,7 @@ import pytest
 
 from broadsheet import dictionary
 from broadsheet.build import build
+from broadsheet.errors import ConfigError
 from broadsheet.export.sqlite import verify_database
 from broadsheet.export.values import exact_number
 from broadsheet.layout import Layout
@@ -114,6 +115,26 @@ def test_json_values_are_typed(museums):
     assert whole["name"] == "museums-fixture"
     assert list(whole["resources"]) == ["cities", "museums", "museum_citations", "museum_names", "sources"]
     assert whole["resources"]["museums"] == downloads_json(museums, "museums")
+
+
+def test_json_downloads_hold_one_object_per_line(museums):
+    built(museums)
+    lines = (museums.out_dir / "downloads/json/cities.json").read_text(encoding="utf-8").split("\n")
+    assert lines[0] == "[" and lines[-2:] == ["]", ""]
+    assert [json.loads(line.rstrip(",")) for line in lines[1:-2]] == downloads_json(museums, "cities")
+    assert [json.loads(line.rstrip(","))["id"] for line in lines[1:-2]] == ["almaty", "paris"]
+    whole = (museums.out_dir / "downloads/json/museums-fixture.json").read_text(encoding="utf-8")
+    assert whole.startswith('{\n"name": "museums-fixture",\n"resources": {\n"cities": [\n{"id": "almaty", ')
+    assert whole.endswith("\n]\n}\n}\n")
+
+
+def test_a_view_that_fails_in_sqlite_is_a_config_error_and_out_is_untouched(museums):
+    built(museums)
+    before = sorted(p.name for p in museums.out_dir.iterdir())
+    write(museums, "schemas/views/broken.sql", "SELECT no_such_column FROM museums\n")
+    with pytest.raises(ConfigError, match="view does not run in SQLite: no such column: no_such_column"):
+        build(museums)
+    assert sorted(p.name for p in museums.out_dir.iterdir()) == before
 
 
 def test_sqlite_schema_keys_and_indexes(museums):
