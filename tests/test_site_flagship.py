@@ -130,4 +130,7 @@ def test_table_headers_and_breadcrumbs_use_the_schema_titles(flagship) -> None: 
     assert headers["place_id"] == "Place"
     assert headers["event_id"] == "Presented at"
     assert f'<a href="/{db}">Abai region investment agreements' in page
+    facets = re.findall(r'data-column="([^"]*)">\s*<p class="facet-info-name"><strong>([^<]*?)\s*<span', page)
+    assert dict(facets)["place_id"] == "Place"
+    assert dict(facets)["sector"] == "Sector"
     assert "CREATE TABLE" in page  # still in the page for programmers; site.css hides it
