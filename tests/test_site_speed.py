@@ -153,6 +153,7 @@ def test_the_built_fixture_keeps_its_alphabetical_order(site: serve.Site) -> Non
     ("/-/search?q=%E5%8D%A2%E6%B5%AE", ["— Museum names: 卢浮宫</span>"]),
     ("/museums-fixture/museums", ["<title>Museums: 2 rows sorted by name_en</title>"]),  # the schema's title
     ("/museums-fixture/museum_names", ["<title>Museum names: 5 rows</title>"]),
+    ("/", ['<tr><td>Museum names</td>', 'href="/-/downloads/csv/museum_names.csv">museum_names.csv</a>']),
     ("/museums-fixture/museums/louvre", ['<a href="/museums-fixture">Museums (test fixture)</a>',  # breadcrumbs
                                          '<a href="/museums-fixture/museums">Museums</a>']),
 ])

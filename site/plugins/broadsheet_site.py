@@ -198,7 +198,8 @@ async def home(datasette) -> dict[str, Any]:
         "citation": conf.get("citation") or {},
         "counts": await counts(datasette, db, names, resources, conf.get("views") or []),
         "headline": await headline(database, conf.get("headline") or {}),
-        "downloads": downloads(datasette, db, list(resources) + list(conf.get("views") or [])),
+        "downloads": downloads(datasette, db, list(resources) + list(conf.get("views") or []),
+                               table_titles(datasette, db, resources)),
         "queries": [{"name": name, "title": q.get("title") or name, "href": datasette.urls.table(db, name)}
                     for name, q in ((datasette.metadata("queries", database=db) or {}).items())],
     }
@@ -279,7 +280,14 @@ def downloads_dir(datasette, db: str) -> Path | None:
     return Path(path).parent / "downloads" if path else None
 
 
-def downloads(datasette, db: str, tables: list[str]) -> dict[str, Any]:
+def table_titles(datasette, db: str, resources: dict[str, Any]) -> dict[str, str]:
+    """Every table's title: the schema's for resources, the site metadata's for views."""
+    tables = (datasette.metadata("tables", database=db, fallback=False) or {})
+    titles = {name: meta.get("title") for name, meta in tables.items() if isinstance(meta, dict) and meta.get("title")}
+    return {**titles, **{name: spec["title"] for name, spec in resources.items() if spec.get("title")}}
+
+
+def downloads(datasette, db: str, tables: list[str], titles: dict[str, str] | None = None) -> dict[str, Any]:
     folder = downloads_dir(datasette, db)
     if folder is None:
         return {}
@@ -293,7 +301,8 @@ def downloads(datasette, db: str, tables: list[str]) -> dict[str, Any]:
         "descriptor": present("datapackage.json"),
         "json_all": present(f"json/{db}.json"),
         "sqlite": base + f"{db}.db",
-        "tables": [{"name": t, "csv": present(f"csv/{t}.csv"), "json": present(f"json/{t}.json")} for t in tables
+        "tables": [{"name": t, "title": (titles or {}).get(t) or t, "csv": present(f"csv/{t}.csv"),
+                    "json": present(f"json/{t}.json")} for t in tables
                    if present(f"csv/{t}.csv") or present(f"json/{t}.json")],
     }
 
