@@ -42,7 +42,7 @@ from broadsheet import __version__, dictionary, history
 from broadsheet.errors import ConfigError, Report
 from broadsheet.export import bundle, descriptor, sqlite
 from broadsheet.export.csv import BOM, csv_bytes
-from broadsheet.export.json import array_json, document_json, rows_json
+from broadsheet.export.json import array_json, document_head, document_tail, rows_json
 from broadsheet.export.sqlite import SortedTable
 from broadsheet.export.values import dumps, sort_order
 from broadsheet.layout import Layout
@@ -232,32 +232,55 @@ class _DatabaseJob:
         return value
 
 
-def _downloads(package: PackageSpec, name: str, generated: Generated, tables_json: dict[str, bytes],
-               views: Views) -> tuple[dict[str, bytes], dict[str, bytes]]:
-    """Files under out/downloads/ keyed by their path there (all but the zip), and the zip's entries."""
-    bom = BOM.encode("utf-8")
-    files: dict[str, bytes] = {"datapackage.json": generated.descriptor}
-    bundle_entries: dict[str, bytes] = {"datapackage.json": generated.descriptor}
-    data_dir = package.layout.relative(package.layout.data_dir)
-    for resource in generated.tables:
-        committed = generated.committed[f"{data_dir}/{resource}.csv"]
-        files[f"json/{resource}.json"] = tables_json[resource] + b"\n"
-        files[f"csv/{resource}.csv"] = bom + committed  # the committed CSV, with a BOM for spreadsheets
-        bundle_entries[f"{data_dir}/{resource}.csv"] = committed
-        bundle_entries[f"json/{resource}.json"] = files[f"json/{resource}.json"]
-    views_json: dict[str, bytes] = {}
-    for view, (header, rows) in views.items():
-        views_json[view] = array_json(dict(zip(header, row, strict=True)) for row in rows)
-        files[f"json/{view}.json"] = views_json[view] + b"\n"
-        plain = csv_bytes(header, rows)
-        files[f"csv/{view}.csv"] = bom + plain
-        bundle_entries[f"json/{view}.json"] = files[f"json/{view}.json"]
-        bundle_entries[f"views/{view}.csv"] = plain
-    files[f"json/{name}.json"] = document_json(name, tables_json, views_json)
-    bundle_entries[f"json/{name}.json"] = files[f"json/{name}.json"]
-    bundle_entries["LICENSE.txt"] = bundle.license_text(package.descriptor).encode("utf-8")
-    bundle_entries["README.txt"] = bundle.readme_text(package.descriptor, sorted(bundle_entries)).encode("utf-8")
-    return files, bundle_entries
+class _Downloads:
+    """Files under out/downloads/ keyed by their path there, and the zip, made in two steps: `tables` while the
+    database is still being built (most of the deflating happens then), `views` once its views have run.
+    Zip order: LICENSE.txt, README.txt, datapackage.json, the tables' CSV and JSON (sorted), the whole-package
+    JSON, the views' JSON and CSV (sorted)."""
+
+    def __init__(self, package: PackageSpec, name: str, generated: Generated, tables_json: dict[str, bytes]) -> None:
+        self.name, self.tables_json = name, tables_json
+        bom = BOM.encode("utf-8")
+        data_dir = package.layout.relative(package.layout.data_dir)
+        self.files: dict[str, bytes] = {"datapackage.json": generated.descriptor}
+        entries: dict[str, bytes] = {}
+        for resource in generated.tables:
+            committed = generated.committed[f"{data_dir}/{resource}.csv"]
+            self.files[f"json/{resource}.json"] = tables_json[resource] + b"\n"
+            self.files[f"csv/{resource}.csv"] = bom + committed  # the committed CSV, with a BOM for spreadsheets
+            entries[f"{data_dir}/{resource}.csv"] = committed
+            entries[f"json/{resource}.json"] = self.files[f"json/{resource}.json"]
+        listed = ["LICENSE.txt", "datapackage.json", *entries, f"json/{name}.json",
+                  *(f"json/{view}.json" for view in package.views), *(f"views/{view}.csv" for view in package.views)]
+        self.bundle = bundle.Bundle()
+        self.bundle.add("LICENSE.txt", bundle.license_text(package.descriptor).encode("utf-8"))
+        self.bundle.add("README.txt", bundle.readme_text(package.descriptor, sorted(listed)).encode("utf-8"))
+        self.bundle.add("datapackage.json", generated.descriptor)
+        for entry in sorted(entries):
+            self.bundle.add(entry, entries[entry])
+        self.head = document_head(name, tables_json)
+        self.document = self.bundle.stream(f"json/{name}.json", large=len(self.head) > 2**30)
+        self.document.write(self.head)
+
+    def views(self, views: Views) -> tuple[dict[str, bytes], bytes]:
+        """All files but the zip, and the zip."""
+        bom = BOM.encode("utf-8")
+        views_json: dict[str, bytes] = {}
+        entries: dict[str, bytes] = {}
+        for view, (header, rows) in views.items():
+            views_json[view] = array_json(dict(zip(header, row, strict=True)) for row in rows)
+            self.files[f"json/{view}.json"] = views_json[view] + b"\n"
+            plain = csv_bytes(header, rows)
+            self.files[f"csv/{view}.csv"] = bom + plain
+            entries[f"json/{view}.json"] = self.files[f"json/{view}.json"]
+            entries[f"views/{view}.csv"] = plain
+        tail = document_tail(views_json)
+        self.document.write(tail)
+        self.document.close()
+        self.files[f"json/{self.name}.json"] = self.head + tail
+        for entry in sorted(entries):
+            self.bundle.add(entry, entries[entry])
+        return self.files, self.bundle.close()
 
 
 def _write_atomically(path: Path, data: bytes) -> bool:
@@ -353,6 +376,7 @@ def _build(layout: Layout, progress: Progress | None) -> BuildResult:
         tables_json = {resource: rows_json(table.spec.field_names, table.columns)
                        for resource, table in generated.tables.items()}
         hashed = input_hash(layout)
+        downloads = _Downloads(package, name, generated, tables_json)  # deflates while the database is built
         try:
             views = cast(Views, job.get("views"))
         except sqlite.ViewError as error:
@@ -360,10 +384,10 @@ def _build(layout: Layout, progress: Progress | None) -> BuildResult:
             name_, reason = sorted(error.failures.items())[0]
             raise ConfigError(f"view does not run in SQLite: {reason}",
                               path=layout.relative(layout.views_dir / f"{name_}.sql")) from None
-        files, bundle_entries = _downloads(package, name, generated, tables_json, views)
+        files, archive = downloads.views(views)  # while the child verifies the database
+        files[f"{name}.zip"] = archive
         counts = {t: len(s.rows) for t, s in generated.tables.items()}
         counts.update((view, len(rows)) for view, (_, rows) in views.items())
-        files[f"{name}.zip"] = bundle.zip_bytes(bundle_entries)  # while the child verifies the database
         files["../build.json"] = dumps({"input_hash": hashed,
                                         "package_hash": descriptor.sha256(generated.descriptor),
                                         "database": f"{name}.db", "tables": counts}).encode("utf-8")

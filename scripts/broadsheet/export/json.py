@@ -48,11 +48,18 @@ def array_json(objects: Iterable[object]) -> bytes:
 
 def document_json(name: str, resources: dict[str, bytes], views: dict[str, bytes]) -> bytes:
     """The whole package, {"name", "resources": {table: rows}, "views": {view: rows}}, from encoded arrays."""
+    return document_head(name, resources) + document_tail(views)
+
+
+def document_head(name: str, resources: dict[str, bytes]) -> bytes:
+    """The whole package's first part, up to the last table's rows: it can be written before the views run."""
     parts = [b"{", f'"name": {encode(name)},'.encode(), b'"resources": {', _members(resources)]
-    if views:
-        parts += [b"},", b'"views": {', _members(views)]
-    parts += [b"}", b"}\n"]
     return b"\n".join(p for p in parts if p)
+
+
+def document_tail(views: dict[str, bytes]) -> bytes:
+    parts = [b"},", b'"views": {', _members(views)] if views else []
+    return b"\n" + b"\n".join(p for p in [*parts, b"}", b"}\n"] if p)
 
 
 def _members(arrays: dict[str, bytes]) -> bytes:
