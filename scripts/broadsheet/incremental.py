@@ -24,8 +24,8 @@ path, which recomputes everything from all rows and rewrites the index. So the w
 the per-file problems are the ones the same bytes gave before, and the cross-record problems are none, as in a
 full run. tests/test_cache.py compares warm and cold runs after random sequences of edits.
 
-Consistency on disk: every shard carries the generation it was written in and the main file lists the
-generation of every shard; it is written last. A crash between writes leaves shards whose generation the main
+Consistency on disk: every shard carries the random token of the save that wrote it and the main file lists the
+token of every shard; it is written last. A crash between writes leaves shards whose generation the main
 file does not expect, which counts as no index (full path).
 """
 
@@ -223,8 +223,9 @@ class Index:
 
     def save(self) -> None:
         """Dirty shards first, then the main file naming their new generation (see the module docstring)."""
-        generation = self.meta.get("generation", 0) + 1
-        self.meta["generation"] = generation
+        # a random token, not a counter: two runs saving at once cannot produce shards another run's main
+        # file takes for its own
+        generation = int.from_bytes(os.urandom(8), "big")
         generations = self.meta.setdefault("generations", {})
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
@@ -253,6 +254,7 @@ def forget(folder: Path) -> None:
 # --- the full path writes the index ------------------------------------------------------------------------
 
 def write_full(folder: Path, key: str, package: Any, clean: bool, listing: dict[str, list[str]],
+               folders: dict[str, tuple[Any, list[str]]],
                signatures: dict[str, tuple[int, int, int, int] | None], digests: dict[str, str],
                files: Iterable[tuple[str, Any]], problems: list[Problem], stats: dict[str, int],
                started: int, racy_window_ns: int) -> None:
@@ -284,7 +286,7 @@ def write_full(folder: Path, key: str, package: Any, clean: bool, listing: dict[
     meta["listing"] = {folder_name: (names, _signature_array(
         [signatures.get(f"{folder_name}/{name}") for name in names], started, racy_window_ns))
         for folder_name, names in listing.items()}
-    meta.update(clean=True, local=local, stats=stats, kinds=kinds.kinds)
+    meta.update(clean=True, local=local, stats=stats, kinds=kinds.kinds, folders=folders)
     for number, shard in enumerate(value_shards):
         index.shards["v", number] = shard
         index.dirty.add(("v", number))
@@ -394,7 +396,10 @@ class Warm:
             if old is None:
                 continue
             for entry in old[1]:
-                self._values(entry).remove(entry)
+                try:
+                    self._values(entry).remove(entry)
+                except ValueError as error:  # the shards disagree: never guess
+                    raise Unusable("entry missing from its shard") from error
                 touched.add(entry)
             for name, count in old[2].items():
                 stats[f"rows.{name}"] -= count
@@ -505,6 +510,8 @@ def _stat_all(folder: Path, names: list[str]) -> array:
 
 def _stat_names(folder: Path, names: list[str]) -> array:
     flat = array("q")
+    if not names:
+        return flat  # the folder may not exist
     descriptor = os.open(folder, os.O_RDONLY)
     try:
         stat = os.stat

@@ -83,19 +83,20 @@ def _validate(layout: Layout, *, full: bool, use_cache: bool, workers: int | Non
     else:
         package = load_package(layout)
     report = Report()
-    files, stray = discover(package)
-    report.extend(stray)
     incremental = cache is not None and not rows and not full
     if incremental:
-        answer = _warm(package, cache, files, workers)
+        answer = _warm(package, cache, workers)
         if answer is not None:
-            report.extend(answer.problems)
-            report.stats = answer.stats
-            return Validated(package, None, report)
+            return Validated(package, None, answer)
+    folders: dict[str, tuple[Any, list[str]]] = {}
+    files, stray = discover(package, folders=folders if incremental else None,
+                            started=cache.started if cache is not None else 0,
+                            racy_window_ns=cache.racy_window_ns if cache is not None else 0)
+    report.extend(stray)
     jobs = [(name, f"{folder}/{file}", f"{shown}/{file}") for name, (folder, shown, names) in files.items()
             for file in names]
     if cache is not None:
-        results = cache.file_rows(package, jobs, lambda todo: build_all(package, todo, workers, True))
+        results = cache.file_rows(package, jobs, lambda todo: build_all(package, todo, workers))
     else:
         results = [unpack(packed, package) for _digest, _signature, packed in build_all(package, jobs, workers)]
     for result in results:
@@ -110,41 +111,50 @@ def _validate(layout: Layout, *, full: bool, use_cache: bool, workers: int | Non
         if incremental:
             from broadsheet import incremental as index
 
+            if not cache.hits:
+                # A first run: the index (~2 s at 100k records) is left to the next run, which reads every row
+                # from the per-file cache anyway; a one-off cold run (CI) does not pay for it.
+                index.forget(layout.cache_dir)
+                return Validated(package, tables, report)
             listing = {shown: names for _folder, shown, names in files.values()}
-            index.write_full(layout.cache_dir, cache.key, package, seen.get("clean", False), listing,
+            index.write_full(layout.cache_dir, cache.key, package, seen.get("clean", False), listing, folders,
                              cache.signatures, cache.digests, ((r.path, r) for r in results), report.problems,
                              report.stats, cache.started, cache.racy_window_ns)
     return Validated(package, tables, report)
 
 
-def _warm(package: PackageSpec, cache: Any, files: dict[str, Folder],
-          workers: int | None) -> Report | None:
+def _warm(package: PackageSpec, cache: Any, workers: int | None) -> Report | None:
     """The report from the incremental index (broadsheet.incremental), or None when it cannot answer."""
     from broadsheet import incremental
 
     layout = package.layout
     warm = incremental.Warm(layout.root, layout.cache_dir, cache.key, cache.racy_window_ns)
-    folders = {shown: name for name, (_folder, shown, _names) in files.items()}
-    listing = {shown: names for _folder, shown, names in files.values()}
     try:
         warm.index.load()
-        changed, removed = warm.changes(listing)
+        folders: dict[str, tuple[Any, list[str]]] = dict(warm.index.meta["folders"])
+        files, stray = discover(package, folders=folders, listing=warm.index.meta["listing"],
+                                started=warm.started, racy_window_ns=cache.racy_window_ns)
+        resources = {shown: name for name, (_folder, shown, _names) in files.items()}
+        changed, removed = warm.changes({shown: names for _folder, shown, names in files.values()})
         built = []
         local: dict[str, list[Problem]] = {}
         if changed:
-            jobs = [(folders[shown.rsplit("/", 1)[0]], str(layout.root / shown), shown) for shown in changed]
+            jobs = [(resources[shown.rsplit("/", 1)[0]], str(layout.root / shown), shown) for shown in changed]
             for (digest, signature, packed), shown in zip(build_all(package, jobs, workers, True), changed,
                                                           strict=True):
                 result = unpack(packed, package)
                 built.append((digest, signature, result))
                 local[shown] = local_problems(package, result)
-        if changed or removed or warm.new_listing != warm.index.meta["listing"]:
+        if changed or removed or warm.new_listing != warm.index.meta["listing"] \
+                or folders != warm.index.meta["folders"]:
             warm.update(package, changed, removed, built, local)
+            warm.index.meta["folders"] = folders
             warm.save()
     except incremental.Unusable:
         return None
     meta = warm.index.meta
     report = Report()
+    report.extend(stray)
     for packed_problems in meta["local"].values():
         report.extend([Problem(*p) for p in packed_problems])
     report.stats = dict(meta["stats"])
@@ -164,9 +174,17 @@ def local_problems(package: PackageSpec, result: FileRows) -> list[Problem]:
 Folder = tuple[str, str, list[str]]  # (folder path, folder as shown to people, sorted record file names)
 
 
-def discover(package: PackageSpec) -> tuple[dict[str, Folder], list[Problem]]:
+def discover(package: PackageSpec, *, folders: dict[str, tuple[Any, list[str]]] | None = None,
+             listing: dict[str, tuple[list[str], bytes]] | None = None, started: int = 0,
+             racy_window_ns: int = 0) -> tuple[dict[str, Folder], list[Problem]]:
     """The record files of each top-level resource, and a problem for anything in datapackage/ we would ignore.
-    Names, not a Path object per file: those cost ~0.15 s at 100k files."""
+    Names, not a Path object per file: those cost ~0.15 s at 100k files.
+
+    `folders` (shown folder -> (its stat signature, names other than records)) is filled in for the index; given
+    with `listing` (shown folder -> (record names, ...)) from the index, a folder whose signature is unchanged is
+    not listed again: adding, removing or renaming an entry changes a directory's mtime and ctime (ctime cannot
+    be set by users), the way git's untracked cache relies on it. A folder changed within the racy window of
+    `started` gets no signature, so it is listed next time."""
     layout = package.layout
     data_dir = layout.data_dir
     shown_data = layout.relative(data_dir)
@@ -184,16 +202,31 @@ def discover(package: PackageSpec) -> tuple[dict[str, Folder], list[Problem]]:
                 hint="rename the folder or add schemas/<name>.yaml"))
         elif entry.is_dir():
             shown_folder = layout.relative(entry)
-            names = sorted(os.listdir(entry))  # one listing; Path.glob + resolve() per file cost seconds at 100k
-            files[entry.name] = (str(entry), shown_folder, [n for n in names if n.endswith(RECORD_SUFFIX)])
-            for name in names:
-                if not name.endswith(RECORD_SUFFIX) and not name.startswith("."):
+            stat = entry.stat()
+            signature = (stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino)
+            before = folders.get(shown_folder) if folders is not None and listing is not None else None
+            if before is not None and before[0] == signature and shown_folder in listing:
+                records, others = listing[shown_folder][0], before[1]
+            else:
+                names = sorted(os.listdir(entry))  # one listing; Path.glob + resolve() per file cost seconds
+                records = [n for n in names if n.endswith(RECORD_SUFFIX)]
+                others = [n for n in names if not n.endswith(RECORD_SUFFIX)]
+            if folders is not None:
+                trusted = stat.st_ctime_ns < started - racy_window_ns
+                folders[shown_folder] = (signature if trusted else None, others)
+            files[entry.name] = (str(entry), shown_folder, records)
+            for name in others:
+                if not name.startswith("."):
                     stem, dot, suffix = name.rpartition(".")
                     stem, suffix = (stem, dot + suffix) if dot else (name, "")
                     problems.append(Problem(
                         "wrong-extension", f"{name!r} is not read: records end in {RECORD_SUFFIX}",
                         path=f"{shown_folder}/{name}", resource=entry.name, found=suffix or name,
                         expected=RECORD_SUFFIX, hint=f"rename it to {stem}{RECORD_SUFFIX}"))
+    if folders is not None:
+        present = {shown for _folder, shown, _names in files.values()}
+        for name in [name for name in folders if name not in present]:
+            del folders[name]  # a record folder that is gone
     return files, problems
 
 
