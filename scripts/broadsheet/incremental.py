@@ -45,8 +45,8 @@ from typing import Any
 from broadsheet.errors import Problem
 
 FORMAT = 1
-VALUE_SHARDS = 256
-FILE_SHARDS = 64
+VALUE_SHARDS = 1024
+FILE_SHARDS = 256
 RECORD_SUFFIX = ".yaml"
 FORK_FROM = 10_000  # files per half: below this, forking costs more than a second core saves
 
