@@ -104,3 +104,23 @@ def test_every_command_help_has_an_example():
         help_text = subprocess.run([sys.executable, "-m", "broadsheet", command, "--help"], capture_output=True,
                                    text=True, cwd=REPO, timeout=60).stdout
         assert "Example" in help_text, command
+
+
+def test_the_command_answers_from_its_index_exactly_as_without_a_cache(museums):
+    """The real command after each change (the incremental index answers the per-file ones) prints what
+    `--no-cache` prints, byte for byte, with the same exit code."""
+    steps = [
+        ("datapackage/museums/tate.yaml", "id: tate\nname_en: Tate\nkind: painting\n"),  # one file's own error
+        ("datapackage/museums/tate.yaml", "id: tate\nname_en: Tate\n"),  # fixed
+        ("datapackage/museums/tate.yaml", "id: tate\nname_en: Tate\nregistry_code: '050540004455'\n"),  # duplicate
+        ("datapackage/museums/tate.yaml", "id: tate\nname_en: Tate\ncity_id: rome\n"),  # dangling reference
+        ("datapackage/museums/tate.yaml", "id: tate\nname_en: Tate\n"),
+    ]
+    run(museums.root)
+    run(museums.root)  # the second run writes the index
+    assert (museums.cache_dir / "index-meta.marshal").is_file()
+    for relative, content in steps:
+        write(museums, relative, content)
+        warm, cold = run(museums.root, "--format", "json"), run(museums.root, "--format", "json", "--no-cache")
+        assert (warm.returncode, warm.stdout, warm.stderr) == (cold.returncode, cold.stdout, cold.stderr)
+    assert json.loads(warm.stdout)["valid"] is True
