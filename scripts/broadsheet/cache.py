@@ -1,10 +1,10 @@
 """Per-file validation results, reused while a file's bytes, the schemas and the tool are unchanged.
 
 What is cached: for each record file, what validation learns from that file alone (its parse problems, its rows
-with their positions, the stricter cell rules' problems and which rows frictionless must judge). What is never
-cached: anything that depends on other files (primary keys, unique values, foreign keys, citations) and
-frictionless' verdicts; those are recomputed from all rows on every run, so a change in one file cannot leave a
-stale cross-record answer behind.
+with their positions, the stricter cell rules' problems and which rows frictionless must judge). Nothing here
+depends on other files: primary keys, unique values, foreign keys and citations are recomputed from all rows
+whenever this cache is used. (broadsheet.incremental keeps, under the same key, an index that lets a run after
+a clean one recheck only the values changed files touch; its module docstring says why that hides nothing.)
 
 Keys. The whole cache is keyed by a digest of the schemas, datapackage.json, the tool's version and the source of
 the modules that produce the cached data: change any and every entry is discarded. Each entry is keyed by the
