@@ -334,12 +334,27 @@ def _link(path: Path, target: str) -> None:
     os.replace(temporary, path)
 
 
+def _sync(path: Path) -> None:
+    """Flush a file's or a folder's contents to disk (a folder's fsync makes its entries durable)."""
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
 def _swap(out_dir: Path, build_dir: Path, entries: list[str]) -> None:
+    # Everything the new build holds reaches the disk before `current` points at it, so a power loss right
+    # after the swap cannot leave `current` naming half-written files.
+    for path in sorted(build_dir.rglob("*"), reverse=True):
+        _sync(path)
+    _sync(build_dir)
     final = out_dir / f".build-{build_dir.name.removeprefix('.tmp-')}"
     build_dir.rename(final)
     _link(out_dir / CURRENT, final.name)  # the commit point
     for name in entries:
         _link(out_dir / name, f"{CURRENT}/{name}")
+    _sync(out_dir)
 
 
 def build(layout: Layout, progress: Progress | None = None) -> BuildResult:
