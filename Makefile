@@ -9,6 +9,7 @@ STAMP := $(VENV)/.installed
 .PHONY: serve test lint validate system-deps
 
 $(STAMP): pyproject.toml
+	@$(PYTHON) -c "import ensurepip" 2>/dev/null || { echo "python3 cannot make a venv: install Debian's python3-venv (apt-get install python3-venv)"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test]'

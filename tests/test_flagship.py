@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 from pathlib import Path
@@ -70,7 +71,9 @@ def test_every_cited_source_exists():
     assert cited and cited <= known
 
 
-@pytest.mark.skipif(not FACTS.is_file(), reason="shared/sources/FACTS.md is not beside this checkout")
+# The ledger lives beside the repository (shared/), not in it; .ci/run has it and requires the test to run.
+@pytest.mark.skipif(not FACTS.is_file() and not os.environ.get("BROADSHEET_REQUIRE_FACTS"),
+                    reason="shared/sources/FACTS.md is not beside this checkout")
 def test_every_url_in_the_data_appears_in_the_facts_ledger():
     ledger = FACTS.read_text(encoding="utf-8")
     urls = {url.rstrip(".,") for path in (REPO / "datapackage").rglob("*.yaml")

@@ -546,12 +546,6 @@ def _present(text: str | None) -> str | None:
     return text
 
 
-def _position_of(value: object, key_position: tuple[int, int]) -> tuple[int, int]:
-    if isinstance(value, Cell):
-        return value.line, value.column
-    return key_position
-
-
 def _kind(value: object) -> str:
     if isinstance(value, Entry):
         return "a mapping"

@@ -13,7 +13,7 @@ import click
 from broadsheet.cli import EXIT_INVALID, EXIT_OK, _fail_config, _layout, cli, root_option
 from broadsheet.errors import BroadsheetError
 
-PROGRESS_AFTER = 2.0  # seconds: quicker builds show nothing
+PROGRESS_AFTER = 2.0  # seconds: quicker builds show nothing (BROADSHEET_PROGRESS_AFTER overrides it)
 
 
 class StageLine:
@@ -23,6 +23,7 @@ class StageLine:
         self.enabled = sys.stderr.isatty() and os.environ.get("CI", "").lower() not in ("true", "1")
         self.stage = "starting"
         self.started = time.monotonic()
+        self.after = float(os.environ.get("BROADSHEET_PROGRESS_AFTER", PROGRESS_AFTER))
         self.shown = False
         self.done = threading.Event()
         self.thread = threading.Thread(target=self._tick, daemon=True)
@@ -33,7 +34,7 @@ class StageLine:
     def _tick(self) -> None:
         while not self.done.wait(0.25):
             elapsed = time.monotonic() - self.started
-            if elapsed >= PROGRESS_AFTER:
+            if elapsed >= self.after:
                 click.echo(f"\rbuilding: {self.stage:<12} {elapsed:5.1f} s", nl=False, err=True)
                 self.shown = True
 

@@ -42,14 +42,6 @@ def _info(name: str) -> zipfile.ZipInfo:
     return info
 
 
-def zip_bytes(entries: dict[str, bytes]) -> bytes:
-    """A zip of `entries` sorted by name."""
-    archive = Bundle()
-    for name in sorted(entries):
-        archive.add(name, entries[name])
-    return archive.close()
-
-
 def _licenses(descriptor: dict[str, Any]) -> list[str]:
     lines = []
     for license_ in descriptor.get("licenses") or []:

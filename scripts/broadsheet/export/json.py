@@ -46,11 +46,6 @@ def array_json(objects: Iterable[object]) -> bytes:
     return ("[\n" + ",\n".join(lines) + "\n]").encode("utf-8") if lines else b"[]"
 
 
-def document_json(name: str, resources: dict[str, bytes], views: dict[str, bytes]) -> bytes:
-    """The whole package, {"name", "resources": {table: rows}, "views": {view: rows}}, from encoded arrays."""
-    return document_head(name, resources) + document_tail(views)
-
-
 def document_head(name: str, resources: dict[str, bytes]) -> bytes:
     """The whole package's first part, up to the last table's rows: it can be written before the views run."""
     parts = [b"{", f'"name": {encode(name)},'.encode(), b'"resources": {', _members(resources)]

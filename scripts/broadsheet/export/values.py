@@ -63,10 +63,6 @@ def cast(field: FieldSpec, text: str | None) -> Typed:
     return text
 
 
-def typed_row(spec: ResourceSpec, row: list[str | None]) -> dict[str, Typed]:
-    return {f.name: cast(f, text) for f, text in zip(spec.fields, row, strict=True)}
-
-
 def _caster(field: FieldSpec) -> Callable[[str], Typed] | None:
     """The function `cast` applies to a non-missing cell of this field; None when the text is the value."""
     kind = field.type
@@ -114,11 +110,6 @@ def sort_order(spec: ResourceSpec, rows: Sequence[Sequence[str | None]]) -> list
     keys = [_sort_keys(spec.field_map[n], [row[i] for row in rows]) for n, i in zip(names, positions, strict=True)]
     combined = list(zip(*keys, strict=True)) if rows else []
     return sorted(range(len(rows)), key=combined.__getitem__)
-
-
-def sort_rows(spec: ResourceSpec, rows: list[list[str | None]]) -> list[list[str | None]]:
-    """Rows ordered by primary key (every field as a tie-breaker when there is none)."""
-    return [rows[i] for i in sort_order(spec, rows)]
 
 
 def dumps(value: Any) -> str:
