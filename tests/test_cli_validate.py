@@ -50,7 +50,7 @@ def test_text_output_is_one_located_line_per_problem(museums):
     assert result.returncode == 1
     assert result.stdout.splitlines() == [
         "datapackage/museums/tate.yaml:3:7: error[constraint-error] kind 'painting' is not one of art, history, "
-        "science (found: painting; expected: one of art, history, science)",
+        "science (found: painting; expected: one of art, history, science) — kind: What it shows.",
         "1 error in 1 file",
     ]
 

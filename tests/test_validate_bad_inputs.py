@@ -178,3 +178,16 @@ def test_child_lists_may_come_before_the_fields_they_link_to(museums):
     assert result.report.problems == []
     names = result.tables["museum_names"]
     assert ("tate", "1", "en", "Tate") in {tuple(row) for row in names.rows}
+
+
+def test_a_wrong_id_is_one_error_not_one_per_reference(museums):
+    """Records that refer to a city by its file name still find it when the city's id: line is mistyped."""
+    write(museums, "datapackage/cities/paris.yaml", "id: pariss\nname_en: Paris\ncountry: FR\n")
+    problems = validate(museums).report.problems
+    assert [(p.path, p.line, p.code) for p in problems] == [("datapackage/cities/paris.yaml", 1, "id-mismatch")]
+
+
+def test_yaml_problems_name_their_resource_and_record(museums):
+    write(museums, TATE, "id: tate\nname_en: Tate\nname_en: Tate Modern\n")
+    [problem] = validate(museums).report.problems
+    assert (problem.code, problem.resource, problem.record_id) == ("duplicate-key", "museums", "tate")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import difflib
 import json
 import sys
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 
 import yaml
 
@@ -178,8 +178,9 @@ def build_file(package: PackageSpec, spec: ResourceSpec, parsed: ParsedFile, cel
     builder = _Builder(package)
     if parsed.entry is not None:
         builder.record(spec, parsed)
-    return _finish(parsed.path, list(parsed.problems), builder.problems, builder.tables, builder.flagged,
-                   cell_checks)
+    record_id = record_id_from_path(parsed.path)  # the parser knows only the file: name its record too
+    located = [p if p.resource else replace(p, resource=spec.name, record_id=record_id) for p in parsed.problems]
+    return _finish(parsed.path, located, builder.problems, builder.tables, builder.flagged, cell_checks)
 
 
 def fast_file(package: PackageSpec, spec: ResourceSpec, root: yaml.MappingNode, path: str,
@@ -459,9 +460,14 @@ class _Builder:
                 found=found_id or "(missing)", expected=expected_id,
                 hint=f"set `{spec.id_field}: {expected_id}` or rename the file; ids never change once published"))
             self.flagged.add((spec.name, len(self.table(spec.name).rows), spec.id_field))
+            # The record is known by its file name from here on, so other records' references to it do not
+            # each fail as well: one mistake, one error.
+            self.row(spec, entry, parsed.path, expected_id, filled={}, keyed={spec.id_field: expected_id})
+            return
         self.row(spec, entry, parsed.path, expected_id, filled={})
 
-    def row(self, spec: ResourceSpec, entry: Entry, path: str, record_id: str, filled: dict[str, str]) -> None:
+    def row(self, spec: ResourceSpec, entry: Entry, path: str, record_id: str, filled: dict[str, str],
+            keyed: dict[str, str] | None = None) -> None:
         values: dict[str, str | None] = dict(filled)
         origin = Origin(path, record_id, entry.line, entry.column)
         shape = self.shape(spec)
@@ -493,6 +499,8 @@ class _Builder:
                     **at, found=key, expected="no such key here", hint=f"delete the `{key}:` line"))
             else:
                 self.problems.append(_unknown_field(spec, key, at))
+        if keyed:
+            values.update(keyed)
         for key, value, at in pending:  # after the loop: the link may be typed below the list
             self.children(spec, key, value, values, path, record_id, at)
         table.rows.append(tuple(map(values.get, shape.field_names)))  # a tuple: ~40 bytes less a row

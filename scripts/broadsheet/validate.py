@@ -596,6 +596,8 @@ def _locate(table: Table, error: dict[str, Any]) -> Problem | None:
         described = _describe_expectation(field_spec.descriptor if field_spec else {}, expected)
         message = f"{field_name} {found!r} is not {described}"
         expected = described
+        if field_spec and field_spec.description:  # the schema says in words what a pattern says in symbols
+            hint = f"{field_name}: {field_spec.description}"
     else:
         message = error.get("message", code)
     line, column = origin.position(field_name)
