@@ -69,7 +69,7 @@ def test_toolkit_names_no_dataset():
         # compound names (name_en, project_id) are the dataset's; single words (note, value) are plain English
         names |= {f["name"] for f in yaml.safe_load(path.read_text(encoding="utf-8"))["fields"] if "_" in f["name"]}
     generic = {"id", "name", "title", "description", "position", "field", "path", "kind", "url", "language"}
-    for path in modules():
+    for path in [*modules(), *sorted(PLUGINS.glob("*.py"))]:
         source = path.read_text(encoding="utf-8")
         literals = {node.value for node in ast.walk(ast.parse(source)) if isinstance(node, ast.Constant)
                     and isinstance(node.value, str)}

@@ -170,6 +170,12 @@ def test_page(ds, path: str, status: int, texts: list[str]) -> None:
     assert 'action="/-/search"' in response.text  # the search box is on every page
 
 
+def test_home_page_claims_no_citation_file_the_dataset_lacks(ds) -> None:
+    page = get(ds, "/").text
+    assert "How to cite" in page
+    assert "CITATION.cff" not in page
+
+
 def test_search_finds_nothing_the_data_does_not_hold(ds) -> None:
     assert f'href="/{DB}/museums/louvre"' not in get(ds, "/-/search?q=%D0%B0%D0%B1%D0%B0%D0%B9").text  # абай
 

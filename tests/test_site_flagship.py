@@ -20,7 +20,7 @@ from conftest import REPO
 @pytest.fixture(scope="module")
 def flagship(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
     root = tmp_path_factory.mktemp("flagship")
-    for name in ("datapackage.json", "schemas", "datapackage", "site"):
+    for name in ("datapackage.json", "schemas", "datapackage", "site", "CITATION.cff"):
         source = REPO / name
         (shutil.copytree if source.is_dir() else shutil.copy)(source, root / name)
     layout = Layout(root)
@@ -47,6 +47,11 @@ def test_home_page_headline_reads_from_the_reconciliation(flagship) -> None:  # 
     assert re.search(r'data-testid="headline">\d+ memoranda announced, \d+ identified, USD [\d,]+ m of '
                      r"USD [\d,]+ m itemised<", text), "headline missing"
     assert "Broadsheet contributors. Abai region investment agreements" in text
+
+
+def test_home_page_points_to_the_citation_file(flagship) -> None:  # type: ignore[no-untyped-def]
+    _db, ds = flagship
+    assert "The same citation is in CITATION.cff in the repository." in get(ds, "/").text
 
 
 def test_abai_abay_and_cyrillic_find_the_same_records(flagship) -> None:  # type: ignore[no-untyped-def]

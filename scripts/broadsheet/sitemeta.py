@@ -231,7 +231,9 @@ def generate(layout: Layout, package: PackageSpec, prose: dict[str, Any] | None 
                            "queries": supported_by_query(package)}},
         "plugins": {"broadsheet": {
             "database": db, "version": descriptor.get("version") or "", "created": descriptor.get("created") or "",
-            "citation": citation(descriptor), "resources": structure(package), "views": sorted(package.views),
+            "citation": {**citation(descriptor),
+                         "file": "CITATION.cff" if (package.layout.root / "CITATION.cff").is_file() else ""},
+            "resources": structure(package), "views": sorted(package.views),
         }},
     }
     # `database:` in site/metadata.yml means "the package's database", so the prose need not repeat its name.
