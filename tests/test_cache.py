@@ -292,15 +292,6 @@ def test_any_sequence_of_edits_gives_the_uncached_answer(tmp_path_factory, monke
     layout = Layout(root)
     original = (root / "datapackage/cities/almaty.yaml").read_bytes()
     codes(layout)
-    for action, relative, old, new in steps:
-        path = root / relative
-        if action == "write" and path.exists() and old in path.read_text(encoding="utf-8"):
-            replace_keeping_mtime(layout, relative, old, new)
-        elif action == "delete" and path.exists():
-            path.unlink()
-        elif action == "restore" and not path.exists():
-            path.write_bytes(original)
-        elif action == "corrupt" and layout.cache_dir.is_dir():
-            for shard in sorted(layout.cache_dir.iterdir())[::3]:
-                shard.write_bytes(b"\x00" * 7)
+    for step in steps:
+        _edit(layout, step, original)
         codes(layout)
