@@ -2,7 +2,7 @@
 
     python benchmarks/load.py [--size 100000] [--requests 200] [--clients 8]
 
-Serves benchmarks/work/<size>/ with `broadsheet serve --no-build` (building it first when out/ is missing) on a
+Serves benchmarks/generated/<size>/ with `broadsheet serve --no-build` (building it first when out/ is missing) on a
 free port of 127.0.0.1, then sends a fixed number of requests of each kind from 8 concurrent clients (each with
 its own keep-alive connection) and reports p50/p95/max per kind: table page, faceted table, search, row page,
 JSON. Then it streams the whole largest table as CSV and samples the server's resident memory meanwhile.

@@ -4,7 +4,7 @@
     python benchmarks/run.py --sizes 1000,10000     # a quicker run
     python benchmarks/run.py --no-write             # print the table only
 
-For each size it generates a synthetic package into benchmarks/work/<size>/ (git-ignored; reused when already
+For each size it generates a synthetic package into benchmarks/generated/<size>/ (git-ignored; reused when already
 there) and measures, in one run and on the same files:
   reference   the bare PyYAML CSafeLoader parse of every record file (one process; what any tool must beat)
   cold        `broadsheet validate` with no cache
@@ -31,7 +31,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-WORK = HERE / "work"
+WORK = HERE / "generated"
 sys.path.insert(0, str(HERE))
 
 from generate import generate  # noqa: E402
