@@ -229,16 +229,8 @@ STEPS = st.one_of(
 def test_any_sequence_of_writes_moves_schema_changes_and_damage_gives_the_uncached_answer(
         tmp_path_factory, monkeypatch, steps):
     """Warm (incremental index, per-file cache) == cold, on the whole report, after every step."""
-    import shutil
-
-    from conftest import FIXTURES
-
-    monkeypatch.setattr(cache, "RACY_WINDOW_NS", 0)
-    root = Path(tmp_path_factory.mktemp("steps")) / "museums"
-    shutil.copytree(FIXTURES / "museums", root)
-    layout = Layout(root)
-    original = (root / "datapackage/cities/almaty.yaml").read_bytes()
-    codes(layout)
+    layout, original = fresh_museums(tmp_path_factory, monkeypatch, "steps")
+    root = layout.root
     for step in steps:
         if step[0] == "put":
             write(layout, *step[1])
@@ -265,6 +257,19 @@ def test_any_sequence_of_writes_moves_schema_changes_and_damage_gives_the_uncach
         codes(layout)
 
 
+def fresh_museums(tmp_path_factory, monkeypatch, name: str) -> tuple[Layout, bytes]:
+    """A new copy of the fixture for one hypothesis example, validated once, with the racy-stat window off."""
+    import shutil
+
+    from conftest import FIXTURES
+
+    monkeypatch.setattr(cache, "RACY_WINDOW_NS", 0)
+    layout = Layout(Path(tmp_path_factory.mktemp(name)) / "museums")
+    shutil.copytree(FIXTURES / "museums", layout.root)
+    codes(layout)
+    return layout, (layout.root / "datapackage/cities/almaty.yaml").read_bytes()
+
+
 def _edit(layout: Layout, step: tuple[str, str, str, str], original: bytes) -> None:
     action, relative, old, new = step
     path = layout.root / relative
@@ -282,16 +287,7 @@ def _edit(layout: Layout, step: tuple[str, str, str, str], original: bytes) -> N
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(steps=st.lists(EDITS, min_size=1, max_size=6))
 def test_any_sequence_of_edits_gives_the_uncached_answer(tmp_path_factory, monkeypatch, steps):
-    import shutil
-
-    from conftest import FIXTURES
-
-    monkeypatch.setattr(cache, "RACY_WINDOW_NS", 0)
-    root = Path(tmp_path_factory.mktemp("edits")) / "museums"
-    shutil.copytree(FIXTURES / "museums", root)
-    layout = Layout(root)
-    original = (root / "datapackage/cities/almaty.yaml").read_bytes()
-    codes(layout)
+    layout, original = fresh_museums(tmp_path_factory, monkeypatch, "edits")
     for step in steps:
         _edit(layout, step, original)
         codes(layout)
