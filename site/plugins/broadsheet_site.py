@@ -415,9 +415,16 @@ def disagreeing(spec: dict[str, Any], rule: dict[str, Any], columns: list, rows:
     for key, members in groups.items():
         distinct = {tuple(m["raw"].get(v) for v in values) for m in members}
         if len(distinct) > 1:
-            found.append({"title": spec["title"], "key": " · ".join(str(k) for k in key if k is not None),
-                          "key_titles": [titles.get(k, k) for k in keys], "columns": columns, "rows": members})
+            heading = ", ".join(titles.get(k, k) for k in keys)
+            found.append({"key": f"{heading}: " + " · ".join(str(k) for k in key if k is not None),
+                          "sides": [claim(columns, member) for member in members]})
     return found
+
+
+def claim(columns: list, row: dict[str, Any]) -> dict[str, Any]:
+    """One source's side of a disagreement, in the shape pair_side gives: its non-empty values, titled."""
+    return {"cells": [{"title": column["title"], "value": value}
+                      for column, value in zip(columns, row["cells"], strict=True) if value.get("text")]}
 
 
 def paired_disagreements(labels: Labels, conf: dict[str, Any], table: str, record_id: str,
