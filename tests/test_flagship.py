@@ -14,6 +14,7 @@ from broadsheet.validate import validate
 from conftest import REPO
 
 FACTS = REPO.parent / "shared" / "sources" / "FACTS.md"
+LIBRARY = REPO.parent / "shared" / "sources" / "library"
 URL = re.compile(r"https?://[^\s'\"<>)]+")
 
 
@@ -75,7 +76,9 @@ def test_every_cited_source_exists():
 @pytest.mark.skipif(not FACTS.is_file() and not os.environ.get("BROADSHEET_REQUIRE_FACTS"),
                     reason="shared/sources/FACTS.md is not beside this checkout")
 def test_every_url_in_the_data_appears_in_the_facts_ledger():
-    ledger = FACTS.read_text(encoding="utf-8")
+    """Every address in the data is one of FACTS.md or of a library file (issue 12: the library's sources)."""
+    ledger = FACTS.read_text(encoding="utf-8") + "".join(
+        path.read_text(encoding="utf-8") for path in sorted(LIBRARY.glob("*.yaml")))
     urls = {url.rstrip(".,") for path in (REPO / "datapackage").rglob("*.yaml")
             for url in URL.findall(path.read_text(encoding="utf-8"))}
     assert urls, "the sources carry their URLs"
