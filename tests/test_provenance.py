@@ -396,7 +396,7 @@ def audit(layout: Layout, library: Path = LIBRARY, facts: Path = FACTS) -> Audit
     for value in attributed(tables, kinds):
         ledger = by_source.get(value.source_id)
         if ledger is None:
-            result.counts[f"{value.kind}s citing gazetteers or unknown sources"] += 1
+            result.counts[f"{value.kind}s citing gazetteers (tests/test_gazetteer.py)"] += 1
             continue
         where = f"{value.resource}.{value.field}"
         if ledger.checks_locators:
