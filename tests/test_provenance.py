@@ -706,10 +706,11 @@ def main() -> int:
     print(f"library files used: {len(library) - len(unused)} of {len(library)}")
     for name in unused:
         print(f"  unused: {name}")
-    print(f"mismatches: {len(result.mismatches)}")
-    for mismatch in result.mismatches:
+    mismatches = result.mismatches + check_scripts(Layout(REPO))
+    print(f"mismatches: {len(mismatches)}")
+    for mismatch in mismatches:
         print(f"  {mismatch}")
-    return 1 if result.mismatches else 0
+    return 1 if mismatches else 0
 
 
 if __name__ == "__main__":
