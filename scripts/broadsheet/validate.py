@@ -20,7 +20,7 @@ from typing import Any
 
 from broadsheet import checks
 from broadsheet.errors import Problem, Report
-from broadsheet.layout import Layout
+from broadsheet.layout import RECORD_SUFFIX, Layout
 from broadsheet.package import PackageSpec, load_package
 from broadsheet.records import compose_text, decode_record, parse_file, simple_lines, walk
 from broadsheet.tables import (
@@ -36,7 +36,6 @@ from broadsheet.tables import (
     unpack,
 )
 
-RECORD_SUFFIX = ".yaml"
 # Below this many files to parse, starting worker processes costs more than it saves.
 PARALLEL_FROM = 400
 # Codes that depend on other rows: frictionless reports them from the whole table, so does the fast path.

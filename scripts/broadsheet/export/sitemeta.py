@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from broadsheet.atomic import write_atomically
 from broadsheet.errors import ConfigError
 from broadsheet.layout import Layout
 from broadsheet.package import PackageSpec, ResourceSpec
@@ -266,6 +267,4 @@ def write(layout: Layout, package: PackageSpec, target: Path | None = None) -> P
 
 
 def _write_json(path: Path, value: Any) -> None:
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(json.dumps(value, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    partial.replace(path)
+    write_atomically(path, (json.dumps(value, ensure_ascii=False, indent=2) + "\n").encode("utf-8"), durable=False)
