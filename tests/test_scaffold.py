@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from broadsheet import validate
+from broadsheet.new import ScaffoldError, template
 from broadsheet.package import load_package
-from broadsheet.scaffold import ScaffoldError, template
 
 
 def test_cities_template(museums):

@@ -7,10 +7,8 @@ import os
 from typing import Any
 
 from broadsheet.errors import Problem
+from broadsheet.layout import RECORD_SUFFIX
 from broadsheet.package import PackageSpec
-
-RECORD_SUFFIX = ".yaml"
-
 
 Folder = tuple[str, str, list[str]]  # (folder path, folder as shown to people, sorted record file names)
 

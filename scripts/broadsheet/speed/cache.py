@@ -26,6 +26,7 @@ schema changes and damage) and tests/test_differential.py (cold and warm cache o
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import marshal
 import os
@@ -37,6 +38,7 @@ from pathlib import Path
 
 import broadsheet
 from broadsheet import __version__
+from broadsheet.atomic import write_atomically
 from broadsheet.check.rules import REGISTRY
 from broadsheet.layout import Layout
 from broadsheet.package import PackageSpec, load_package
@@ -185,13 +187,8 @@ class Cache:
                 self.dirty.add(number)
 
     def _write(self, path: Path, data: bytes) -> None:
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-            temporary.write_bytes(data)
-            os.replace(temporary, path)
-        except OSError:
-            pass  # a read-only checkout still validates; it just does not get faster
+        with contextlib.suppress(OSError):  # a read-only checkout still validates; it just does not get faster
+            write_atomically(path, data, durable=False)
 
 
 def _digest(path: str) -> str:

@@ -42,6 +42,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+from broadsheet.atomic import write_atomically
 from broadsheet.check.rules import REGISTRY
 from broadsheet.discover import discover
 from broadsheet.errors import Problem, Report
@@ -55,7 +56,6 @@ from broadsheet.tables import FileRows
 FORMAT = 1
 VALUE_SHARDS = 1024
 FILE_SHARDS = 256
-RECORD_SUFFIX = ".yaml"
 FORK_FROM = 10_000  # files per half: below this, forking costs more than a second core saves
 
 Entry = tuple[int, tuple[Any, ...]]  # (kind number, key value)
@@ -251,9 +251,7 @@ class Index:
 
 
 def _write(path: Path, data: bytes) -> None:
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temporary.write_bytes(data)
-    os.replace(temporary, path)
+    write_atomically(path, data, durable=False)
 
 
 def forget(folder: Path) -> None:
