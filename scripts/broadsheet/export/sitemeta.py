@@ -148,7 +148,8 @@ def structure(package: PackageSpec) -> dict[str, Any]:
             "citation_table": citation.name if citation else None,
             "references": references(package, spec),
             "fields": [{"name": f.name, "title": f.title or f.name, "type": f.type, "unit": f.flag("unit") or "",
-                        "cited": bool(f.flag("cite"))} for f in spec.fields],
+                        "cited": bool(f.flag("cite")), "labels": f.labels,
+                        "currency_field": f.flag("currency-field") or ""} for f in spec.fields],
         }
     return resources
 
