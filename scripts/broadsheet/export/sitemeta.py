@@ -9,6 +9,7 @@ foreign keys) so that the site's plugins stay generic: they read this block and 
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -95,8 +96,6 @@ UNINDEXED_SORT_ROWS = 10_000
 def cheap_sorts(database: Path) -> set[tuple[str, str]] | None:
     """(table, column) pairs a page can be sorted by without sorting the whole table: the first column of an index,
     or any column of a small table. None when there is no built database to look at (then every sort is kept)."""
-    import sqlite3
-
     if not database.is_file():
         return None
     cheap: set[tuple[str, str]] = set()
