@@ -48,7 +48,7 @@ import pytest
 from broadsheet.layout import Layout
 from broadsheet.records import Cell, Entry, Seq, parse_file
 from broadsheet.tables import Table, Tables
-from broadsheet.validate import validate
+from broadsheet.validate import rows as validate
 
 TESTS = Path(__file__).parent
 REPO = TESTS.parent
