@@ -59,7 +59,10 @@ class ResourceSpec:
     parent: str | None = None
     key: str | None = None
     position: str | None = None
-    cites: str | None = None
+    cites: str | None = None  # a citation table: the field naming the cited field of the record
+    # the roles of a citation table's other columns, so no generic code names them: where in the source, a remark
+    locator: str | None = None
+    note: str | None = None
     parent_link: dict[str, str] = field(default_factory=dict)  # child field -> parent field
     children: dict[str, str] = field(default_factory=dict)  # list key in the record -> child resource
 
@@ -176,11 +179,12 @@ def _read_schema(layout: Layout, path: Path) -> ResourceSpec:
     extension = descriptor.get(EXTENSION) or {}
     spec = ResourceSpec(name, shown, descriptor, fields, list(primary_key), foreign_keys,
                         parent=extension.get("parent"), key=extension.get("key"),
-                        position=extension.get("position"), cites=extension.get("cites"))
+                        position=extension.get("position"), cites=extension.get("cites"),
+                        locator=extension.get("locator"), note=extension.get("note"))
     if spec.is_top_level and len(spec.primary_key) != 1:
         raise ConfigError("a top-level resource needs a one-field primaryKey: its value is the file name",
                           path=shown)
-    for declared in filter(None, [spec.position, spec.cites]):
+    for declared in filter(None, [spec.position, spec.cites, spec.locator, spec.note]):
         if declared not in spec.field_map:
             raise ConfigError(f"{EXTENSION} names field {declared!r}, which the schema does not have", path=shown)
     return spec

@@ -17,12 +17,17 @@ import yaml
 
 from broadsheet.atomic import write_atomically
 from broadsheet.errors import ConfigError
+from broadsheet.export.history import HISTORY_TABLE
+from broadsheet.export.sqlite import COLUMNS, SEARCH, TABLES
 from broadsheet.layout import Layout
 from broadsheet.package import PackageSpec, ResourceSpec
 
 PROSE = "metadata.yml"
 # Tables the build adds for the site itself; nobody browses them as data.
-INTERNAL_TABLES = ("_search", "_columns", "_tables", "record_history")
+# The tables the build adds besides the package's, named where they are made; the site learns them from the
+# generated metadata (`plugins.broadsheet.internal_tables`).
+INTERNAL = {"search": SEARCH, "columns": COLUMNS, "tables": TABLES, "history": HISTORY_TABLE}
+INTERNAL_TABLES = tuple(INTERNAL.values())
 FTS_INDEXES = ("_fts", "_trigram")
 FTS_SHADOWS = ("", "_data", "_idx", "_docsize", "_config", "_content")
 
@@ -143,6 +148,8 @@ def structure(package: PackageSpec) -> dict[str, Any]:
             "parent_link": spec.parent_link,
             "position": spec.position,
             "cites": spec.cites,
+            "locator": spec.locator,
+            "note": spec.note,
             "children": list(spec.children.values()),
             "citation_table": citation.name if citation else None,
             "references": references(package, spec),
@@ -201,7 +208,7 @@ def _supported_select(spec: ResourceSpec, owner: ResourceSpec, column: str) -> s
     label = label_column(owner) or owner.id_field
     plain_title = spec.title.replace("'", "''")
     what = f'c."{spec.cites}"' if spec.cites else f"'{plain_title}'"
-    locator = 'c."locator"' if "locator" in spec.field_map else "null"
+    locator = f'c."{spec.locator}"' if spec.locator else "null"
     return (f"select '{owner.name}' as resource, c.\"{link}\" as record_id, "
             f"(select p.\"{label}\" from \"{owner.name}\" as p where p.\"{owner.id_field}\" = c.\"{link}\") "
             f"as record, {what} as fact, {locator} as locator from \"{spec.name}\" as c where c.\"{column}\" = :id")
@@ -230,7 +237,8 @@ def generate(layout: Layout, package: PackageSpec, prose: dict[str, Any] | None 
         "databases": {db: {"title": descriptor.get("title") or db, "allow_sql": False, "tables": tables,
                            "queries": supported_by_query(package)}},
         "plugins": {"broadsheet": {
-            "database": db, "version": descriptor.get("version") or "", "created": descriptor.get("created") or "",
+            "database": db, "internal_tables": INTERNAL,
+            "version": descriptor.get("version") or "", "created": descriptor.get("created") or "",
             "citation": {**citation(descriptor),
                          "file": "CITATION.cff" if (package.layout.root / "CITATION.cff").is_file() else ""},
             "resources": structure(package), "views": sorted(package.views),
