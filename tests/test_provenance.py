@@ -63,6 +63,7 @@ UNITS: dict[tuple[str, str], tuple[str, ...]] = {
     ("announcements", "total"): ("=currency",),
     ("projects_figures", "amount"): ("=currency", "=unit", "people"),
     ("projects", "planned_stages"): ("count",),
+    ("indicators", "amount"): ("=currency", "=unit"),
 }
 # Number fields that are never a source's figure: gazetteer coordinates (cited to GeoNames, see GAZETTEERS).
 NOT_FIGURES = {("places", "latitude"), ("places", "longitude")}
