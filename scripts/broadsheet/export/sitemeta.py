@@ -20,7 +20,7 @@ from broadsheet.errors import ConfigError
 from broadsheet.export.history import HISTORY_TABLE
 from broadsheet.export.sqlite import COLUMNS, SEARCH, TABLES
 from broadsheet.layout import Layout
-from broadsheet.package import PackageSpec, ResourceSpec
+from broadsheet.package import PackageSpec, ResourceSpec, citation
 
 PROSE = "metadata.yml"
 # Tables the build adds for the site itself; nobody browses them as data.
@@ -71,8 +71,7 @@ def column_description(spec: ResourceSpec, name: str) -> str:
 
 
 def label_column(spec: ResourceSpec) -> str | None:
-    labels = [f.name for f in spec.fields if f.flag("label")]
-    return labels[0] if labels else None
+    return spec.label_field
 
 
 def url_column(spec: ResourceSpec) -> str | None:
@@ -157,21 +156,6 @@ def structure(package: PackageSpec) -> dict[str, Any]:
                         "cited": bool(f.flag("cite"))} for f in spec.fields],
         }
     return resources
-
-
-def citation(descriptor: dict[str, Any]) -> dict[str, Any]:
-    """How to cite the package, from datapackage.json facts only (CITATION.cff says the same)."""
-    authors = [c.get("title") or c.get("name") for c in descriptor.get("contributors") or []
-               if not c.get("roles") or {"creator", "author"} & set(c.get("roles") or [])]
-    authors = [a for a in authors if a]
-    licenses = descriptor.get("licenses") or []
-    license_name = licenses[0].get("name", "") if licenses else ""
-    title = descriptor.get("title") or descriptor.get("name") or ""
-    version = descriptor.get("version") or ""
-    parts = [", ".join(authors), title, f"Version {version}" if version else "",
-             f"Licence {license_name}" if license_name else ""]
-    return {"authors": authors, "title": title, "version": version, "license": license_name,
-            "text": ". ".join(p for p in parts if p) + "."}
 
 
 def supported_by_query(package: PackageSpec) -> dict[str, dict[str, Any]]:
