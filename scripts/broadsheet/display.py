@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from babel.numbers import format_compact_decimal, format_decimal
+
 DEFAULT_LOCALE = "en_GB"
 
 
@@ -32,8 +34,6 @@ def items(value: Any) -> list[Any] | None:
 def money(amount: Any, currency: Any, locale: str = DEFAULT_LOCALE) -> str | None:
     """"USD 1.568bn", "KZT 336bn": the ISO 4217 code and the amount in the locale's compact notation (Babel's
     CLDR patterns, up to three decimals, so 1,568,000,000 is not rounded to 1.6). None without a currency."""
-    from babel.numbers import format_compact_decimal  # imported when money is shown, not at CLI start
-
     if not currency or isinstance(amount, bool) or not isinstance(amount, (int, float)):
         return None
     return f"{currency} {format_compact_decimal(amount, format_type='short', locale=locale, fraction_digits=3)}"
@@ -41,8 +41,6 @@ def money(amount: Any, currency: Any, locale: str = DEFAULT_LOCALE) -> str | Non
 
 def number(value: Any, locale: str = DEFAULT_LOCALE) -> str:
     """A number with the locale's grouping (1,568,000,000); integral floats without a decimal part."""
-    from babel.numbers import format_decimal
-
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return "" if value is None else str(value)
     if isinstance(value, float) and value.is_integer():
