@@ -148,7 +148,7 @@ def top_level_of(package: PackageSpec, spec: ResourceSpec) -> ResourceSpec:
 
 
 def label_field(spec: ResourceSpec) -> str:
-    return next((f.name for f in spec.fields if f.flag("label")), spec.id_field)
+    return spec.label_field or spec.id_field
 
 
 def search_rows(package: PackageSpec, tables: dict[str, SortedTable]) -> list[tuple[str, str, str | None, str, str]]:
