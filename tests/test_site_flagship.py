@@ -38,7 +38,7 @@ def get(ds, path: str):  # type: ignore[no-untyped-def]
 def search_links(ds, query: str) -> list[str]:  # type: ignore[no-untyped-def]
     response = get(ds, "/-/search?q=" + query)
     assert response.status_code == 200
-    return sorted(re.findall(r'<li><a href="([^"]+)"', response.text))
+    return sorted(re.findall(r'<li class="bs-hit"><a href="([^"]+)"', response.text))
 
 
 def test_home_page_headline_reads_from_the_reconciliation(flagship) -> None:  # type: ignore[no-untyped-def]

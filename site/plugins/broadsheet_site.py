@@ -13,7 +13,7 @@ import re
 import sys
 import unicodedata
 from array import array
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from datetime import UTC, datetime
 from email.utils import formatdate
 from itertools import accumulate
@@ -22,8 +22,13 @@ from typing import Any
 from urllib.parse import parse_qs
 from xml.sax.saxutils import escape
 
+import Stemmer
+from babel.numbers import format_compact_decimal, format_decimal
 from datasette import Response, hookimpl
 from datasette.utils import sqlite_timelimit, tilde_decode, tilde_encode
+from markupsafe import Markup
+from markupsafe import escape as html_escape
+from rapidfuzz import distance, process
 
 PLUGIN = "broadsheet"
 SEARCH_LIMIT = 200
@@ -153,14 +158,38 @@ class Labels:
         return {"text": str(label or record_id), "id": str(record_id), "href": href, "url": url or None}
 
 
-def cell(labels: Labels, spec: dict[str, Any], column: str, value: Any) -> dict[str, Any]:
-    """A value as shown: a foreign key becomes a link with the target's name."""
+def cell(labels: Labels, spec: dict[str, Any], column: str, value: Any,
+         row: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A value as shown: a foreign key becomes a link with the target's name; the rest as `shown` says."""
     if value is None or value == "":
         return {"text": ""}
     for ref in spec.get("references") or []:
         if ref["column"] == column:
             return labels.link(ref["table"], value)
-    kind = next((f.get("type") for f in spec.get("fields") or [] if f["name"] == column), None)
+    field = next((f for f in spec.get("fields") or [] if f["name"] == column), {})
+    return shown(field, value, row or {})
+
+
+def shown(field: dict[str, Any], value: Any, row: Any) -> dict[str, Any]:
+    """A value of one field (an entry of the generated structure) as shown: a code as its label from the schema's
+    `categories`, a list as a list, money (a field with `x-currency-field`) compact with its currency and the
+    exact figure kept in `exact`, a web address as a link."""
+    if value is None or value == "":
+        return {"text": ""}
+    kind, codes = field.get("type"), field.get("labels") or {}
+    listed = as_list(value) if kind == "array" else None
+    if listed is not None:
+        texts = [code_label(codes, item) for item in listed]
+        return {"text": ", ".join(texts), "list_items": texts}
+    if codes:
+        return {"text": code_label(codes, value), "code": str(value)}
+    currency_field = field.get("currency_field") or ""
+    currency = row[currency_field] if currency_field and currency_field in row.keys() else None  # noqa: SIM118 (sqlite3.Row)
+    compact = money(value, currency)
+    if compact:
+        return {"text": compact, "exact": f"{currency} {fmt_number(value)}"}
+    if field.get("format") == "uri" and isinstance(value, str) and value.startswith(("https://", "http://")):
+        return {"text": value, "href": value, "external": True}
     return {"text": readable(kind, value)}
 
 
@@ -168,15 +197,98 @@ def readable(kind: str | None, value: Any) -> str:
     """Numbers with thousands separators, lists (stored as JSON) as comma-separated text."""
     if kind in ("number", "integer") and isinstance(value, (int, float)) and not isinstance(value, bool):
         return fmt_number(value)
-    if kind == "array" and isinstance(value, str) and value.startswith("["):
-        try:
-            items = json.loads(value)
-        except ValueError:
-            return value
-        return ", ".join(str(item) for item in items) if isinstance(items, list) else value
+    listed = as_list(value) if kind == "array" else None
+    if listed is not None:
+        return ", ".join(str(item) for item in listed)
     if kind == "boolean" and value in (0, 1):
         return "yes" if value else "no"
     return str(value)
+
+
+# ---------------------------------------------------------------- values: codes, lists, money
+
+LOCALE = "en_GB"
+
+
+def code_label(codes: dict[str, str], value: Any) -> str:
+    """A code's label from the schema's `categories`, or the value itself when the schema declares none."""
+    text = "" if value is None else str(value)
+    return codes.get(text, text)
+
+
+def as_list(value: Any) -> list[Any] | None:
+    """An array value (a list, or the JSON text SQLite stores) as a list; None when it is not one."""
+    if isinstance(value, list):
+        return value
+    if isinstance(value, str) and value.startswith("["):
+        try:
+            parsed = json.loads(value)
+        except ValueError:
+            return None
+        return parsed if isinstance(parsed, list) else None
+    return None
+
+
+def money(amount: Any, currency: Any, locale: str = LOCALE) -> str | None:
+    """"USD 1.568bn", "KZT 336bn": the ISO 4217 code and the amount in the locale's compact notation (Babel's
+    CLDR patterns, up to three decimals, so 1,568,000,000 does not become 1.6). None without a currency."""
+    if not currency or isinstance(amount, bool) or not isinstance(amount, (int, float)):
+        return None
+    return f"{currency} {format_compact_decimal(amount, format_type='short', locale=locale, fraction_digits=3)}"
+
+
+def table_cell(datasette, database: str, table: str, column: str, value: Any, row: Any) -> Markup | None:
+    """A table page's cell for a coded, list, money or address column (None leaves Datasette's own)."""
+    fields = cell_fields(datasette, database, table)
+    field = fields.get(column)
+    if field is None or value is None or value == "":
+        return None
+    value_shown = shown(field, value, row)
+    if "list_items" in value_shown:
+        return Markup('<ul class="bs-items">' + "".join(f"<li>{html_escape(item)}</li>"
+                                                       for item in value_shown["list_items"]) + "</ul>")
+    if "exact" in value_shown:
+        return Markup(f'<span title="{html_escape(value_shown["exact"])}">{html_escape(value_shown["text"])}</span>')
+    if value_shown.get("external"):
+        return Markup(f'<a href="{html_escape(value)}" rel="noopener noreferrer">{html_escape(value)}</a>')
+    if "code" in value_shown:
+        return Markup(html_escape(value_shown["text"]))
+    return None
+
+
+_cell_fields: dict[tuple[int, str, str], tuple[Any, dict[str, dict[str, Any]]]] = {}
+
+
+def cell_fields(datasette, database: str, table: str) -> dict[str, dict[str, Any]]:
+    """The columns of a table whose cells `table_cell` draws, looked up once per structure file."""
+    conf = config(datasette)
+    resources = conf.get("resources") or {}
+    key = (id(datasette), database, table)
+    cached = _cell_fields.get(key)
+    if cached is not None and cached[0] is resources:
+        return cached[1]
+    spec = resources.get(table) if conf.get("database") == database else None
+    linked = {ref["column"] for ref in (spec or {}).get("references") or []}
+    fields = {f["name"]: f for f in (spec or {}).get("fields") or [] if f["name"] not in linked and (
+        f.get("labels") or f.get("type") == "array" or f.get("currency_field") or f.get("format") == "uri")}
+    _cell_fields[key] = (resources, fields)
+    return fields
+
+
+@hookimpl
+def render_cell(row, value, column, table, database, datasette):
+    if not table or not database:
+        return None
+    return table_cell(datasette, database, table, column, value, row)
+
+
+def value_labels(datasette, database: str | None, table: str | None) -> dict[str, dict[str, str]]:
+    """A table's coded columns → their labels, for facets."""
+    conf = config(datasette) if database and table else {}
+    if conf.get("database") != database:
+        return {}
+    spec = (conf.get("resources") or {}).get(table) or {}
+    return {f["name"]: f["labels"] for f in spec.get("fields") or [] if f.get("labels")}
 
 
 # ---------------------------------------------------------------- home page
@@ -266,13 +378,12 @@ async def headline(database, spec: dict[str, Any]) -> str:
 
 
 def fmt_number(value: Any) -> Any:
+    """A number with the locale's grouping (1,568,000,000); integral floats without a decimal part."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return "" if value is None else value
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    if isinstance(value, int):
-        return f"{value:,}"
-    if isinstance(value, float):
-        return f"{value:,}"
-    return "" if value is None else value
+    return format_decimal(value, locale=LOCALE, decimal_quantization=False)
 
 
 def downloads_dir(datasette, db: str) -> Path | None:
@@ -337,8 +448,8 @@ def record_page(labels: Labels, conf: dict[str, Any], table: str, record_id: str
     for field in spec["fields"]:
         if field["name"] in (spec.get("key") or []):
             continue
-        shown = cell(labels, spec, field["name"], row.get(field["name"]))
-        facts.append({**field, "value": shown, "citations": citations.get(field["name"], [])})
+        value = cell(labels, spec, field["name"], row.get(field["name"]), row)
+        facts.append({**field, "value": value, "citations": citations.get(field["name"], [])})
     lists, disagreements = child_lists(labels, table, record_id, names, conf)
     return {
         "resource": table, "resource_title": spec["title"], "id": record_id,
@@ -393,7 +504,7 @@ def child_lists(labels: Labels, table: str, record_id: str, names: set[str],
         columns = [f for f in spec["fields"] if f["name"] not in hidden]
         rows = []
         for row in labels.query(f"select * from {quote(name)} {child_where(spec)}", [record_id]):
-            rows.append({"cells": [cell(labels, spec, c["name"], row.get(c["name"])) for c in columns],
+            rows.append({"cells": [cell(labels, spec, c["name"], row.get(c["name"]), row) for c in columns],
                          "raw": row})
         if rows:
             lists.append({"name": name, "title": spec["title"], "columns": columns, "rows": rows,
@@ -466,10 +577,10 @@ def pair_side(labels: Labels, rule: dict[str, Any], row: dict[str, Any], suffix:
         if value in (None, ""):
             continue
         kind = "number" if isinstance(value, int | float) else None
-        shown = labels.link(links[column], value) if column in links else {"text": readable(kind, value)}
+        value_shown = labels.link(links[column], value) if column in links else {"text": readable(kind, value)}
         if column == rule["record"] and str(value) == str(record_id):
-            shown = {**shown, "href": None, "text": shown["text"] + " (this record)"}
-        cells.append({"title": titles.get(column) or column_words(column), "value": shown})
+            value_shown = {**value_shown, "href": None, "text": value_shown["text"] + " (this record)"}
+        cells.append({"title": titles.get(column) or column_words(column), "value": value_shown})
     return {"cells": cells}
 
 
@@ -525,6 +636,165 @@ def owner_column(resources: dict[str, Any], name: str) -> str | None:
 
 
 # ---------------------------------------------------------------- search
+
+
+# ---------------------------------------------------------------- search that forgives
+#
+# Search that forgives: word forms, spellings and typos, over the build's `_search_words` vocabulary.
+#
+# The build (broadsheet.words) stores every searchable word folded (see `folding`) with its folded Snowball stem.
+# What a visitor types is folded and stemmed the same way (PyStemmer: Russian for Cyrillic words, English for
+# Latin ones). There is no maintained Snowball stemmer for Kazakh; Kazakh case forms (Семейдегі) are found by
+# prefix (an index word that starts with what was typed) and by the typo tolerance, which also catches
+# transliteration variants and misspellings: an index word, or its start, within a small Levenshtein distance
+# (rapidfuzz) of the typed word.
+#
+# A record matches when every typed word matches one of its searchable texts (if no record has them all, those
+# matching most words). Records are ranked by how well the words match (the same word, then a longer word, then
+# the same stem, then a typo), matches in the record's own title first, then shorter titles.
+
+WORDS = "_search_words"
+WORD = re.compile(r"\w+", re.UNICODE)
+CYRILLIC_LETTER = re.compile(r"[\u0400-\u04ff]")
+STEMMERS = {"cyrillic": Stemmer.Stemmer("russian"), "latin": Stemmer.Stemmer("english")}
+MAX_QUERY_WORDS = 8
+# How well one typed word matches one word of the index.
+SAME, LONGER, SAME_STEM, TYPO = 4.0, 3.0, 2.5, 1.5
+TITLE_BONUS = 1.5
+
+
+def stem(word: str) -> str:
+    lower = word.lower()
+    return fold(STEMMERS["cyrillic" if CYRILLIC_LETTER.search(lower) else "latin"].stemWord(lower))
+
+
+def allowed_typos(word: str) -> int:
+    return 0 if len(word) < 4 else 1 if len(word) < 8 else 2
+
+
+class Vocabulary:
+    """The distinct words of the index with their stems, in memory; loaded once per database file. (A plain
+    class: Datasette loads this file without a module of its own, which dataclasses need.)"""
+
+    def __init__(self, words: list[str], stems: dict[str, str], by_stem: dict[str, list[str]]) -> None:
+        self.words, self.stems, self.by_stem = words, stems, by_stem
+
+    @classmethod
+    def load(cls, conn) -> Vocabulary:  # type: ignore[no-untyped-def]
+        pairs = conn.execute(f"select distinct word, stem from {WORDS} order by word").fetchall()
+        stems = {word: stemmed for word, stemmed in pairs}
+        by_stem: dict[str, list[str]] = {}
+        for word, stemmed in pairs:
+            by_stem.setdefault(stemmed, []).append(word)
+        return cls(list(stems), stems, by_stem)
+
+    def matches(self, typed: str) -> dict[str, float]:
+        """The index words one typed word matches, each with how well."""
+        folded, stemmed = fold(typed), stem(typed)
+        if not folded:
+            return {}
+        found: dict[str, float] = {}
+
+        def offer(word: str, score: float) -> None:
+            if score > found.get(word, 0.0):
+                found[word] = score
+
+        if folded in self.stems:
+            offer(folded, SAME)
+        for word in self.prefixed(folded):
+            offer(word, LONGER)
+        if len(stemmed) >= 3:
+            for word in self.by_stem.get(stemmed, []):
+                offer(word, SAME_STEM)
+            # A Russian case form whose stem differs from the nominative's (Семея: stem семе; Семей: сем): an
+            # index word whose stem is the typed word less an ending of one or two letters.
+            lower = typed.lower()
+            if CYRILLIC_LETTER.search(lower):
+                for cut in range(max(3, len(lower) - 2), len(lower)):
+                    for word in self.by_stem.get(fold(lower[:cut]), []):
+                        offer(word, SAME_STEM - 0.25)
+        typos = allowed_typos(folded)
+        if typos:
+            for word, dist, _ in process.extract(folded, self.words, scorer=distance.Levenshtein.distance,
+                                                 score_cutoff=typos, limit=50):
+                offer(word, TYPO - 0.25 * dist)
+            # A typo in the start of a longer word: compare with the word's first letters.
+            starts = process.extract(folded, [w[: len(folded) + 1] for w in self.words],
+                                     scorer=distance.Levenshtein.distance, score_cutoff=typos, limit=50)
+            for _, dist, position in starts:
+                offer(self.words[position], TYPO - 0.25 * dist - 0.25)
+        return found
+
+    def prefixed(self, folded: str, limit: int = 200) -> list[str]:
+        """Index words that begin with the typed word, when it has three letters or more."""
+        if len(folded) < 3:
+            return []
+        found = []
+        for word in self.words[bisect_left(self.words, folded):]:
+            if not word.startswith(folded) or len(found) >= limit:
+                break
+            found.append(word)
+        return found
+
+
+def _chunks(items: list[Any], size: int = 500):  # type: ignore[no-untyped-def]
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def forgiving_search(conn, vocabulary: Vocabulary, query: str, limit: int) -> list[dict[str, Any]]:  # type: ignore[no-untyped-def]
+    """One hit per record (resource, record_id), best first: its best-matching row, a title row if it matched."""
+    typed = WORD.findall(query)[:MAX_QUERY_WORDS]
+    if not typed:
+        return []
+    per_word = [vocabulary.matches(word) for word in typed]
+    scores: dict[int, list[float]] = {}
+    for position, matches in enumerate(per_word):
+        for part in _chunks(list(matches)):
+            marks = ", ".join("?" for _ in part)
+            for word, rowid in conn.execute(f"select word, search_rowid from {WORDS} where word in ({marks})", part):
+                row_scores = scores.setdefault(rowid, [0.0] * len(typed))
+                row_scores[position] = max(row_scores[position], matches[word])
+    rows: dict[int, dict[str, Any]] = {}
+    for part in _chunks(list(scores)):
+        marks = ", ".join("?" for _ in part)
+        for row in conn.execute("select rowid, resource, record_id, label, field, text from _search "
+                                f"where rowid in ({marks})", part):
+            rows[row[0]] = {"resource": row[1], "record_id": row[2], "label": row[3], "field": row[4],
+                            "text": row[5]}
+    records: dict[tuple[str, str], dict[str, Any]] = {}
+    for rowid, row_scores in scores.items():
+        row = rows[rowid]
+        record = records.setdefault((row["resource"], str(row["record_id"])),
+                                    {"best": [0.0] * len(typed), "title": [0.0] * len(typed), "rows": []})
+        is_title = row["text"] == row["label"]
+        for position, score in enumerate(row_scores):
+            record["best"][position] = max(record["best"][position], score)
+            if is_title:
+                record["title"][position] = max(record["title"][position], score)
+        record["rows"].append((is_title, sum(row_scores), -rowid))
+    if not records:
+        return []
+    most = max(sum(1 for s in r["best"] if s) for r in records.values())
+
+    def rank(record: dict[str, Any]) -> tuple[Any, ...]:
+        label = rows[-record["rows"][0][2]]["label"] or ""
+        score = sum(record["best"]) + TITLE_BONUS * sum(1 for s in record["title"] if s) / len(typed)
+        return (-score, len(label), label)
+
+    best = sorted((r for r in records.values() if sum(1 for s in r["best"] if s) == most), key=rank)
+    return [rows[-max(r["rows"])[2]] for r in best[:limit]]
+
+
+_vocabularies: dict[tuple[str, float], Vocabulary] = {}
+
+
+async def vocabulary(database) -> Vocabulary:  # type: ignore[no-untyped-def]
+    """The database's search vocabulary, loaded once per file (keyed by its path and modification time)."""
+    key = (str(database.path), Path(database.path).stat().st_mtime if database.path else 0.0)
+    if key not in _vocabularies:
+        _vocabularies[key] = await database.execute_fn(Vocabulary.load)
+    return _vocabularies[key]
 
 
 def fts_query(text: str) -> str:
@@ -596,7 +866,11 @@ async def search(datasette, q: str) -> list[dict[str, Any]]:
         return []
     database = datasette.get_database(db)
     found: list[dict[str, Any]] = []
-    if "_search_fts" in await table_names(datasette, db):
+    names = await table_names(datasette, db)
+    if WORDS in names:
+        words = await vocabulary(database)
+        found += await database.execute_fn(lambda conn: forgiving_search(conn, words, q, SEARCH_LIMIT))
+    if "_search_fts" in names:
         try:
             found += [dict(r) for r in (await database.execute(
                 "select s.resource, s.record_id, s.label, s.field, s.text from _search_fts f "
@@ -609,7 +883,15 @@ async def search(datasette, q: str) -> list[dict[str, Any]]:
         found += [dict(r) for r in (await database.execute(
             "select resource, record_id, label, field, text from _search where rowid in "
             f"({', '.join('?' for _ in rowids)}) order by rowid", rowids)).rows]
-    return group_results(datasette, db, conf.get("resources") or {}, found)
+    return ranked_results(datasette, db, conf.get("resources") or {}, found)
+
+
+def ranked_results(datasette, db: str, resources: dict[str, Any], found: list[dict]) -> list[dict[str, Any]]:
+    """One result per record, in the order found (the forgiving search's ranking first), with its kind."""
+    results = []
+    for group in group_results(datasette, db, resources, found):
+        results += [{**item, "kind": group["title"], "group": group["resource"]} for item in group["items"]]
+    return sorted(results, key=lambda item: item["rank"])
 
 
 def group_results(datasette, db: str, resources: dict[str, Any], found: list[dict]) -> list[dict[str, Any]]:
@@ -624,7 +906,7 @@ def group_results(datasette, db: str, resources: dict[str, Any], found: list[dic
         seen.add(key)
         group = groups.setdefault(resource, {"resource": resource, "items": [],
                                              "title": resources.get(resource, {}).get("title", resource)})
-        group["items"].append({**hit, "href": record_href(datasette, db, resource, hit["record_id"]),
+        group["items"].append({**hit, "href": record_href(datasette, db, resource, hit["record_id"]), "rank": len(seen),
                                "matched": hit["text"] if hit["text"] != hit["label"] else "",
                                "field_title": field_title(resources, hit["resource"], hit["field"])})
     return list(groups.values())
@@ -714,9 +996,8 @@ def record_dates(labels: Labels, resource: str, record_id: str, names: set[str])
 
 async def search_page(datasette, request) -> Response:
     q = request.args.get("q", "")
-    groups = await search(datasette, q) if q.strip() else []
-    html = await datasette.render_template("search.html", {"q": q, "groups": groups,
-                                                           "total": sum(len(g["items"]) for g in groups)},
+    results = await search(datasette, q) if q.strip() else []
+    html = await datasette.render_template("search.html", {"q": q, "results": results, "total": len(results)},
                                            request=request)
     return Response.html(html)
 
@@ -808,7 +1089,8 @@ def extra_template_vars(template, database, table, view_name, request, datasette
     async def inner():
         found: dict[str, Any] = {"bs_search_href": "/-/search", "bs_feed_href": "/-/changes.atom",
                                  "bs_crumb_titles": crumb_titles(datasette, database, table),
-                                 "bs_column_titles": column_titles(datasette, database, table)}
+                                 "bs_column_titles": column_titles(datasette, database, table),
+                                 "bs_value_labels": value_labels(datasette, database, table)}
         if view_name == "index":
             found["bs_home"] = await home(datasette)
         elif view_name == "row" and request is not None and "pks" in request.url_vars:
