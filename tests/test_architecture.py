@@ -110,6 +110,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("contracts", ("broadsheet", "broadsheet.errors", "broadsheet.report")),
     ("places", ("broadsheet.layout", "broadsheet.atomic", "broadsheet.git")),
     ("schemas", ("broadsheet.package",)),
+    ("reader-facing text: labels, money, search words", ("broadsheet.display", "broadsheet.words")),
     ("reading: records, rows, discovery", ("broadsheet.records", "broadsheet.tables", "broadsheet.discover")),
     ("checking: rules, the frictionless boundary", ("broadsheet.check", "broadsheet.check.*")),
     ("the speed wing", ("broadsheet.speed", "broadsheet.speed.*")),

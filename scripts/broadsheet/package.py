@@ -47,6 +47,29 @@ class FieldSpec:
         """A Broadsheet field property such as `x-cite` or `x-facet`."""
         return self.descriptor.get(f"x-{name}")
 
+    @property
+    def coded(self) -> dict[str, Any]:
+        """Where a coded field keeps its `enum` and `categories`: the field itself, or an array's `arrayItem`."""
+        item = self.descriptor.get("arrayItem")
+        if self.type == "array" and isinstance(item, dict):
+            return item
+        return self.descriptor
+
+    @property
+    def enum(self) -> list[Any]:
+        return list((self.coded.get("constraints") or {}).get("enum") or [])
+
+    @property
+    def labels(self) -> dict[str, str]:
+        """Code -> label, from Table Schema v2 `categories` (`{value, label}` items, or plain values)."""
+        found: dict[str, str] = {}
+        for category in self.coded.get("categories") or []:
+            if isinstance(category, dict) and "value" in category:
+                found[str(category["value"])] = str(category.get("label") or category["value"])
+            elif not isinstance(category, dict):
+                found[str(category)] = str(category)
+        return found
+
 
 @dataclass
 class ResourceSpec:
@@ -206,10 +229,24 @@ def _read_schema(layout: Layout, path: Path) -> ResourceSpec:
     if spec.is_top_level and len(spec.primary_key) != 1:
         raise ConfigError("a top-level resource needs a one-field primaryKey: its value is the file name",
                           path=shown)
+    for f in fields:
+        _check_categories(f, spec, shown)
     for declared in filter(None, [spec.position, spec.cites, spec.locator, spec.note]):
         if declared not in spec.field_map:
             raise ConfigError(f"{EXTENSION} names field {declared!r}, which the schema does not have", path=shown)
     return spec
+
+
+def _check_categories(f: FieldSpec, spec: ResourceSpec, shown: str) -> None:
+    """`categories` label exactly the enum's values; `x-currency-field` names a text field of the same schema."""
+    labels, enum = f.labels, [str(v) for v in f.enum]
+    if labels and enum and set(labels) != set(enum):
+        odd = sorted(set(labels) ^ set(enum))
+        raise ConfigError(f"field {f.name!r}: categories and enum differ in {', '.join(odd)}", path=shown)
+    currency = f.flag("currency-field")
+    if currency is not None and (currency not in spec.field_map or spec.field_map[currency].type != "string"):
+        raise ConfigError(f"field {f.name!r}: x-currency-field names {currency!r}, not a text field of this schema",
+                          path=shown)
 
 
 def _check_frictionless(descriptor: dict[str, Any], shown: str) -> None:

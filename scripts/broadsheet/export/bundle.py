@@ -63,7 +63,20 @@ def license_text(descriptor: dict[str, Any]) -> str:
             + "\n\nThe full text of the license is at the address given.\n")
 
 
-def readme_text(descriptor: dict[str, Any], files: list[str]) -> str:
+def codes_text(codes: dict[str, dict[str, str]]) -> list[str]:
+    """The README's list of coded values: per `resource.field`, each code and its label from the schema."""
+    if not codes:
+        return []
+    lines = ["Codes", "-----", "Coded columns hold the value on the left; it means the label on the right.", ""]
+    for column, labels in codes.items():
+        lines.append(column)
+        width = max(len(code) for code in labels)
+        lines += [f"  {code.ljust(width)}  {text}" for code, text in labels.items()]
+        lines.append("")
+    return lines
+
+
+def readme_text(descriptor: dict[str, Any], files: list[str], codes: dict[str, dict[str, str]] | None = None) -> str:
     title = str(descriptor.get("title") or descriptor.get("name") or "Data package")
     lines = [title, "=" * len(title), ""]
     if descriptor.get("description"):
@@ -74,4 +87,5 @@ def readme_text(descriptor: dict[str, Any], files: list[str]) -> str:
               "datapackage.json   the Frictionless Data Package descriptor (validate with "
               "`frictionless validate datapackage.json`)",
               *(f"  {name}" for name in files if name != "datapackage.json"), ""]
+    lines += codes_text(codes or {})
     return "\n".join(lines)

@@ -135,6 +135,7 @@ def table_metadata(package: PackageSpec, spec: ResourceSpec,
 def structure(package: PackageSpec) -> dict[str, Any]:
     """What the plugins need to draw record pages, for every resource."""
     resources = {}
+    supports = supported_by_query(package)
     for spec in package.resources.values():
         citation = package.citation_table(spec.name)
         resources[spec.name] = {
@@ -153,7 +154,11 @@ def structure(package: PackageSpec) -> dict[str, Any]:
             "citation_table": citation.name if citation else None,
             "references": references(package, spec),
             "fields": [{"name": f.name, "title": f.title or f.name, "type": f.type, "unit": f.flag("unit") or "",
-                        "cited": bool(f.flag("cite"))} for f in spec.fields],
+                        "cited": bool(f.flag("cite")), "labels": f.labels,
+                        "currency_field": f.flag("currency-field") or "",
+                        "format": f.descriptor.get("format") or ""} for f in spec.fields],
+            # For a resource that citations point at (sources): the query listing everything one record supports.
+            "supports_sql": supports.get(f"supported_by_{spec.name}", {}).get("sql", ""),
         }
     return resources
 
