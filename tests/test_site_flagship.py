@@ -138,3 +138,24 @@ def test_table_headers_and_breadcrumbs_use_the_schema_titles(flagship) -> None: 
     assert dict(facets)["place_id"] == "Place"
     assert dict(facets)["sector"] == "Sector"
     assert "CREATE TABLE" in page  # still in the page for programmers; site.css hides it
+
+
+def test_a_source_page_lists_what_it_supports_and_links_its_address(flagship) -> None:  # type: ignore[no-untyped-def]
+    db, ds = flagship
+    text = get(ds, f"/{db}/sources/obvk-2025-05-21-15-memoranda").text
+    section = text[text.index('<section class="bs-supports">'):]
+    section = section[:section.index("</section>")]
+    assert f'<a href="/{db}/agreements/abai-shutu-electronics-memorandum-2025">' in section
+    assert f'<a href="/{db}/projects/shutu-electronics-plant-semey">' in section
+    assert '<a href="https://obvk.kz/2025/05/21/' in text and 'rel="noopener noreferrer"' in text
+
+
+def test_codes_lists_and_money_are_shown_as_words(flagship) -> None:  # type: ignore[no-untyped-def]
+    db, ds = flagship
+    record = get(ds, f"/{db}/projects/shutu-electronics-plant-semey").text
+    assert "<td>Electronics" in record and "<td>electronics" not in record  # the schema's label of the code
+    assert '<ul class="bs-items"><li>' in record and '[&#34;' not in record  # a list, not JSON
+    assert re.search(r'<span title="USD [\d,]+">USD [\d.]+[mbn]+</span>', record), "money not compact"
+    table = get(ds, f"/{db}/projects?_facet=sector").text
+    assert ">Mining and metallurgy</a>" in table  # the facet shows labels
+    assert ">mining_metallurgy<" not in table

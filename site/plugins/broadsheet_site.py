@@ -137,7 +137,7 @@ class Labels:
         self.datasette, self.db, self.resources, self.conn = datasette, db, resources, conn
         self.cache: dict[tuple[str, str], dict[str, Any] | None] = {}
 
-    def query(self, sql: str, params: list[Any]) -> list[dict[str, Any]]:
+    def query(self, sql: str, params: list[Any] | dict[str, Any]) -> list[dict[str, Any]]:
         return [dict(row) for row in self.conn.execute(sql, params).fetchall()]
 
     def row(self, resource: str, record_id: Any) -> dict[str, Any] | None:
@@ -458,9 +458,35 @@ def record_page(labels: Labels, conf: dict[str, Any], table: str, record_id: str
         "paired": paired_disagreements(labels, conf, table, record_id, names),
         "list_citations": {k: v for k, v in citations.items() if k not in row},
         "related": related(labels, table, record_id, names),
+        "supports": supports(labels, spec, record_id),
         "table_href": labels.datasette.urls.table(labels.db, table),
         "dates": record_dates(labels, table, record_id, names),
     }
+
+
+def supports(labels: Labels, spec: dict[str, Any], record_id: str) -> list[dict[str, Any]]:
+    """For a record that citations point at (a source): every record it supports, each with the facts and list
+    entries it supports there (from the query the build generates for the resource)."""
+    sql = spec.get("supports_sql")
+    if not sql:
+        return []
+    records: dict[tuple[str, str], dict[str, Any]] = {}
+    for row in labels.query(sql, {"id": record_id}):
+        key = (row["resource"], str(row["record_id"]))
+        if key not in records:
+            link = labels.link(row["resource"], row["record_id"])
+            kind = (labels.resources.get(row["resource"]) or {}).get("title") or row["resource"]
+            records[key] = {**link, "kind": kind, "facts": []}
+        fact = fact_title(labels.resources.get(row["resource"]) or {}, str(row["fact"] or ""))
+        shown_fact = fact + (f" ({row['locator']})" if row.get("locator") else "")
+        if shown_fact not in records[key]["facts"]:
+            records[key]["facts"].append(shown_fact)
+    return sorted(records.values(), key=lambda r: (r["kind"], r["text"]))
+
+
+def fact_title(spec: dict[str, Any], fact: str) -> str:
+    """A cited field's title (the query names fields by their column) or a list's title as given."""
+    return next((f.get("title") or fact for f in spec.get("fields") or [] if f["name"] == fact), fact)
 
 
 def source_reference(spec: dict[str, Any]) -> dict[str, str] | None:
