@@ -8,6 +8,9 @@ STAMP := $(VENV)/.installed
 
 .PHONY: serve test lint validate system-deps
 
+# axe-core, the accessibility engine the browser tests inject into pages (npm, pinned in package.json).
+AXE := node_modules/axe-core/axe.min.js
+
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c "import ensurepip" 2>/dev/null || { echo "python3 cannot make a venv: install Debian's python3-venv (apt-get install python3-venv)"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +33,11 @@ system-deps:
 lint: $(STAMP)
 	$(BIN)/ruff check scripts tests
 
-test: $(STAMP) system-deps
+$(AXE): package.json
+	@command -v npm >/dev/null 2>&1 || { echo "install Debian's npm (apt-get install npm) for the accessibility tests"; exit 1; }
+	npm install --no-audit --no-fund --no-save --silent
+	touch $(AXE)
+
+test: $(STAMP) system-deps $(AXE)
 	$(BIN)/ruff check scripts tests
 	$(BIN)/python -m pytest

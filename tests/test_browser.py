@@ -140,7 +140,7 @@ def test_flagship_pages_for_a_journalist(tmp_path: Path, browser) -> None:  # ty
         page.wait_for_url("**/-/search?q=**")
         assert page.locator(".bs-results a").count() > 0
         shot(page, "flagship-search-abai")
-        first_project = page.locator(".bs-results", has_text="Projects").locator("a").first
+        first_project = page.locator(".bs-hit", has_text="Projects").locator("a").first
         first_project.click()
         assert page.locator(".bs-facts-table").is_visible()
         shot(page, "flagship-record")
