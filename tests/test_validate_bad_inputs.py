@@ -6,6 +6,11 @@ exactly the listed problems: nothing missing, nothing extra.
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
+
 import pytest
 
 from broadsheet.validate import validate
@@ -191,3 +196,79 @@ def test_yaml_problems_name_their_resource_and_record(museums):
     write(museums, TATE, "id: tate\nname_en: Tate\nname_en: Tate Modern\n")
     [problem] = validate(museums).report.problems
     assert (problem.code, problem.resource, problem.record_id) == ("duplicate-key", "museums", "tate")
+
+
+# --- files outside the repository ------------------------------------------------------------------------------
+# A record file or folder that is a symbolic link is a located error wherever it points, and what it points to
+# is never read: not printed in a problem, not published. (case, link inside the repository, what it points to,
+# expected problems). Targets: "secret" a host file outside the repository, "record" valid YAML outside it,
+# "inside" another record of the repository, "fifo" a named pipe (a read would wait forever), "folder" a folder
+# of valid records outside the repository.
+SECRET = "root:x:0:0:SECRET-LINE-NEVER-SHOWN"
+LINK_CASES: list[tuple[str, str, str, set[tuple[str, int, str]]]] = [
+    ("record linked to a host file", TATE, "secret", {(TATE, 0, "symlink")}),
+    ("record linked to YAML outside the repository", TATE, "record", {(TATE, 0, "symlink")}),
+    ("record moved outside the repository and linked", TATE, "moved", {(TATE, 0, "symlink")}),
+    ("record linked to another record", "datapackage/cities/lyon.yaml", "inside",
+     {("datapackage/cities/lyon.yaml", 0, "symlink")}),
+    ("record linked to a named pipe", TATE, "fifo", {(TATE, 0, "symlink")}),
+    ("record folder linked outside the repository", "datapackage/sources", "folder",
+     {("datapackage/sources", 0, "symlink"), ("datapackage/museums/central-state.yaml", 13, "foreign-key"),
+      ("datapackage/museums/central-state.yaml", 16, "foreign-key"),
+      ("datapackage/museums/louvre.yaml", 19, "foreign-key"), ("datapackage/museums/louvre.yaml", 22, "foreign-key"),
+      ("datapackage/museums/louvre.yaml", 25, "foreign-key")}),
+]
+
+
+@pytest.mark.parametrize(("case", "relative", "target", "expected"), LINK_CASES, ids=[c[0] for c in LINK_CASES])
+@pytest.mark.parametrize("cached", [False, True], ids=["cold", "cached"])
+def test_a_link_is_an_error_and_its_target_is_never_read(museums, tmp_path, case, relative, target, expected,
+                                                         cached):
+    from broadsheet.report import render_json, render_text
+
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    if target == "secret":
+        (outside / "passwd").write_text(SECRET + "\n", encoding="utf-8")
+        points_to = outside / "passwd"
+    elif target == "record":
+        (outside / "tate.yaml").write_text(tate(f"name_en: {SECRET}\ncity_id: paris\n"), encoding="utf-8")
+        points_to = outside / "tate.yaml"
+    elif target == "moved":  # the same bytes as the cached record: only the link itself tells them apart
+        write(museums, TATE, tate("name_en: Tate\ncity_id: paris\n"))
+        points_to = outside / "tate.yaml"
+    elif target == "inside":
+        points_to = museums.root / "datapackage/cities/paris.yaml"
+    elif target == "fifo":
+        os.mkfifo(outside / "pipe")
+        points_to = outside / "pipe"
+    else:
+        shutil.copytree(museums.root / relative, outside / "sources")
+        (outside / "sources" / "guide-2024.yaml").write_text(
+            f"id: guide-2024\ntitle: {SECRET}\n", encoding="utf-8")
+        shutil.rmtree(museums.root / relative)
+        points_to = outside / "sources"
+    if cached:
+        validate(museums, use_cache=True)  # the index and cache know the folder as it was
+    link = museums.root / relative
+    if target == "moved":
+        link.rename(points_to)
+    link.unlink(missing_ok=True)
+    link.symlink_to(points_to)
+    report = validate(museums, use_cache=cached).report
+    assert {(p.path, p.line, p.code) for p in report.problems} == expected
+    for shown in (render_text(report), render_json(report)):
+        assert "SECRET" not in shown and str(outside) not in shown
+
+
+def test_fmt_neither_reads_nor_replaces_a_linked_record(museums, tmp_path):
+    secret = tmp_path / "passwd"
+    secret.write_text(f"id: tate\nname_en:   {SECRET}\ncity_id: paris\n", encoding="utf-8")
+    link = museums.root / TATE
+    link.symlink_to(secret)
+    run = subprocess.run([sys.executable, "-m", "broadsheet", "fmt", "--root", str(museums.root)],
+                         capture_output=True, text=True, timeout=60)
+    assert run.returncode == 1
+    assert f"{TATE}: error[symlink]" in run.stderr
+    assert "SECRET" not in run.stdout + run.stderr
+    assert link.is_symlink() and secret.read_text(encoding="utf-8").startswith("id: tate\nname_en:   ")

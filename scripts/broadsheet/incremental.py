@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from broadsheet.errors import Problem
+from broadsheet.records import read_record
 
 FORMAT = 1
 VALUE_SHARDS = 1024
@@ -374,7 +375,7 @@ class Warm:
         if info is None or not info[0]:
             return False
         try:
-            return hashlib.sha256((self.root / shown).read_bytes()).hexdigest() == info[0]
+            return hashlib.sha256(read_record(self.root / shown)).hexdigest() == info[0]  # a link: not the same
         except OSError:
             return False
 
@@ -517,7 +518,7 @@ def _stat_names(folder: Path, names: list[str]) -> array:
         stat = os.stat
         for name in names:
             try:
-                s = stat(name, dir_fd=descriptor)
+                s = stat(name, dir_fd=descriptor, follow_symlinks=False)  # a link is not its target
                 flat.extend((s.st_size, s.st_mtime_ns, s.st_ctime_ns, s.st_ino))
             except OSError:
                 flat.extend((-1, -1, -1, -1))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -68,8 +69,12 @@ class Layout:
         return self.root / "README.md"
 
     def relative(self, path: Path) -> str:
-        """A path as shown to people: relative to the root, with forward slashes."""
-        try:
-            return path.resolve().relative_to(self.root).as_posix()
-        except ValueError:
-            return path.as_posix()
+        """A path as shown to people: relative to the root, with forward slashes. A symbolic link is named as
+        itself, never as its target (which may be anywhere, or another file of the repository)."""
+        lexical = Path(os.path.abspath(path))
+        for root in (self.root, self.root.resolve()):
+            try:
+                return lexical.relative_to(root).as_posix()
+            except ValueError:
+                continue
+        return path.as_posix()

@@ -8,7 +8,10 @@ schema alone decides what a value means. Everything YAML allows but a hand-kept 
 
 from __future__ import annotations
 
+import errno
+import os
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -72,17 +75,53 @@ class ParsedFile:
     problems: list[Problem]
 
 
+class NotARegularFile(OSError):
+    """A record path names a symbolic link, a pipe, a device or a folder: nothing is read from it."""
+
+
+def open_record(path: Path | str) -> int:
+    """A descriptor for reading the regular file at `path`, never following a symbolic link in its last
+    component (a link may point anywhere on the host: its target is neither read nor named) and never waiting
+    on a pipe. Raises NotARegularFile (errno ELOOP for a link) or another OSError."""
+    try:
+        descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            raise NotARegularFile(errno.ELOOP, "a symbolic link") from None
+        raise
+    if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+        os.close(descriptor)
+        raise NotARegularFile(errno.EINVAL, "not a regular file")
+    return descriptor
+
+
+def read_record(path: Path | str, limit: int | None = None) -> bytes:
+    """The bytes of a record file (at most `limit` of them, when given), read through open_record."""
+    with os.fdopen(open_record(path), "rb") as handle:
+        return handle.read() if limit is None else handle.read(limit)
+
+
+def not_a_file(shown_as: str, error: OSError) -> Problem:
+    """The problem for a path that open_record refused, or that could not be read."""
+    if isinstance(error, NotARegularFile) and error.errno == errno.ELOOP:
+        return Problem("symlink", "the record file is a symbolic link: records are read only from files in the "
+                       "repository, and the link is not followed", path=shown_as, found="a symbolic link",
+                       expected="a regular file", hint="replace the link with the record file itself")
+    return Problem("unreadable-file", f"cannot read file: {error.strerror}", path=shown_as)
+
+
 def parse_file(path: Path, shown_as: str, max_bytes: int = MAX_FILE_BYTES) -> ParsedFile:
     """Read one record file; never raises for bad content, reports it instead."""
     try:
-        size = path.stat().st_size
-        if size > max_bytes:
-            return _fail(shown_as, "file-too-large", f"file is {size} bytes; the limit is {max_bytes}",
-                         found=f"{size} bytes", expected=f"at most {max_bytes} bytes",
-                         hint="split the record or move bulky text out of it")
-        raw = path.read_bytes()
+        with os.fdopen(open_record(path), "rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            if size > max_bytes:
+                return _fail(shown_as, "file-too-large", f"file is {size} bytes; the limit is {max_bytes}",
+                             found=f"{size} bytes", expected=f"at most {max_bytes} bytes",
+                             hint="split the record or move bulky text out of it")
+            raw = handle.read()
     except OSError as error:
-        return _fail(shown_as, "unreadable-file", f"cannot read file: {error.strerror}")
+        return ParsedFile(shown_as, None, [not_a_file(shown_as, error)])
     return parse_bytes(raw, shown_as)
 
 

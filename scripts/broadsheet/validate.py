@@ -22,7 +22,7 @@ from broadsheet import checks
 from broadsheet.errors import Problem, Report
 from broadsheet.layout import Layout
 from broadsheet.package import PackageSpec, load_package
-from broadsheet.records import compose_text, decode_record, parse_file, simple_lines, walk
+from broadsheet.records import compose_text, decode_record, open_record, parse_file, simple_lines, walk
 from broadsheet.tables import (
     FileRows,
     Packed,
@@ -195,7 +195,14 @@ def discover(package: PackageSpec, *, folders: dict[str, tuple[Any, list[str]]] 
         return files, problems
     known = {spec.name for spec in package.top_level}
     for entry in sorted(data_dir.iterdir()):
-        if entry.is_dir() and entry.name not in known:
+        if entry.is_symlink() and entry.suffix != ".csv":  # a link may point anywhere on the host: never
+            # followed. (A linked CSV is an output: the build replaces it with the file it generates.)
+            problems.append(Problem(
+                "symlink", f"{entry.name!r} is a symbolic link: records are read only from the repository, and "
+                "the link is not followed", path=layout.relative(entry), found="a symbolic link",
+                expected="a folder of records" if entry.name in known else "nothing else in this folder",
+                hint="replace the link with the folder itself"))
+        elif entry.is_dir() and entry.name not in known:
             problems.append(Problem(
                 "unknown-resource", f"folder {entry.name!r} matches no schema in schemas/",
                 path=layout.relative(entry), found=entry.name, expected=f"one of {', '.join(sorted(known))}",
@@ -280,7 +287,7 @@ def _build_one(package: PackageSpec, job: Job) -> tuple[str, Signature | None, F
     resource, path, shown = job
     signature = None
     try:
-        with open(path, "rb") as handle:
+        with os.fdopen(open_record(path), "rb") as handle:  # no link followed, no pipe waited on
             stat = os.fstat(handle.fileno())
             signature = (stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino)
             raw = handle.read(records_limit() + 1)

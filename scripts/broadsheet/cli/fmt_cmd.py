@@ -37,6 +37,7 @@ def fmt(root: Path | None, check: bool, paths: tuple[Path, ...]) -> None:
       broadsheet fmt datapackage/museums/louvre.yaml
     """
     from broadsheet.package import load_package
+    from broadsheet.records import not_a_file, read_record
     from broadsheet.report import text_line
     from broadsheet.scaffold import format_record
 
@@ -54,9 +55,9 @@ def fmt(root: Path | None, check: bool, paths: tuple[Path, ...]) -> None:
     for file in files:
         shown = layout.relative(file)
         try:
-            raw = file.read_bytes()
+            raw = read_record(file)  # a link is neither followed nor replaced by its target's text
         except OSError as error:
-            click.echo(f"{shown}: error[unreadable-file] {error.strerror}", err=True)
+            click.echo(text_line(not_a_file(shown, error)), err=True)
             failed += 1
             continue
         result = format_record(package, shown, raw)
