@@ -11,9 +11,9 @@ import zipfile
 
 import pytest
 
-from broadsheet import dictionary
 from broadsheet.build import build
 from broadsheet.errors import ConfigError
+from broadsheet.export import dictionary
 from broadsheet.export.sqlite import verify_database
 from broadsheet.export.values import exact_number
 from broadsheet.layout import Layout

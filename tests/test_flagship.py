@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import re
 import shutil
 from pathlib import Path
 
@@ -12,9 +10,6 @@ import pytest
 from broadsheet.layout import Layout
 from broadsheet.validate import validate
 from conftest import REPO
-
-FACTS = REPO.parent / "shared" / "sources" / "FACTS.md"
-URL = re.compile(r"https?://[^\s'\"<>)]+")
 
 
 @pytest.fixture
@@ -71,15 +66,8 @@ def test_every_cited_source_exists():
     assert cited and cited <= known
 
 
-# The ledger lives beside the repository (shared/), not in it; .ci/run has it and requires the test to run.
-@pytest.mark.skipif(not FACTS.is_file() and not os.environ.get("BROADSHEET_REQUIRE_FACTS"),
-                    reason="shared/sources/FACTS.md is not beside this checkout")
-def test_every_url_in_the_data_appears_in_the_facts_ledger():
-    ledger = FACTS.read_text(encoding="utf-8")
-    urls = {url.rstrip(".,") for path in (REPO / "datapackage").rglob("*.yaml")
-            for url in URL.findall(path.read_text(encoding="utf-8"))}
-    assert urls, "the sources carry their URLs"
-    assert sorted(url for url in urls if url not in ledger) == []
+# Every URL in the data is a library file's, in FACTS.md or a gazetteer's: tests/test_provenance.py checks it,
+# with every figure, name and date that cites a source (required in CI, where ../shared is beside the clone).
 
 
 def test_the_seed_reconciliation_is_computed_from_the_records(flagship):

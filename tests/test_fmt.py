@@ -10,10 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from broadsheet.fmt import canonical_scalar, format_record
 from broadsheet.layout import Layout
 from broadsheet.package import load_package
 from broadsheet.records import parse_bytes
-from broadsheet.scaffold import canonical_scalar, format_record
 from broadsheet.tables import build_tables
 from conftest import FIXTURES, REPO, write
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from broadsheet.new import ScaffoldError, template
 from broadsheet.package import load_package
-from broadsheet.scaffold import ScaffoldError, template
 from broadsheet.validate import validate
 
 

@@ -16,8 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from broadsheet import serve, sitemeta
+from broadsheet import serve
 from broadsheet.build import build
+from broadsheet.export import sitemeta
 from broadsheet.layout import Layout
 from broadsheet.package import load_package
 from conftest import FIXTURES, REPO

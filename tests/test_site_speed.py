@@ -12,7 +12,8 @@ from types import ModuleType
 
 import pytest
 
-from broadsheet import serve, sitemeta
+from broadsheet import serve
+from broadsheet.export import sitemeta
 from conftest import REPO
 from test_site import make_site
 

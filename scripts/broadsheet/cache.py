@@ -22,6 +22,7 @@ waits for). A shard that cannot be read (truncated, corrupt, from another Python
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import marshal
 import os
@@ -32,6 +33,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from broadsheet import __version__
+from broadsheet.atomic import write_atomically
 from broadsheet.layout import Layout
 from broadsheet.package import PackageSpec, load_package
 from broadsheet.records import read_record
@@ -180,13 +182,8 @@ class Cache:
                 self.dirty.add(number)
 
     def _write(self, path: Path, data: bytes) -> None:
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-            temporary.write_bytes(data)
-            os.replace(temporary, path)
-        except OSError:
-            pass  # a read-only checkout still validates; it just does not get faster
+        with contextlib.suppress(OSError):  # a read-only checkout still validates; it just does not get faster
+            write_atomically(path, data, durable=False)
 
 
 def _digest(path: str) -> str:

@@ -12,23 +12,12 @@ Outside a git repository (a dataset unpacked from a zip) the history is empty, n
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from broadsheet.diff import (
-    GitError,
-    RecordState,
-    compare_records,
-    git,
-    in_repository,
-    read_blobs,
-    record_location,
-    record_state,
-)
-from broadsheet.errors import ConfigError
-from broadsheet.layout import Layout
+from broadsheet.diff import RecordState, compare_records, record_location, record_state
+from broadsheet.git import GitError, git, in_repository, read_blobs
+from broadsheet.layout import DATA_DIR, Layout
 from broadsheet.package import PackageSpec, load_package
 
 NO_BLOB = "0" * 40
@@ -55,7 +44,7 @@ def read_log(layout: Layout) -> list[Commit]:
     """Every commit that touched a file under datapackage/, oldest first (merge commits bring no changes of
     their own: the commits they merge are listed)."""
     out = git(layout.root, "log", "--reverse", "--no-renames", "--raw", "--no-abbrev", "-z", "--relative",
-              f"--format={LOG_FORMAT}", "--", "datapackage/")
+              f"--format={LOG_FORMAT}", "--", f"{DATA_DIR}/")
     # --no-abbrev (full blob hashes) also stops %h abbreviating: shorten as git would for this repository
     short_length = len(git(layout.root, "rev-parse", "--short", "HEAD").strip()) or 7
     return parse_log(out.decode("utf-8", "replace"), short_length)
@@ -147,27 +136,3 @@ def record_dates(rows: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, 
         entry["first_added"] = min(entry["first_added"], row["date"])
         entry["last_changed"] = max(entry["last_changed"], row["date"])
     return dates
-
-
-HISTORY_TABLE = "record_history"
-
-
-def write_history_table(database: Path, rows: list[dict[str, Any]]) -> None:
-    """Add the `record_history` table (fields_changed as JSON text) to a freshly built SQLite database."""
-    import sqlite3
-
-    conn = sqlite3.connect(database)
-    try:
-        taken = conn.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (HISTORY_TABLE,)).fetchone()
-        if taken:
-            raise ConfigError(f"a table named {HISTORY_TABLE!r} already exists; the record history needs that name")
-        with conn:
-            conn.execute(f'CREATE TABLE {HISTORY_TABLE} (resource TEXT NOT NULL, record_id TEXT NOT NULL, '
-                         'date TEXT NOT NULL, "commit" TEXT NOT NULL, subject TEXT NOT NULL, change TEXT NOT NULL, '
-                         'fields_changed TEXT NOT NULL)')
-            conn.execute(f"CREATE INDEX {HISTORY_TABLE}_record ON {HISTORY_TABLE} (resource, record_id)")
-            conn.executemany(f"INSERT INTO {HISTORY_TABLE} VALUES (?, ?, ?, ?, ?, ?, ?)", [
-                (r["resource"], r["record_id"], r["date"], r["commit"], r["subject"], r["change"],
-                 json.dumps(r["fields_changed"], ensure_ascii=False)) for r in rows])
-    finally:
-        conn.close()

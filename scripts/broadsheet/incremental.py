@@ -42,13 +42,13 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+from broadsheet.atomic import write_atomically
 from broadsheet.errors import Problem
 from broadsheet.records import read_record
 
 FORMAT = 1
 VALUE_SHARDS = 1024
 FILE_SHARDS = 256
-RECORD_SUFFIX = ".yaml"
 FORK_FROM = 10_000  # files per half: below this, forking costs more than a second core saves
 
 Entry = tuple[int, tuple[Any, ...]]  # (kind number, key value)
@@ -241,9 +241,7 @@ class Index:
 
 
 def _write(path: Path, data: bytes) -> None:
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temporary.write_bytes(data)
-    os.replace(temporary, path)
+    write_atomically(path, data, durable=False)
 
 
 def forget(folder: Path) -> None:

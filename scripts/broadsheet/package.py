@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 
 from broadsheet.errors import ConfigError
-from broadsheet.layout import Layout
+from broadsheet.layout import VIEW_SUFFIX, Layout
 
 NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 EXTENSION = "x-broadsheet"
@@ -124,17 +124,17 @@ def load_package(layout: Layout) -> PackageSpec:
     specs = {}
     if not layout.schemas_dir.is_dir():
         raise ConfigError("no schemas/ folder beside datapackage.json", path="schemas/")
-    for path in sorted(layout.schemas_dir.glob("*.yaml")):
+    for path in layout.schema_files():
         spec = _read_schema(layout, path)
         specs[spec.name] = spec
     if not specs:
         raise ConfigError("schemas/ holds no <resource>.yaml Table Schema", path="schemas/")
     _link_children(specs)
-    views = {p.stem: p.read_text(encoding="utf-8") for p in sorted(layout.views_dir.glob("*.sql"))}
+    views = {p.stem: p.read_text(encoding="utf-8") for p in sorted(layout.views_dir.glob(f"*{VIEW_SUFFIX}"))}
     for name in views:
         if not NAME.match(name) or name in specs:
             raise ConfigError(f"view name {name!r} must match {NAME.pattern} and differ from every table",
-                              path=layout.relative(layout.views_dir / f"{name}.sql"))
+                              path=layout.relative(layout.view_path(name)))
     return PackageSpec(layout, descriptor, _parents_first(specs), views)
 
 

@@ -90,7 +90,7 @@ def build_if_needed(layout: Layout, rebuild: bool = True) -> tuple[PackageSpec, 
 
 
 def prepare(layout: Layout, package: PackageSpec, assets: Path | None = None) -> Site:
-    from broadsheet import sitemeta
+    from broadsheet.export import sitemeta
 
     metadata = sitemeta.write(layout, package)
     return Site(database_path(layout, package), metadata, assets or site_assets(layout))

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, fields, replace
 import yaml
 
 from broadsheet.errors import Problem
+from broadsheet.layout import record_id_of
 from broadsheet.package import PackageSpec, ResourceSpec
 from broadsheet.records import (
     FLOW,
@@ -412,7 +413,7 @@ def merge_files(package: PackageSpec, results: list[FileRows]) -> Tables:
 
 
 def record_id_from_path(path: str) -> str:
-    return path.rsplit("/", 1)[-1].removesuffix(".yaml")
+    return record_id_of(path)
 
 
 @dataclass(frozen=True, slots=True)

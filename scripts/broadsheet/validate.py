@@ -20,7 +20,7 @@ from typing import Any
 
 from broadsheet import checks
 from broadsheet.errors import Problem, Report
-from broadsheet.layout import Layout
+from broadsheet.layout import CSV_SUFFIX, RECORD_SUFFIX, Layout
 from broadsheet.package import PackageSpec, load_package
 from broadsheet.records import compose_text, decode_record, open_record, parse_file, simple_lines, walk
 from broadsheet.tables import (
@@ -36,7 +36,6 @@ from broadsheet.tables import (
     unpack,
 )
 
-RECORD_SUFFIX = ".yaml"
 # Below this many files to parse, starting worker processes costs more than it saves.
 PARALLEL_FROM = 400
 # Codes that depend on other rows: frictionless reports them from the whole table, so does the fast path.
@@ -195,7 +194,7 @@ def discover(package: PackageSpec, *, folders: dict[str, tuple[Any, list[str]]] 
         return files, problems
     known = {spec.name for spec in package.top_level}
     for entry in sorted(data_dir.iterdir()):
-        if entry.is_symlink() and entry.suffix != ".csv":  # a link may point anywhere on the host: never
+        if entry.is_symlink() and entry.suffix != CSV_SUFFIX:  # a link may point anywhere on the host: never
             # followed. (A linked CSV is an output: the build replaces it with the file it generates.)
             problems.append(Problem(
                 "symlink", f"{entry.name!r} is a symbolic link: records are read only from the repository, and "

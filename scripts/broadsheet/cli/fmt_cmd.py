@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import difflib
-import os
 import sys
 from pathlib import Path
 
@@ -36,10 +35,12 @@ def fmt(root: Path | None, check: bool, paths: tuple[Path, ...]) -> None:
       broadsheet fmt --check            in CI
       broadsheet fmt datapackage/museums/louvre.yaml
     """
+    from broadsheet.atomic import write_atomically
+    from broadsheet.fmt import format_record
+    from broadsheet.layout import RECORD_SUFFIX
     from broadsheet.package import load_package
     from broadsheet.records import not_a_file, read_record
     from broadsheet.report import text_line
-    from broadsheet.scaffold import format_record
 
     try:
         layout = _layout(root)
@@ -48,9 +49,9 @@ def fmt(root: Path | None, check: bool, paths: tuple[Path, ...]) -> None:
         _fail_config(error)
         return
     if paths:
-        files = sorted({f for p in paths for f in (sorted(p.rglob("*.yaml")) if p.is_dir() else [p])})
+        files = sorted({f for p in paths for f in (sorted(p.rglob(f"*{RECORD_SUFFIX}")) if p.is_dir() else [p])})
     else:
-        files = [f for spec in package.top_level for f in sorted(layout.records_dir(spec.name).glob("*.yaml"))]
+        files = [f for spec in package.top_level for f in layout.record_files(spec.name)]
     failed = changed = 0
     for file in files:
         shown = layout.relative(file)
@@ -73,9 +74,7 @@ def fmt(root: Path | None, check: bool, paths: tuple[Path, ...]) -> None:
             click.echo("".join(difflib.unified_diff(result.original.splitlines(keepends=True),
                                                     result.text.splitlines(keepends=True), shown, shown)), nl=False)
         else:
-            temporary = file.with_name(f".{file.name}.fmt-tmp")
-            temporary.write_text(result.text, encoding="utf-8")
-            os.replace(temporary, file)
+            write_atomically(file, result.text.encode("utf-8"), durable=False)
     verb = "would reformat" if check else "reformatted"
     click.echo(f"{verb} {changed} of {len(files)} files" + (f"; {failed} could not be formatted" if failed else ""),
                err=True)

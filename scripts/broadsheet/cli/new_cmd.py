@@ -29,8 +29,8 @@ def new(root: Path | None, resource: str, record_id: str | None, to_stdout: bool
       broadsheet new museums tate-modern
       broadsheet new museums --stdout
     """
+    from broadsheet.new import template
     from broadsheet.package import load_package
-    from broadsheet.scaffold import template
 
     try:
         layout = _layout(root)

@@ -229,7 +229,7 @@ def build_database(path: Path, package: PackageSpec, tables: dict[str, SortedTab
     try:
         conn.execute("PRAGMA journal_mode = OFF")  # a fresh file in a temporary folder: nothing to roll back to
         conn.execute("PRAGMA synchronous = OFF")  # nor to sync: readers only see it after the swap, and a killed
-        # build leaves a folder the next one deletes; build._swap fsyncs every file before the swap
+        # build leaves a folder the next one deletes; atomic.swap fsyncs every file before the swap
         conn.execute("BEGIN")
         for spec in package.resources.values():
             types = _create_table(conn, tables[spec.name])

@@ -1,0 +1,119 @@
+"""Every write that must never be seen half done: one file (`write_atomically`), and out/ as a whole.
+
+out/ is swapped as a whole, so a reader never sees half a build:
+
+    out/.lock                       flock: a second build waits for the first
+    out/.tmp-<random>/              a build in progress (deleted by the next build if this one died)
+    out/.build-<random>/            a complete, verified build
+    out/current -> .build-<random>  THE commit point: replaced atomically (os.replace of a symlink)
+    out/<dbname>.db -> current/<dbname>.db, out/downloads -> current/downloads, out/build.json -> current/...
+
+`broadsheet.build` makes the folder (`new_build_dir`), fills it, and commits it with `swap`, under `locked`.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import secrets
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+CURRENT = "current"
+
+
+def write_atomically(path: Path, data: bytes, durable: bool = True) -> None:
+    """Replace `path` with `data` in one rename, so a reader sees the old bytes or the new, never a part.
+    `durable` flushes the bytes to disk before the rename (outputs); caches, which are rebuilt when lost, skip it.
+    A failure (disk full, read-only folder) leaves `path` as it was and raises OSError."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}")
+    try:
+        with open(temporary, "wb") as handle:
+            handle.write(data)
+            if durable:
+                handle.flush()
+                os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def holds(path: Path, data: bytes) -> bool:
+    """Whether `path` is a regular file (not a link to one, wherever it points) with exactly `data`."""
+    return path.is_file() and not path.is_symlink() and path.read_bytes() == data
+
+
+def replace_if_changed(path: Path, data: bytes) -> bool:
+    """Write `path` atomically unless it already holds exactly `data`; True when written. A link is replaced by
+    the file itself: what it pointed to is neither read nor written."""
+    if holds(path, data):
+        return False
+    write_atomically(path, data)
+    return True
+
+
+def new_build_dir(out_dir: Path) -> Path:
+    """A fresh folder for a build in progress (removed by `clean` if the build never commits it)."""
+    build_dir = out_dir / f".tmp-{secrets.token_hex(6)}"
+    build_dir.mkdir()
+    return build_dir
+
+
+@contextmanager
+def locked(out_dir: Path) -> Iterator[None]:
+    """Hold out/.lock for the whole build: a second build waits here until the first is done."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with open(out_dir / ".lock", "a+b") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def clean(out_dir: Path) -> None:
+    """Remove what killed or superseded builds left: temp and unreferenced build folders, dangling links."""
+    current = out_dir / CURRENT
+    live = os.readlink(current) if current.is_symlink() else None
+    for entry in out_dir.iterdir():
+        if entry.name.startswith((".tmp-", ".build-")) and entry.name != live and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
+        elif entry.is_symlink() and not entry.exists():
+            entry.unlink()
+
+
+def link(path: Path, target: str) -> None:
+    """Make `path` a symlink to `target`, replacing whatever is there in one atomic rename where possible."""
+    if path.is_symlink() and os.readlink(path) == target:
+        return
+    if path.is_dir() and not path.is_symlink():  # an out/ from before symlinks: move it aside first
+        path.rename(path.with_name(f".tmp-{secrets.token_hex(4)}"))
+    temporary = path.with_name(f".link-{secrets.token_hex(4)}")
+    os.symlink(target, temporary)
+    os.replace(temporary, path)
+
+
+def sync(path: Path) -> None:
+    """Flush a file's or a folder's contents to disk (a folder's fsync makes its entries durable)."""
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def swap(out_dir: Path, build_dir: Path, entries: list[str]) -> None:
+    # Everything the new build holds reaches the disk before `current` points at it, so a power loss right
+    # after the swap cannot leave `current` naming half-written files.
+    for path in sorted(build_dir.rglob("*"), reverse=True):
+        sync(path)
+    sync(build_dir)
+    final = out_dir / f".build-{build_dir.name.removeprefix('.tmp-')}"
+    build_dir.rename(final)
+    link(out_dir / CURRENT, final.name)  # the commit point
+    for name in entries:
+        link(out_dir / name, f"{CURRENT}/{name}")
+    sync(out_dir)

@@ -1,0 +1,68 @@
+"""out/downloads/: every table and view as CSV (with a BOM, for spreadsheets) and JSON, the whole package as one
+JSON document, and the zip bundle of them all."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from broadsheet.export import bundle
+from broadsheet.export.csv import BOM, csv_bytes
+from broadsheet.export.json import array_json, document_head, document_tail
+from broadsheet.layout import CSV_SUFFIX
+from broadsheet.package import PackageSpec
+
+if TYPE_CHECKING:
+    from broadsheet.build import Generated
+
+Views = dict[str, tuple[list[str], list[tuple[object, ...]]]]
+
+
+class Downloads:
+    """Files under out/downloads/ keyed by their path there, and the zip, made in two steps: `tables` while the
+    database is still being built (most of the deflating happens then), `views` once its views have run.
+    Zip order: LICENSE.txt, README.txt, datapackage.json, the tables' CSV and JSON (sorted), the whole-package
+    JSON, the views' JSON and CSV (sorted)."""
+
+    def __init__(self, package: PackageSpec, name: str, generated: Generated, tables_json: dict[str, bytes]) -> None:
+        self.name, self.tables_json = name, tables_json
+        bom = BOM.encode("utf-8")
+        data_dir = package.layout.relative(package.layout.data_dir)
+        self.files: dict[str, bytes] = {"datapackage.json": generated.descriptor}
+        entries: dict[str, bytes] = {}
+        for resource in generated.tables:
+            committed = generated.committed[f"{data_dir}/{resource}{CSV_SUFFIX}"]
+            self.files[f"json/{resource}.json"] = tables_json[resource] + b"\n"
+            self.files[f"csv/{resource}.csv"] = bom + committed  # the committed CSV, with a BOM for spreadsheets
+            entries[f"{data_dir}/{resource}{CSV_SUFFIX}"] = committed
+            entries[f"json/{resource}.json"] = self.files[f"json/{resource}.json"]
+        listed = ["LICENSE.txt", "datapackage.json", *entries, f"json/{name}.json",
+                  *(f"json/{view}.json" for view in package.views), *(f"views/{view}.csv" for view in package.views)]
+        self.bundle = bundle.Bundle()
+        self.bundle.add("LICENSE.txt", bundle.license_text(package.descriptor).encode("utf-8"))
+        self.bundle.add("README.txt", bundle.readme_text(package.descriptor, sorted(listed)).encode("utf-8"))
+        self.bundle.add("datapackage.json", generated.descriptor)
+        for entry in sorted(entries):
+            self.bundle.add(entry, entries[entry])
+        self.head = document_head(name, tables_json)
+        self.document = self.bundle.stream(f"json/{name}.json", large=len(self.head) > 2**30)
+        self.document.write(self.head)
+
+    def views(self, views: Views) -> tuple[dict[str, bytes], bytes]:
+        """All files but the zip, and the zip."""
+        bom = BOM.encode("utf-8")
+        views_json: dict[str, bytes] = {}
+        entries: dict[str, bytes] = {}
+        for view, (header, rows) in views.items():
+            views_json[view] = array_json(dict(zip(header, row, strict=True)) for row in rows)
+            self.files[f"json/{view}.json"] = views_json[view] + b"\n"
+            plain = csv_bytes(header, rows)
+            self.files[f"csv/{view}.csv"] = bom + plain
+            entries[f"json/{view}.json"] = self.files[f"json/{view}.json"]
+            entries[f"views/{view}.csv"] = plain
+        tail = document_tail(views_json)
+        self.document.write(tail)
+        self.document.close()
+        self.files[f"json/{self.name}.json"] = self.head + tail
+        for entry in sorted(entries):
+            self.bundle.add(entry, entries[entry])
+        return self.files, self.bundle.close()
