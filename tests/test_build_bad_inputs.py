@@ -4,10 +4,25 @@ us mount one."""
 
 from __future__ import annotations
 
+import ctypes
+import errno
+import hashlib
+import os
+import resource
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
 import pytest
 
 from broadsheet.build import build, check, generate_repository
+from broadsheet.layout import Layout
 from broadsheet.validate import validate
+from conftest import FIXTURES, write
 
 CSV = "datapackage/{}.csv"
 
@@ -41,3 +56,159 @@ def test_a_linked_csv_is_replaced_never_followed(museums, tmp_path, case, resour
     assert not link.exists() if resource == "old_cities" else not link.is_symlink()
     assert outside.read_bytes() == before_outside  # what the link pointed to is untouched
     assert check(museums).stale == []
+
+
+# --- faults while writing: a full disk, a file size limit, no permission, a read-only file system ---------------
+# Each is one line on stderr naming the file and a stable code, exit 1, no traceback, and the last good build and
+# the committed files exactly as they were. (case, fault, expected code, expected path: exact, or a folder/ that
+# the path lies in)
+FAULT_CASES = [
+    ("disk full while the database and downloads are written", "full-disk", "disk-full", "out/"),
+    ("disk full while the committed files are replaced", "full-disk-repository", "disk-full", "datapackage/"),
+    ("a file size limit below the database's size", "file-size-limit", "file-size-limit", "out/"),
+    ("out/ not writable", "deny-out", "permission-denied", "out/.lock"),
+    ("datapackage/ not writable", "deny-datapackage", "permission-denied", "datapackage/"),
+    ("a read-only file system", "read-only", "read-only-filesystem", "out/"),
+]
+
+
+def without_capabilities() -> None:
+    """Drop every capability from this process's bounding set, so that the program it executes runs as root
+    without them: file permissions then apply to it as to any user (PR_CAPBSET_DROP, Linux)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    for capability in range(64):
+        libc.prctl(24, capability, 0, 0, 0)
+
+
+class Mounts:
+    """Folders other users may enter, and small tmpfs file systems mounted on them where the machine lets us."""
+
+    def __init__(self) -> None:
+        self.mounted: list[Path] = []
+
+    def folder(self) -> Path:
+        folder = Path(tempfile.mkdtemp(prefix="broadsheet-fault-", dir="/tmp"))
+        folder.chmod(0o755)
+        return folder
+
+    def tmpfs(self, at: Path, size: str = "2m") -> bool:
+        """Mount an empty tmpfs on `at` (a new or empty folder) holding what `at` held; False if we may not."""
+        if os.geteuid() != 0 or not shutil.which("mount"):
+            return False
+        held = Path(tempfile.mkdtemp(dir="/tmp"))
+        shutil.rmtree(held)
+        if at.exists():
+            shutil.move(at, held)
+        at.mkdir()
+        if subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size},mode=0755", "tmpfs", str(at)],
+                          capture_output=True).returncode != 0:
+            return False
+        self.mounted.append(at)
+        if held.exists():
+            shutil.copytree(held, at, dirs_exist_ok=True)
+            shutil.rmtree(held)
+        return True
+
+    def remount(self, at: Path, mode: str) -> None:
+        subprocess.run(["mount", "-o", f"remount,{mode}", str(at)], check=True)
+
+    def close(self) -> None:
+        for at in reversed(self.mounted):
+            subprocess.run(["umount", "-l", str(at)], check=True)
+
+
+@pytest.fixture
+def mounts() -> Iterator[Mounts]:
+    made = Mounts()
+    try:
+        yield made
+    finally:
+        made.close()
+
+
+def fill(folder: Path) -> None:
+    """Use every free byte of the file system that holds `folder`."""
+    descriptor = os.open(folder / "filler", os.O_WRONLY | os.O_CREAT)
+    try:
+        while os.write(descriptor, b"\0" * 4096):
+            pass
+    except OSError as error:
+        assert error.errno == errno.ENOSPC
+    finally:
+        os.close(descriptor)
+
+
+def state(root: Path) -> dict[str, str]:
+    """Every file of the repository and of the current build (through out/'s links), by content hash."""
+    files = {}
+    for path in sorted(root.rglob("*")):
+        if path.is_file() and ".broadsheet-cache" not in path.parts and path.name != "filler":
+            files[path.relative_to(root).as_posix()] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return files
+
+
+def cities_served(root: Path) -> int:
+    conn = sqlite3.connect(f"file:{root / 'out' / 'museums-fixture.db'}?mode=ro", uri=True)
+    try:
+        return conn.execute("SELECT count(*) FROM cities").fetchone()[0]
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize(("case", "fault", "code", "where"), FAULT_CASES, ids=[c[0] for c in FAULT_CASES])
+def test_a_write_fault_is_one_line_and_the_last_good_build_survives(mounts, case, fault, code, where):
+    base = mounts.folder()
+    root = base / "museums"
+    shutil.copytree(FIXTURES / "museums", root)
+    # The fault's file system: the whole repository, or only datapackage/ (so that out/ is written and only the
+    # committed files meet the full disk).
+    small = {"full-disk": root, "read-only": root, "full-disk-repository": root / "datapackage"}.get(fault)
+    if small is not None and not mounts.tmpfs(small):
+        pytest.skip("needs a tmpfs of its own (root may mount one; this user may not)")
+    try:
+        assert build(Layout(root)).built
+        write(Layout(root), "datapackage/cities/rome.yaml", "id: rome\nname_en: Rome\ncountry: IT\n")
+        before = state(root)
+        limit = None
+        if fault.startswith("full-disk"):
+            fill(small)
+        elif fault == "file-size-limit":
+            limit = 16_384  # the database alone is larger
+        elif fault.startswith("deny"):
+            denied = root / ("out" if fault == "deny-out" else "datapackage")
+            denied.chmod(0o555)
+            if (denied / ".lock").exists():
+                (denied / ".lock").chmod(0o444)
+        elif fault == "read-only":
+            mounts.remount(root, "ro")
+
+        def limited() -> None:
+            if limit:
+                resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+            if fault.startswith("deny") and os.geteuid() == 0:
+                without_capabilities()  # root writes anywhere: the build runs as root without that power
+
+        try:
+            run = subprocess.run([sys.executable, "-m", "broadsheet", "build", "--root", str(root)],
+                                 capture_output=True, text=True, timeout=120, preexec_fn=limited,
+                                 env={**os.environ, "HOME": str(base)})
+        finally:
+            if fault == "read-only":
+                mounts.remount(root, "rw")
+            if small is not None:
+                (small / "filler").unlink(missing_ok=True)
+            if fault.startswith("deny"):
+                denied.chmod(0o755)
+        assert run.returncode == 1, run.stderr
+        lines = run.stderr.splitlines()
+        assert len(lines) == 1, run.stderr
+        shown, _, rest = lines[0].partition(": ")
+        assert rest.startswith(f"error[{code}] ")
+        assert shown == where or (where.endswith("/") and shown.startswith(where)), lines[0]
+        assert state(root) == before  # committed files and the current build exactly as they were
+        assert cities_served(root) == 2
+        assert [p.name for p in (root / "out").iterdir() if p.name.startswith(".tmp-")] == []  # no half build
+    finally:
+        mounts.close()
+        mounts.mounted.clear()
+        shutil.rmtree(base, ignore_errors=True)

@@ -28,17 +28,54 @@ def write_atomically(path: Path, data: bytes, durable: bool = True) -> None:
     """Replace `path` with `data` in one rename, so a reader sees the old bytes or the new, never a part.
     `durable` flushes the bytes to disk before the rename (outputs); caches, which are rebuilt when lost, skip it.
     A failure (disk full, read-only folder) leaves `path` as it was and raises OSError."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = _staged(path, data, durable)
+    try:
+        os.replace(temporary, path)
+    except OSError as error:
+        raise _naming(error, path) from None
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def _naming(error: OSError, path: Path) -> OSError:
+    """The error, naming `path` (the file being replaced) rather than a temporary file beside it."""
+    return OSError(error.errno, error.strerror, str(path))
+
+
+def _staged(path: Path, data: bytes, durable: bool) -> Path:
+    """A temporary file beside `path` holding `data`, to be renamed over it; nothing is left if this fails."""
     temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}")
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         with open(temporary, "wb") as handle:
             handle.write(data)
             if durable:
                 handle.flush()
                 os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    finally:
+    except OSError as error:
         temporary.unlink(missing_ok=True)
+        raise _naming(error, path) from None
+    return temporary
+
+
+def replace_all_if_changed(files: list[tuple[Path, bytes]]) -> list[Path]:
+    """Write every file that does not already hold its bytes, all or none: each new file is written in full
+    beside its target first, and only then are they renamed over the targets, in the order given. A full disk
+    or a missing permission meets the first step, and leaves every target as it was. The paths written."""
+    staged: list[tuple[Path, Path]] = []
+    try:
+        for path, data in files:
+            if not holds(path, data):
+                staged.append((_staged(path, data, durable=True), path))
+        for temporary, path in staged:
+            try:
+                os.replace(temporary, path)
+            except OSError as error:
+                raise _naming(error, path) from None
+    finally:
+        for temporary, _path in staged:
+            temporary.unlink(missing_ok=True)
+    return [path for _temporary, path in staged]
 
 
 def holds(path: Path, data: bytes) -> bool:

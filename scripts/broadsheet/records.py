@@ -33,6 +33,11 @@ NULL_WORDS = frozenset({"", "~", "null", "Null", "NULL"})
 # C0/C1 control characters other than tab, LF and CR; they are invisible in editors and break exports.
 CONTROL_CHARACTER = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 TAB_IN_INDENT = re.compile(r"^[ ]*\t", re.MULTILINE)
+# Line breaks YAML counts and git, GitHub and most tools do not (a line ends at LF): with them in a file, every
+# line number after them would be wrong. (NEL, U+0085, is a control character above.)
+STRAY_LINE_BREAK = re.compile("\r(?!\n)|[\u2028\u2029]")
+STRAY_BREAK_NAMES = {"\r": "a lone carriage return (U+000D)", "\u2028": "a line separator (U+2028)",
+                     "\u2029": "a paragraph separator (U+2029)"}
 # Only files containing one of these characters can hold an anchor, alias or tag: they get an event scan.
 NEEDS_EVENT_SCAN = re.compile(r"[&*!]")
 
@@ -333,6 +338,16 @@ def _scan_characters(text: str, path: str) -> list[Problem]:
         problems.append(Problem("control-character", f"invisible control character {code}", path=path,
                                 line=line, column=column, found=code, expected="printable text",
                                 hint="delete the character; it usually comes from pasting"))
+    seen: dict[str, int] = {}
+    for match in STRAY_LINE_BREAK.finditer(text):
+        seen[match.group()] = seen.get(match.group(), 0) + 1
+        if seen[match.group()] == 1:  # the first of each kind (a file saved with CR line ends has one per line)
+            line, column = _position(text, match.start())
+            name = STRAY_BREAK_NAMES[match.group()]
+            problems.append(Problem("stray-line-break", f"{name}: YAML reads it as a line break, git and GitHub "
+                                    "do not", path=path, line=line, column=column, found=f"U+{ord(match.group()):04X}",
+                                    expected="line ends written as LF (or CRLF)",
+                                    hint="delete it, or save the file with LF line ends"))
     for match in TAB_IN_INDENT.finditer(text):
         line, column = _position(text, match.end() - 1)
         problems.append(Problem("tab-indentation", "a tab in indentation", path=path, line=line, column=column,
@@ -366,8 +381,15 @@ def _scan_events(text: str, path: str) -> list[Problem]:
     return problems
 
 
+# Errors libyaml finds where an unfinished construct ends (often the end of the file): they are reported where
+# the construct begins, the quote, bracket or key the curator has to fix.
+OPENED_AT_CONTEXT = ("while scanning a quoted scalar", "while parsing a flow", "while scanning a simple key")
+
+
 def _syntax_problem(error: yaml.MarkedYAMLError, path: str) -> Problem:
     mark = error.problem_mark or error.context_mark
+    if error.context_mark and (error.context or "").startswith(OPENED_AT_CONTEXT):
+        mark = error.context_mark
     line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
     what = " ".join(filter(None, [error.context, error.problem]))
     return Problem("yaml-syntax", f"YAML syntax error: {what}", path=path, line=line, column=column,
