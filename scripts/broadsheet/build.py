@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import cast
 
-from broadsheet import __version__, atomic, history
+from broadsheet import __version__, atomic, history, validate
 from broadsheet.errors import ConfigError, Report
 from broadsheet.export import descriptor, dictionary, sqlite
 from broadsheet.export.csv import csv_bytes
@@ -44,7 +44,7 @@ from broadsheet.export.values import dumps, sort_order
 from broadsheet.layout import CSV_SUFFIX, Layout
 from broadsheet.package import PackageSpec
 from broadsheet.records import read_record
-from broadsheet.validate import Validated, validate
+from broadsheet.validate import Validated
 
 DB_NAME = re.compile(r"^[a-z][a-z0-9_-]*$")
 STAGES = ("validate", "tables", "sqlite", "downloads", "verify", "repository", "swap", "cleanup")
@@ -183,7 +183,7 @@ def generate_repository(validated: Validated) -> Generated:
 
 def check(layout: Layout) -> CheckResult:
     """Which committed outputs differ from what a build would write. Writes nothing."""
-    validated = validate(layout)
+    validated = validate.rows(layout)
     if not validated.report.valid:
         return CheckResult(validated.report)
     generated = generate_repository(validated)
@@ -304,7 +304,7 @@ def build(layout: Layout, progress: Progress | None = None) -> BuildResult:
 
 def _build(layout: Layout, progress: Progress | None) -> BuildResult:
     _pause("validate", progress)
-    validated = validate(layout)
+    validated = validate.rows(layout)
     if not validated.report.valid:
         return BuildResult(validated.report)
     name = db_name(package=validated.package)
