@@ -19,9 +19,9 @@ from pathlib import Path
 
 import pytest
 
+from broadsheet import validate
 from broadsheet.build import build, check, generate_repository
 from broadsheet.layout import Layout
-from broadsheet.validate import validate
 from conftest import FIXTURES, write
 
 CSV = "datapackage/{}.csv"
@@ -40,7 +40,7 @@ LINKED_CSV_CASES = [
 @pytest.mark.parametrize(("case", "resource", "target"), LINKED_CSV_CASES, ids=[c[0] for c in LINKED_CSV_CASES])
 def test_a_linked_csv_is_replaced_never_followed(museums, tmp_path, case, resource, target):
     assert build(museums).built
-    expected = generate_repository(validate(museums)).committed
+    expected = generate_repository(validate.rows(museums)).committed
     outside = tmp_path / "outside.csv"
     outside.write_bytes(expected[CSV.format("cities")] if target == "same" else b"host,file\n1,2\n")
     link = museums.root / CSV.format(resource)
