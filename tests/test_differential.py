@@ -174,7 +174,8 @@ def test_plain_reader_on_every_bad_record(museums, case, relative, content, expe
 ROW_CODES = {"file-too-large", "unknown-field", "filled-field", "not-a-list", "not-a-mapping", "id-mismatch",
              "type-error",
              "constraint-error", "unique-error", "primary-key", "foreign-key", "formula-injection", "uncited-fact",
-             "citation-unknown-field"}
+             "citation-unknown-field", "number-limit", "invisible-character", "not-nfc", "multiline-text",
+             "surrounding-whitespace", "missing-value-word"}
 
 
 LINE_VALUES = st.one_of(TEXT, NAME, st.sampled_from(

@@ -125,6 +125,51 @@ CASES: list[tuple[str, str, str | bytes, set[tuple[str, int, str]]]] = [
      {(TATE, 4, "type-error")}),
     ("array written as a mapping", TATE, tate("name_en: Tate\ncity_id: paris\ntopics:\n  art: yes\n"),
      {(TATE, 4, "type-error")}),
+    # --- numbers within the documented limits (docs/dataset-format.md, "Numbers") -----------------------------
+    ("number with a huge exponent", TATE, tate("name_en: Tate\ncity_id: paris\nbudget: 1e9999999\n"),
+     {(TATE, 4, "number-limit")}),
+    ("number beyond the magnitude limit", TATE, tate("name_en: Tate\ncity_id: paris\nbudget: 1e5000\n"),
+     {(TATE, 4, "number-limit")}),
+    ("number of 19 integral digits", TATE,
+     tate("name_en: Tate\ncity_id: paris\nbudget: 1234567890123456789\n"), {(TATE, 4, "number-limit")}),
+    ("number with 16 significant digits", TATE,
+     tate("name_en: Tate\ncity_id: paris\nbudget: 0.1234567890123456\n"), {(TATE, 4, "number-limit")}),
+    ("number too small to store", TATE, tate("name_en: Tate\ncity_id: paris\nbudget: 1e-400\n"),
+     {(TATE, 4, "number-limit")}),
+    ("integer of 4,301 digits", "datapackage/cities/oslo.yaml",
+     "id: oslo\nname_en: Oslo\ncountry: NO\npopulation: " + "1" * 4301 + "\n",
+     {("datapackage/cities/oslo.yaml", 4, "number-limit")}),
+    ("integer of 19 digits", "datapackage/cities/oslo.yaml",
+     "id: oslo\nname_en: Oslo\ncountry: NO\npopulation: 1234567890123456789\n",
+     {("datapackage/cities/oslo.yaml", 4, "number-limit")}),
+    # --- text as decoded from its escapes ------------------------------------------------------------------------
+    ("NUL from an escape", TATE, tate("name_en: \"Ta\\0te\"\ncity_id: paris\n"), {(TATE, 2, "control-character")}),
+    ("bell from an escape", TATE, tate("name_en: \"Ta\\ate\"\ncity_id: paris\n"), {(TATE, 2, "control-character")}),
+    ("zero-width space from an escape", TATE, tate("name_en: \"Ta\\u200bte\"\ncity_id: paris\n"),
+     {(TATE, 2, "invisible-character")}),
+    ("line separator from an escape", TATE, tate("name_en: \"Ta\\u2028te\"\ncity_id: paris\n"),
+     {(TATE, 2, "invisible-character")}),
+    ("right-to-left override from an escape", TATE, tate("name_en: \"Ta\\u202ete\"\ncity_id: paris\n"),
+     {(TATE, 2, "invisible-character")}),
+    ("accent as a combining mark (NFD)", TATE, tate("name_en: Muse\u0301e\ncity_id: paris\n"),
+     {(TATE, 2, "not-nfc")}),
+    ("newline from a block scalar", TATE, tate("name_en: |\n  Tate\n  Modern\ncity_id: paris\n"),
+     {(TATE, 2, "multiline-text")}),
+    ("newline from an escape", TATE, tate("name_en: \"Tate\\nModern\"\ncity_id: paris\n"),
+     {(TATE, 2, "multiline-text")}),
+    ("newline in a child list's text", TATE,
+     tate("name_en: Tate\ncity_id: paris\nnames:\n  - language: en\n    name: \"Tate\\nModern\"\n"),
+     {(TATE, 6, "multiline-text")}),
+    ("leading space", TATE, tate("name_en: ' Tate'\ncity_id: paris\n"), {(TATE, 2, "surrounding-whitespace")}),
+    ("trailing space", TATE, tate("name_en: 'Tate '\ncity_id: paris\n"), {(TATE, 2, "surrounding-whitespace")}),
+    ("trailing no-break space", TATE, tate("name_en: \"Tate\\u00a0\"\ncity_id: paris\n"),
+     {(TATE, 2, "surrounding-whitespace")}),
+    # --- missing-value words -----------------------------------------------------------------------------------
+    ("NA in a required text field", TATE, tate("name_en: NA\ncity_id: paris\n"), {(TATE, 2, "missing-value-word")}),
+    ("N/A in a required text field", TATE, tate("name_en: N/A\ncity_id: paris\n"),
+     {(TATE, 2, "missing-value-word")}),
+    ("#N/A in a required text field", TATE, tate("name_en: '#N/A'\ncity_id: paris\n"),
+     {(TATE, 2, "missing-value-word")}),
     # --- constraints -----------------------------------------------------------------------------------------
     ("required field missing", TATE, tate("city_id: paris\n"), {(TATE, 1, "constraint-error")}),
     ("required field only whitespace", TATE, tate("name_en: '   '\ncity_id: paris\n"),
@@ -288,3 +333,38 @@ def test_fmt_neither_reads_nor_replaces_a_linked_record(museums, tmp_path):
     assert f"{TATE}: error[symlink]" in run.stderr
     assert "SECRET" not in run.stdout + run.stderr
     assert link.is_symlink() and secret.read_text(encoding="utf-8").startswith("id: tate\nname_en:   ")
+
+
+# --- per-field policies (docs/dataset-format.md, Field properties) -----------------------------------------------
+# (case, the field property added to museums.name_en, the value, expected problems). The same value is refused
+# without the property (the CASES above and the first rows here show it).
+POLICY_CASES = [
+    ("an E.164 phone number is formula text by default", "", "'+4412345678'", {(TATE, 2, "formula-injection")}),
+    ("x-allow-formula-start lets a field start with +", "x-allow-formula-start: true", "'+4412345678'", set()),
+    ("x-allow-formula-start still refuses a tab", "x-allow-formula-start: true", '"+44\\t12"',
+     {(TATE, 2, "formula-injection")}),
+    ("x-multiline lets a field hold line breaks", "x-multiline: true", "|-\n  Tate\n  Modern", set()),
+    ("x-multiline still refuses a trailing line break", "x-multiline: true", "|\n  Tate\n  Modern",
+     {(TATE, 2, "surrounding-whitespace")}),
+    ("x-allow-missing-words lets a field hold NA", "x-allow-missing-words: true", "NA", set()),
+]
+
+
+@pytest.mark.parametrize(("case", "prop", "value", "expected"), POLICY_CASES, ids=[c[0] for c in POLICY_CASES])
+def test_a_field_property_sets_the_policy(museums, case, prop, value, expected):
+    schema = museums.root / "schemas/museums.yaml"
+    text = schema.read_text(encoding="utf-8")
+    if prop:
+        text = text.replace("    x-label: true\n", f"    x-label: true\n    {prop}\n", 1)
+    schema.write_text(text.replace("constraints: {required: true, maxLength: 80}",
+                                   "constraints: {required: true, maxLength: 80, pattern: '[^=@]*'}"),
+                      encoding="utf-8")
+    write(museums, TATE, tate(f"name_en: {value}\ncity_id: paris\n"))
+    assert {(p.path, p.line, p.code) for p in validate.report(museums).problems} == expected
+    assert {(p.path, p.line, p.code) for p in validate.report(museums, validate.REFERENCE).problems} == expected
+
+
+def test_a_control_character_is_shown_escaped_never_raw(museums):
+    write(museums, TATE, tate('name_en: "Ta\\u202ete\\u0007"\ncity_id: paris\n'))
+    [problem] = validate.report(museums).problems
+    assert (problem.code, problem.found) == ("control-character", "Ta\\u202ete\\x07")

@@ -40,7 +40,7 @@ from broadsheet.export.downloads import Downloads, Views
 from broadsheet.export.history import write_history_table
 from broadsheet.export.json import rows_json
 from broadsheet.export.sqlite import SortedTable
-from broadsheet.export.values import dumps, sort_order
+from broadsheet.export.values import canonical_rows, dumps, sort_order
 from broadsheet.layout import CSV_SUFFIX, Layout
 from broadsheet.package import PackageSpec
 from broadsheet.records import read_record
@@ -154,7 +154,7 @@ def sorted_tables(validated: Validated) -> dict[str, SortedTable]:
     for table in validated.tables:
         spec = table.spec
         indices = sort_order(spec, table.rows)
-        result[spec.name] = SortedTable(spec, [table.rows[i] for i in indices],
+        result[spec.name] = SortedTable(spec, canonical_rows(spec, [table.rows[i] for i in indices]),
                                         [table.origins[i].record_id for i in indices])
     return result
 
