@@ -368,3 +368,51 @@ def test_a_control_character_is_shown_escaped_never_raw(museums):
     write(museums, TATE, tate('name_en: "Ta\\u202ete\\u0007"\ncity_id: paris\n'))
     [problem] = validate.report(museums).problems
     assert (problem.code, problem.found) == ("control-character", "Ta\\u202ete\\x07")
+
+
+# --- the guard against mass deletion (docs/dataset-format.md) ---------------------------------------------------
+# (case, museums deleted, commit message of the change (None: left uncommitted), max-deleted-share (None: the
+# default 0.5), expected problems). The fixture has two museums; the base is main's last commit.
+DELETION_CASES = [
+    ("every record of a resource deleted", ["louvre", "central-state"], "Remove museums", None,
+     {("datapackage/museums", 0, "mass-deletion")}),
+    ("every record deleted, not yet committed", ["louvre", "central-state"], None, None,
+     {("datapackage/museums", 0, "mass-deletion")}),
+    ("half the records deleted is within the default share", ["louvre"], "Remove the Louvre", None, set()),
+    ("the change says the deletion is intended", ["louvre", "central-state"],
+     "Remove museums\n\nDeletes-records: museums\n", None, set()),
+    ("the change names another resource", ["louvre", "central-state"], "Remove\n\nDeletes-records: cities\n", None,
+     {("datapackage/museums", 0, "mass-deletion")}),
+    ("a stricter share", ["louvre"], "Remove the Louvre", 0.25, {("datapackage/museums", 0, "mass-deletion")}),
+    ("the guard turned off", ["louvre", "central-state"], "Remove museums", 1, set()),
+]
+
+
+@pytest.mark.parametrize(("case", "deleted", "message", "share", "expected"), DELETION_CASES,
+                         ids=[c[0] for c in DELETION_CASES])
+def test_a_mass_deletion_fails_unless_the_change_says_so(museums, case, deleted, message, share, expected):
+    import json
+
+    root = museums.root
+    if share is not None:
+        descriptor = json.loads((root / "datapackage.json").read_text(encoding="utf-8"))
+        descriptor["x-broadsheet"] = {"max-deleted-share": share}
+        (root / "datapackage.json").write_text(json.dumps(descriptor), encoding="utf-8")
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.org", *args], cwd=root,
+                       check=True, capture_output=True)
+
+    git("init", "-q", "-b", "main")
+    git("add", "-A")
+    git("commit", "-q", "-m", "The museums")
+    git("checkout", "-q", "-b", "change")
+    for record in deleted:
+        (root / f"datapackage/museums/{record}.yaml").unlink()
+    if message is not None:
+        git("commit", "-q", "-a", "-m", message)
+    run = subprocess.run([sys.executable, "-m", "broadsheet", "validate", "--root", str(root), "--format", "json"],
+                         capture_output=True, text=True, timeout=120)
+    problems = json.loads(run.stdout)["problems"]
+    assert {(p["path"], p["line"], p["code"]) for p in problems} == expected
+    assert run.returncode == (1 if expected else 0)
