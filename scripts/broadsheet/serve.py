@@ -8,7 +8,10 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from broadsheet import build
+from broadsheet.build import input_hash
 from broadsheet.errors import BroadsheetError, Report
+from broadsheet.export import sitemeta
 from broadsheet.layout import Layout
 from broadsheet.package import PackageSpec, load_package
 
@@ -61,8 +64,6 @@ def database_path(layout: Layout, package: PackageSpec) -> Path:
 
 def is_stale(layout: Layout, package: PackageSpec) -> bool:
     """True when the database is missing or was built from other inputs than the ones in the repository now."""
-    from broadsheet.build import input_hash
-
     info = layout.out_dir / "build.json"
     if not database_path(layout, package).is_file() or not info.is_file():
         return True
@@ -78,9 +79,7 @@ def build_if_needed(layout: Layout, rebuild: bool = True) -> tuple[PackageSpec, 
     (nothing is served then)."""
     package = load_package(layout)
     if rebuild and is_stale(layout, package):
-        from broadsheet import build  # the build validates first and writes out/ atomically
-
-        result = build.build(layout)
+        result = build.build(layout)  # the build validates first and writes out/ atomically
         if not result.built:
             return package, result.report
     if not database_path(layout, package).is_file():
@@ -90,8 +89,6 @@ def build_if_needed(layout: Layout, rebuild: bool = True) -> tuple[PackageSpec, 
 
 
 def prepare(layout: Layout, package: PackageSpec, assets: Path | None = None) -> Site:
-    from broadsheet.export import sitemeta
-
     metadata = sitemeta.write(layout, package)
     return Site(database_path(layout, package), metadata, assets or site_assets(layout))
 
