@@ -85,6 +85,10 @@ SQLITE_FAULTS = {
 }
 
 
+WRITE_CODES = frozenset(code for code, _reason in [*WRITE_FAULTS.values(), *SQLITE_FAULTS.values()]) | {
+    "write-failed"}
+
+
 def write_fault(error: BaseException) -> tuple[str, str, str] | None:
     """(code, reason, the file named by the error or "") for an error that is a fault of the machine, not of
     Broadsheet or the data; None for anything else (which stays a bug, with its traceback)."""
