@@ -416,3 +416,11 @@ def test_a_mass_deletion_fails_unless_the_change_says_so(museums, case, deleted,
     problems = json.loads(run.stdout)["problems"]
     assert {(p["path"], p["line"], p["code"]) for p in problems} == expected
     assert run.returncode == (1 if expected else 0)
+
+
+def test_a_long_rejected_value_is_shown_by_its_start_and_length(museums):
+    write(museums, "datapackage/cities/oslo.yaml",
+          "id: oslo\nname_en: Oslo\ncountry: NO\npopulation: " + "1" * 4301 + "\n")
+    [problem] = validate.report(museums).problems
+    assert (problem.code, problem.found) == ("number-limit", "1" * 60 + "… (4301 characters)")
+    assert len(problem.message) < 120

@@ -26,6 +26,7 @@ INTEGER = re.compile(r"-?(?:0|[1-9][0-9]*)", re.ASCII)
 NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?", re.ASCII)
 DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
 PARTIAL_DATE = re.compile(r"([0-9]{4})(?:-([0-9]{2})(?:-([0-9]{2}))?)?", re.ASCII)
+SHOWN_CHARACTERS = 60  # of a rejected value, in its problem's message and `found`
 # A spreadsheet runs a cell that starts with one of these as a formula (CSV injection).
 FORMULA_START = ("=", "+", "-", "@")
 
@@ -72,6 +73,9 @@ class CellRule:
         # invisible and control characters are shown as escapes: printed as they are, they would vanish, or
         # reorder the line they are printed on
         found = text if text.isprintable() else text.encode("unicode_escape").decode("ascii")
+        if len(found) > SHOWN_CHARACTERS:  # a 4,301-digit number is shown by its start and its length
+            found = f"{found[:SHOWN_CHARACTERS]}… ({len(text)} characters)"
+            text = found
         return Problem(self.code, f"{field_name} {text!r} {self.verdict}", path=path, line=line, column=column,
                        resource=spec_name, record_id=record_id, field=field_name, found=found,
                        expected=self.expected, hint=self.hint)
