@@ -158,6 +158,10 @@ def layer_of(name: str) -> int:
     return places[0]
 
 
+def test_every_module_has_its_place_in_the_layer_table():
+    assert {name: layer_of(name) for name in MODULES}  # layer_of fails for a module in no layer or in two
+
+
 def test_every_import_goes_down_the_layer_table():
     upward = [(name, imported) for name, path in MODULES.items() for imported in toolkit_imports(path)
               if layer_of(imported) > layer_of(name)]
@@ -243,10 +247,11 @@ def emitted_codes() -> set[str]:
 
 
 def test_every_code_is_registered_and_every_registered_code_is_used():
+    from broadsheet.build import WRITE_CODES
     from broadsheet.check.frictionless import CROSS_ROW_CODES
     from broadsheet.check.rules import REGISTRY
     from broadsheet.errors import CODES
 
-    used = emitted_codes() | REGISTRY.codes() | CROSS_ROW_CODES | {"constraint-error"}
+    used = emitted_codes() | REGISTRY.codes() | CROSS_ROW_CODES | {"constraint-error"} | WRITE_CODES
     assert used - set(CODES) == set()  # a code the README would not list
     assert set(CODES) - used == set()  # a registered code nothing reports
