@@ -159,3 +159,17 @@ def test_codes_lists_and_money_are_shown_as_words(flagship) -> None:  # type: ig
     table = get(ds, f"/{db}/projects?_facet=sector").text
     assert ">Mining and metallurgy</a>" in table  # the facet shows labels
     assert ">mining_metallurgy<" not in table
+
+
+def test_home_page_chart_is_an_accessible_svg_with_its_figures_as_a_table(flagship) -> None:  # type: ignore[no-untyped-def]
+    _db, ds = flagship
+    text = get(ds, "/").text
+    svg = text[text.index('<svg class="bs-chart"'):text.index("</svg>")]
+    assert 'role="img" aria-labelledby="bs-chart-0"' in svg
+    assert '<title id="bs-chart-0">Announced investment by region and sector (USD)</title>' in svg
+    assert "http" not in svg.replace("http://www.w3.org/2000/svg", "")  # nothing fetched from the network
+    table = text[text.index('<table class="bs-chart-table">'):]
+    table = table[:table.index("</table>")]
+    assert re.search(r'<th scope="row">Abai region</th><td>USD [\d.]+(m|bn)</td>', table)
+    assert svg.count('<text x="164"') == table.count('<th scope="row">')  # one bar per row of the table
+    assert "mining_metallurgy" not in svg and "Mining and metallurgy" in svg  # series named by the schema's labels

@@ -310,11 +310,86 @@ async def home(datasette) -> dict[str, Any]:
         "citation": conf.get("citation") or {},
         "counts": await counts(datasette, db, names, resources, conf.get("views") or []),
         "headline": await headline(database, conf.get("headline") or {}),
+        "charts": [await chart(database, resources, spec, i) for i, spec in enumerate(conf.get("charts") or [])],
         "downloads": downloads(datasette, db, list(resources) + list(conf.get("views") or []),
                                table_titles(datasette, db, resources)),
         "queries": [{"name": name, "title": q.get("title") or name, "href": datasette.urls.table(db, name)}
                     for name, q in ((datasette.metadata("queries", database=db) or {}).items())],
     }
+
+
+# ---------------------------------------------------------------- charts (server-rendered SVG, no script)
+
+PALETTE = ["#1f5fa8", "#e07b00", "#2e8b3e", "#c0392b", "#7d4fb0", "#8c5a2b", "#d45aa0", "#5c6770", "#a39b00",
+           "#138d9c", "#9fb5e0", "#f2b86b", "#9dd39a", "#f0a09a"]
+
+
+async def chart(database, resources: dict[str, Any], spec: dict[str, Any],  # type: ignore[no-untyped-def]
+                number: int = 0) -> dict[str, Any]:
+    """A stacked bar chart configured in site/metadata.yml under `site.charts`: `sql` gives rows of `bar` (one
+    bar each), `series` (a segment each, optionally labelled by a schema field's categories: `series_labels:
+    resource.field`), `value` and `currency`; shown as an SVG with a title and description, and the same
+    figures as a table beside it."""
+    try:
+        rows = [dict(r) for r in (await database.execute(spec["sql"])).rows]
+    except Exception:  # a broken chart must not take the home page down
+        log.error("chart %r failed", spec.get("title"))
+        return {}
+    table, _, column = str(spec.get("series_labels") or "").partition(".")
+    codes = next((f.get("labels") or {} for f in (resources.get(table) or {}).get("fields") or []
+                  if f["name"] == column), {})
+    bar, series, value, cur = (spec.get(k) or k for k in ("bar", "series", "value", "currency"))
+    bars: dict[str, dict[str, float]] = {}
+    currencies = {str(r.get(cur) or "") for r in rows}
+    currency = currencies.pop() if len(currencies) == 1 else ""
+    for row in rows:
+        segments = bars.setdefault(str(row.get(bar) or ""), {})
+        name = code_label(codes, row.get(series))
+        segments[name] = segments.get(name, 0.0) + float(row.get(value) or 0)
+    names = sorted({name for segments in bars.values() for name in segments})
+    colours = {name: PALETTE[i % len(PALETTE)] for i, name in enumerate(names)}
+    order = sorted(bars, key=lambda b: -sum(bars[b].values()))
+    return {"title": spec.get("title") or "", "description": spec.get("description") or "",
+            "svg": Markup(bar_svg(order, bars, names, colours, currency, spec.get("title") or "", number)),
+            "legend": [{"name": n, "colour": colours[n]} for n in names],
+            "bar_title": spec.get("bar_title") or "",
+            "rows": [{"bar": b, "total": amount_text(sum(bars[b].values()), currency),
+                      "parts": "; ".join(f"{n}: {amount_text(v, currency)}" for n, v in
+                                         sorted(bars[b].items(), key=lambda kv: -kv[1]))} for b in order]}
+
+
+def amount_text(amount: float, currency: str) -> str:
+    return money(amount, currency) or str(fmt_number(amount))
+
+
+def bar_svg(order: list[str], bars: dict[str, dict[str, float]], names: list[str], colours: dict[str, str],
+            currency: str, title: str, number: int = 0) -> str:
+    """Horizontal stacked bars, one per row of `order`, scaled to the largest total; text in the SVG is escaped."""
+    width, label_w, row_h, top = 640, 170, 26, 8
+    biggest = max((sum(s.values()) for s in bars.values()), default=0) or 1
+    height = top + row_h * len(order) + 8
+    parts = [f'<svg class="bs-chart" viewBox="0 0 {width} {height}" role="img" aria-labelledby="bs-chart-{number}" '
+             f'xmlns="http://www.w3.org/2000/svg"><title id="bs-chart-{number}">{html_escape(title)}</title>']
+    for i, name in enumerate(order):
+        y = top + i * row_h
+        parts.append(f'<text x="{label_w - 6}" y="{y + 16}" text-anchor="end" font-size="12">'
+                     f'{html_escape(name)}</text>')
+        x = float(label_w)
+        for series in names:
+            amount = bars[name].get(series, 0.0)
+            if not amount:
+                continue
+            w = (width - label_w - 90) * amount / biggest
+            shown_amount = money(amount, currency) or fmt_number(amount)
+            parts.append(f'<rect x="{x:.1f}" y="{y + 3}" width="{max(w, 0.5):.1f}" height="{row_h - 8}" '
+                         f'fill="{colours[series]}"><title>{html_escape(name)}, {html_escape(series)}: '
+                         f'{html_escape(shown_amount)}</title></rect>')
+            x += w
+        total = sum(bars[name].values())
+        parts.append(f'<text x="{x + 4:.1f}" y="{y + 16}" font-size="12">'
+                     f'{html_escape(money(total, currency) or fmt_number(total))}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
 
 
 async def counts(datasette, db: str, names: set[str], resources: dict[str, Any], views: list[str]) -> list[dict]:
