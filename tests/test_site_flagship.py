@@ -173,3 +173,15 @@ def test_home_page_chart_is_an_accessible_svg_with_its_figures_as_a_table(flagsh
     assert re.search(r'<th scope="row">Abai region</th><td>USD [\d.]+(m|bn)</td>', table)
     assert svg.count('<text x="164"') == table.count('<th scope="row">')  # one bar per row of the table
     assert "mining_metallurgy" not in svg and "Mining and metallurgy" in svg  # series named by the schema's labels
+
+
+def test_home_page_map_shows_only_places_with_coordinates(flagship) -> None:  # type: ignore[no-untyped-def]
+    db, ds = flagship
+    text = get(ds, "/").text
+    svg = text[text.index('<svg class="bs-map"'):]
+    svg = svg[:svg.index("</svg>")]
+    rows = get(ds, f"/{db}/places.json?_shape=array&_size=max&_col=latitude&_col=kind").json()
+    expected = sum(1 for r in rows if r["latitude"] is not None and r["kind"] != "country")
+    assert svg.count("<circle") == expected > 0
+    assert f'<a href="/{db}/places/semey">' in svg
+    assert "<image" not in svg  # no tiles fetched from elsewhere

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 import re
 import sys
 import unicodedata
@@ -311,6 +312,7 @@ async def home(datasette) -> dict[str, Any]:
         "counts": await counts(datasette, db, names, resources, conf.get("views") or []),
         "headline": await headline(database, conf.get("headline") or {}),
         "charts": [await chart(database, resources, spec, i) for i, spec in enumerate(conf.get("charts") or [])],
+        "map": await dot_map(datasette, db, conf.get("map") or {}),
         "downloads": downloads(datasette, db, list(resources) + list(conf.get("views") or []),
                                table_titles(datasette, db, resources)),
         "queries": [{"name": name, "title": q.get("title") or name, "href": datasette.urls.table(db, name)}
@@ -356,6 +358,51 @@ async def chart(database, resources: dict[str, Any], spec: dict[str, Any],  # ty
             "rows": [{"bar": b, "total": amount_text(sum(bars[b].values()), currency),
                       "parts": "; ".join(f"{n}: {amount_text(v, currency)}" for n, v in
                                          sorted(bars[b].items(), key=lambda kv: -kv[1]))} for b in order]}
+
+
+async def dot_map(datasette, db: str, spec: dict[str, Any]) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    """Places with coordinates as dots on an SVG in the Web Mercator projection, each a link to its record:
+    configured under `site.map` with `sql` (rows of id, name, latitude, longitude) and `resource` (whose records
+    the dots link to). Rows without coordinates stay off the map. No tiles: nothing is fetched from elsewhere."""
+    if not spec.get("sql"):
+        return {}
+    try:
+        rows = [dict(r) for r in (await datasette.get_database(db).execute(spec["sql"])).rows]
+    except Exception:  # a broken map must not take the home page down
+        log.error("map query failed")
+        return {}
+    points = [r for r in rows
+              if isinstance(r.get("latitude"), int | float) and isinstance(r.get("longitude"), int | float)]
+    if not points:
+        return {}
+    def project(lat: float, lon: float) -> tuple[float, float]:
+        return lon, math.degrees(math.log(math.tan(math.pi / 4 + math.radians(lat) / 2)))
+
+    xy = [project(p["latitude"], p["longitude"]) for p in points]
+    left, right = min(x for x, _ in xy), max(x for x, _ in xy)
+    low, high = min(y for _, y in xy), max(y for _, y in xy)
+    width, pad = 640.0, 24.0
+    scale = (width - 2 * pad) / max(right - left, 1e-6)
+    height = min(max((high - low) * scale + 2 * pad, 160.0), 900.0)
+    scale = min(scale, (height - 2 * pad) / max(high - low, 1e-6))
+    title = spec.get("title") or "Map"
+    parts = [f'<svg class="bs-map" viewBox="0 0 {width:.0f} {height:.0f}" role="group" aria-labelledby="bs-map-t" '
+             f'xmlns="http://www.w3.org/2000/svg"><title id="bs-map-t">{html_escape(title)}</title>'
+             f'<rect width="100%" height="100%" fill="#eef3f7"/>']
+    resource = spec.get("resource") or ""
+    for point, (x, y) in sorted(zip(points, xy, strict=True), key=lambda pair: pair[1][1]):
+        cx, cy = pad + (x - left) * scale, height - pad - (y - low) * scale
+        href = record_href(datasette, db, resource, point["id"]) if resource else ""
+        name = html_escape(str(point.get("name") or point["id"]))
+        dot = (f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="4" fill="#1a4fa0" stroke="#fff"><title>{name}</title></circle>'
+               f'<text x="{cx + 6:.1f}" y="{cy + 4:.1f}" font-size="10">{name}</text>')
+        parts.append(f'<a href="{html_escape(href)}">{dot}</a>' if href else dot)
+    parts.append("</svg>")
+    return {"title": title, "description": spec.get("description") or "", "svg": Markup("".join(parts)),
+            "count": len(points), "missing": len(rows) - len(points),
+            "places": [{"name": str(p.get("name") or p["id"]),
+                        "href": record_href(datasette, db, resource, p["id"]) if resource else "",
+                        "where": f"{p['latitude']:.4f}, {p['longitude']:.4f}"} for p in points]}
 
 
 def amount_text(amount: float, currency: str) -> str:
