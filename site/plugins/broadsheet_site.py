@@ -340,7 +340,8 @@ async def chart(database, resources: dict[str, Any], spec: dict[str, Any],  # ty
     table, _, column = str(spec.get("series_labels") or "").partition(".")
     codes = next((f.get("labels") or {} for f in (resources.get(table) or {}).get("fields") or []
                   if f["name"] == column), {})
-    bar, series, value, cur = (spec.get(k) or k for k in ("bar", "series", "value", "currency"))
+    bar, series, value = (spec.get(k) or k for k in ("bar", "series", "value"))
+    cur = spec.get("currency_column") or ""
     bars: dict[str, dict[str, float]] = {}
     currencies = {str(r.get(cur) or "") for r in rows}
     currency = currencies.pop() if len(currencies) == 1 else ""
@@ -362,7 +363,7 @@ async def chart(database, resources: dict[str, Any], spec: dict[str, Any],  # ty
 
 async def dot_map(datasette, db: str, spec: dict[str, Any]) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     """Places with coordinates as dots on an SVG in the Web Mercator projection, each a link to its record:
-    configured under `site.map` with `sql` (rows of id, name, latitude, longitude) and `resource` (whose records
+    configured under `site.map` with `sql` (rows of id, name, lat, lon) and `resource` (whose records
     the dots link to). Rows without coordinates stay off the map. No tiles: nothing is fetched from elsewhere."""
     if not spec.get("sql"):
         return {}
@@ -371,14 +372,13 @@ async def dot_map(datasette, db: str, spec: dict[str, Any]) -> dict[str, Any]:  
     except Exception:  # a broken map must not take the home page down
         log.error("map query failed")
         return {}
-    points = [r for r in rows
-              if isinstance(r.get("latitude"), int | float) and isinstance(r.get("longitude"), int | float)]
+    points = [r for r in rows if isinstance(r.get("lat"), int | float) and isinstance(r.get("lon"), int | float)]
     if not points:
         return {}
     def project(lat: float, lon: float) -> tuple[float, float]:
         return lon, math.degrees(math.log(math.tan(math.pi / 4 + math.radians(lat) / 2)))
 
-    xy = [project(p["latitude"], p["longitude"]) for p in points]
+    xy = [project(p["lat"], p["lon"]) for p in points]
     left, right = min(x for x, _ in xy), max(x for x, _ in xy)
     low, high = min(y for _, y in xy), max(y for _, y in xy)
     width, pad = 640.0, 24.0
@@ -400,9 +400,9 @@ async def dot_map(datasette, db: str, spec: dict[str, Any]) -> dict[str, Any]:  
     parts.append("</svg>")
     return {"title": title, "description": spec.get("description") or "", "svg": Markup("".join(parts)),
             "count": len(points), "missing": len(rows) - len(points),
-            "places": [{"name": str(p.get("name") or p["id"]),
+            "dots": [{"name": str(p.get("name") or p["id"]),
                         "href": record_href(datasette, db, resource, p["id"]) if resource else "",
-                        "where": f"{p['latitude']:.4f}, {p['longitude']:.4f}"} for p in points]}
+                        "where": f"{p['lat']:.4f}, {p['lon']:.4f}"} for p in points]}
 
 
 def amount_text(amount: float, currency: str) -> str:
