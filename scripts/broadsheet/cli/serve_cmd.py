@@ -43,10 +43,10 @@ def serve(root: Path | None, port: int, host: str, no_build: bool) -> None:
                        err=True)
             sys.exit(EXIT_INVALID)
         prepared = site.prepare(layout, package)
+        args = site.command(prepared, host=host, port=port)
     except BroadsheetError as error:
         _fail_config(error)
         return
-    args = site.command(prepared, host=host, port=port)
     click.echo(f"Serving {prepared.database.relative_to(layout.root).as_posix()} at http://{host}:{port}/", err=True)
     sys.stderr.flush()
     os.execv(args[0], args)  # Datasette replaces this process, so Ctrl-C and exit codes are its own
