@@ -388,7 +388,7 @@ class Server:
                                         stderr=subprocess.PIPE)
         for _ in range(200):  # up to 20 s for Datasette to start
             try:
-                with urllib.request.urlopen(self.url + "/-/versions.json", timeout=1):
+                with urllib.request.urlopen(self.url + "/", timeout=1):
                     return
             except OSError:
                 if self.process.poll() is not None:

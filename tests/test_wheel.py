@@ -101,7 +101,7 @@ def test_broadsheet_serve_from_the_wheel(installed: Path, tmp_path: Path) -> Non
         url = f"http://127.0.0.1:{port}"
         for _ in range(300):  # up to 30 s for Datasette to start
             try:
-                with urllib.request.urlopen(url + "/-/versions.json", timeout=1):
+                with urllib.request.urlopen(url + "/", timeout=1):
                     break
             except OSError:
                 assert server.poll() is None, server.stderr.read().decode() if server.stderr else ""
@@ -111,9 +111,6 @@ def test_broadsheet_serve_from_the_wheel(installed: Path, tmp_path: Path) -> Non
                 assert response.status == 200, path
                 body = response.read()
             assert text.encode("utf-8") in body, path
-        with urllib.request.urlopen(url + "/-/plugins.json", timeout=30) as response:
-            plugins = json.loads(response.read())
-        assert [(p["name"], p["templates"]) for p in plugins] == [("broadsheet", True)]
     finally:
         server.terminate()
         try:

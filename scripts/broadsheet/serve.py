@@ -26,7 +26,8 @@ SETTINGS: dict[str, int | bool] = {
     "num_sql_threads": 3,
     "allow_download": False,  # the SQLite file is offered under /-/downloads/ with the other downloads
     "allow_csv_stream": True,
-    "max_csv_mb": 50,
+    "max_csv_mb": 0,  # a CSV is streamed page by page in bounded memory: cut at a size it would end in a 200
+    # whose last line says "truncated", so it is not cut (the whole-table CSVs under /-/downloads/ are files)
     "default_cache_ttl": 300,
     "suggest_facets": False,
     "truncate_cells_html": 0,

@@ -11,6 +11,7 @@ This module holds the hooks and nothing else: each one hands over to the module 
     feed       the Atom feed of changes
     downloads  the downloads listing and /-/downloads/
     titles     column and breadcrumb titles for every page
+    public     what a public read-only site refuses (methods, introspection, bad parameters); CSV typing
     facets     facets on a selection's first page only
     cache      a bounded in-process cache of whole responses
     security   headers, redirects, SQLite limits and error pages for a public site
@@ -47,9 +48,10 @@ def startup(datasette):  # type: ignore[no-untyped-def]
 @hookimpl
 def asgi_wrapper(datasette):  # type: ignore[no-untyped-def]
     """One wrapper, so the order is fixed: security outermost (every answer, cached or not, gets its headers),
-    then the response cache, then the facet rule (which rewrites the request Datasette sees)."""
+    then what a public site refuses, then the response cache, then the facet rule (which rewrites the request
+    Datasette sees)."""
     def wrap(app):  # type: ignore[no-untyped-def]
-        return security.secured(cache.cached(datasette, facets.first_page_facets(app)))
+        return security.secured(public.screened(datasette, cache.cached(datasette, facets.first_page_facets(app))))
 
     return wrap
 
@@ -72,6 +74,8 @@ def extra_template_vars(template, database, table, view_name, request, datasette
                                  "bs_column_titles": titles.column_titles(datasette, database, table)}
         if view_name == "index":
             found["bs_home"] = await home.home(datasette)
+        elif view_name == "table" and request is not None:
+            found["url_csv"] = public.csv_link(request)
         elif view_name == "row" and request is not None and "pks" in request.url_vars:
             found["bs_record"] = await record.record(datasette, database, table, request.url_vars["pks"])
         return found
@@ -94,6 +98,7 @@ from broadsheet_site import (  # noqa: E402
     feed,
     folding,
     home,
+    public,
     record,
     search,
     security,

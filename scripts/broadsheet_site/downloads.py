@@ -3,6 +3,8 @@ SQLite file itself), with the content types spreadsheets expect."""
 
 from __future__ import annotations
 
+import asyncio
+import os
 import re
 from email.utils import formatdate
 from pathlib import Path
@@ -53,8 +55,41 @@ def downloads(datasette, db: str, tables: list[str], titles: dict[str, str] | No
     }
 
 
-async def download(datasette, request) -> Response:
-    """Files from out/downloads (and the SQLite file itself), with content types that spreadsheets expect."""
+CHUNK = 256 * 1024  # bytes read and sent at a time: a download holds one chunk, whatever the file's size
+
+
+class FileStream:
+    """A file sent in chunks read off the event loop, from a handle opened when the request arrived (so the answer
+    is the file as it was then, even if a new build replaces it meanwhile). The server's flow control makes each
+    `send` wait while the visitor's connection is slow, so memory stays bounded by a chunk per download."""
+
+    def __init__(self, path: Path, content_type: str, head_only: bool = False) -> None:
+        self.handle = open(path, "rb")  # noqa: SIM115 - closed when sent
+        stat = os.fstat(self.handle.fileno())
+        self.size, self.head_only = stat.st_size, head_only
+        self.headers = [(b"content-type", content_type.encode()), (b"content-length", str(self.size).encode()),
+                        (b"content-disposition", f'attachment; filename="{path.name}"'.encode()),
+                        (b"last-modified", formatdate(stat.st_mtime, usegmt=True).encode())]
+
+    async def asgi_send(self, send) -> None:  # type: ignore[no-untyped-def]
+        loop = asyncio.get_running_loop()
+        try:
+            await send({"type": "http.response.start", "status": 200, "headers": self.headers})
+            left = 0 if self.head_only else self.size
+            while True:
+                chunk = await loop.run_in_executor(None, self.handle.read, min(CHUNK, left)) if left else b""
+                left -= len(chunk)
+                more = left > 0 and bool(chunk)
+                await send({"type": "http.response.body", "body": chunk, "more_body": more})
+                if not more:
+                    break
+        finally:
+            self.handle.close()
+
+
+async def download(datasette, request):  # type: ignore[no-untyped-def]
+    """Files from out/downloads (and the SQLite file itself), streamed, with content types that spreadsheets
+    expect."""
     conf = config(datasette)
     db = conf.get("database") or ""
     folder = request.url_vars.get("folder") or ""
@@ -64,8 +99,9 @@ async def download(datasette, request) -> Response:
     database_file = Path(datasette.get_database(db).path)
     path = database_file if not folder and name == f"{db}.db" else database_file.parent / "downloads" / folder / name
     suffix = path.suffix.lower()
-    if suffix not in CONTENT_TYPES or not path.is_file():
+    if suffix not in CONTENT_TYPES:
         return Response.text("Not found", status=404)
-    headers = {"content-disposition": f'attachment; filename="{path.name}"',
-               "last-modified": formatdate(path.stat().st_mtime, usegmt=True)}
-    return Response(path.read_bytes(), content_type=CONTENT_TYPES[suffix], headers=headers)
+    try:
+        return FileStream(path, CONTENT_TYPES[suffix], head_only=request.method == "HEAD")
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+        return Response.text("Not found", status=404)

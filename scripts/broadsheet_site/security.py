@@ -122,6 +122,9 @@ def error_page(datasette, request, exception):  # type: ignore[no-untyped-def]
         status, message = exception.status, str(exception.args[0]) if exception.args else ""
     elif isinstance(exception, DatasetteError):
         status, message, title = exception.status, str(exception.message), exception.title
+        # Datasette raises DatasetteError for what a request asks (a sort by an unknown column, two sorts, a
+        # `_through` with no matching key) and leaves many at the default status 500: the request is at fault.
+        status = 400 if status == 500 else status
         is_html = bool(exception.message_is_html)  # Datasette's own HTML (e.g. "query took too long")
     else:
         log.error("error serving %s", request.path,
