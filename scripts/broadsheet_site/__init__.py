@@ -13,6 +13,7 @@ This module holds the hooks and nothing else: each one hands over to the module 
     titles     column and breadcrumb titles for every page
     public     what a public read-only site refuses (methods, introspection, bad parameters); CSV typing
     facets     facets on a selection's first page only
+    builds     one build per process, switched whole when `broadsheet build` commits a new one
     cache      a bounded in-process cache of whole responses
     security   headers, redirects, SQLite limits and error pages for a public site
     templates/, static/   the pages' templates and stylesheet (package data)
@@ -37,7 +38,9 @@ def prepare_connection(conn):  # type: ignore[no-untyped-def]
 @hookimpl
 def startup(datasette):  # type: ignore[no-untyped-def]
     async def inner() -> None:
-        """Build the folded search index before the first visitor searches (about a second at 100k records)."""
+        """Pin the build the site answers from, and build its folded search index before the first visitor
+        searches (about a second at 100k records)."""
+        builds.pin(datasette)
         db = config.config(datasette).get("database")
         if db in datasette.databases and "_search" in await config.table_names(datasette, db):
             await search.folded_index(datasette.get_database(db))
@@ -48,10 +51,11 @@ def startup(datasette):  # type: ignore[no-untyped-def]
 @hookimpl
 def asgi_wrapper(datasette):  # type: ignore[no-untyped-def]
     """One wrapper, so the order is fixed: security outermost (every answer, cached or not, gets its headers),
-    then what a public site refuses, then the response cache, then the facet rule (which rewrites the request
-    Datasette sees)."""
+    then what a public site refuses, then the build that answers (switched whole between requests), then the
+    response cache (keyed by that build), then the facet rule (which rewrites the request Datasette sees)."""
     def wrap(app):  # type: ignore[no-untyped-def]
-        return security.secured(public.screened(datasette, cache.cached(datasette, facets.first_page_facets(app))))
+        answering = builds.pinned(datasette, cache.cached(datasette, facets.first_page_facets(app)))
+        return security.secured(public.screened(datasette, answering))
 
     return wrap
 
@@ -91,6 +95,7 @@ def handle_exception(datasette, request, exception):  # type: ignore[no-untyped-
 # The modules of the pages come last: importing them imports Datasette's own modules, which load this plugin by
 # its entry point; by then every hook above is defined, so Datasette registers a complete module.
 from broadsheet_site import (  # noqa: E402
+    builds,
     cache,
     config,
     downloads,

@@ -79,9 +79,11 @@ def cacheable_response(status: int, headers: list[tuple[bytes, bytes]]) -> bool:
 
 
 def request_key(scope: dict) -> tuple:
-    """The address as the visitor asked for it, with the host: the changes feed writes absolute links."""
+    """The address as the visitor asked for it, with the host (the changes feed writes absolute links) and the
+    build that answers it (so a page of the previous build is never sent once the site has moved on)."""
     host = next((v for k, v in scope.get("headers") or [] if k.lower() == b"host"), b"")
-    return scope.get("scheme", "http"), host, scope.get("root_path", ""), scope["path"], scope.get("query_string", b"")
+    return (scope.get("scheme", "http"), host, scope.get("root_path", ""), scope["path"],
+            scope.get("query_string", b""), scope.get("broadsheet.build"))
 
 
 def settings(datasette) -> tuple[int, int]:

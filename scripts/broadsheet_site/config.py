@@ -13,6 +13,7 @@ from datasette.utils import tilde_encode
 PLUGIN = "broadsheet"
 log = logging.getLogger("broadsheet.site")
 _structures: dict[tuple[str, float], dict[str, Any]] = {}
+LINKS: dict[str, Path] = {}  # database name → the path the site was started on, when it answers a pinned build
 
 
 def config(datasette) -> dict[str, Any]:
@@ -22,7 +23,7 @@ def config(datasette) -> dict[str, Any]:
     conf = dict(datasette.plugin_config(PLUGIN) or {})
     name, db = conf.get("resources_file"), conf.get("database")
     if name and "resources" not in conf and db in datasette.databases and datasette.get_database(db).path:
-        path = Path(datasette.get_database(db).path).parent / Path(name).name
+        path = Path(LINKS.get(db) or datasette.get_database(db).path).parent / Path(name).name
         try:
             key = (str(path), path.stat().st_mtime)
         except OSError:

@@ -61,6 +61,12 @@ _indexes: dict[tuple[str, float], FoldedIndex] = {}
 _building: dict[tuple[str, float, int], asyncio.Future] = {}
 
 
+def forget(path: str) -> None:
+    """Drop the folded indexes of a database file no longer served (a build the site has moved on from)."""
+    for key in [key for key in _indexes if key[0] == path]:
+        del _indexes[key]
+
+
 async def folded_index(database) -> FoldedIndex:
     """The database's folded search index, built on first use in a SQL thread (concurrent callers share the
     build; kept for the life of the process, keyed by the file and its modification time)."""
