@@ -142,16 +142,24 @@ def check(layout: Layout) -> CheckResult:
     return CheckResult(validated.report, sorted(stale + generated.removed))
 
 
-def input_hash(layout: Layout, changed_after_ns: int | None = None) -> str:
-    """A hash of everything a build reads (not what it writes), so `serve` can tell whether to rebuild.
-
-    With `changed_after_ns`, a file modified after that moment (a curator's edit while the build was reading)
-    makes the hash STALE_HASH, which matches no inputs: the build's output is then never taken for current, since
-    it may hold the file as it was before the edit while the hash would say after."""
-    digest = hashlib.sha256(__version__.encode())
+def descriptor_basis(layout: Layout) -> str:
+    """The part of datapackage.json a build reads (all but `resources`, which it writes)."""
     package = json.loads(layout.descriptor.read_text(encoding="utf-8"))
     package.pop("resources", None)
-    digest.update(json.dumps(package, sort_keys=True).encode())
+    return json.dumps(package, sort_keys=True)
+
+
+def input_hash(layout: Layout, changed_after_ns: int | None = None, basis_before: str | None = None) -> str:
+    """A hash of everything a build reads (not what it writes), so `serve` can tell whether to rebuild.
+
+    With `changed_after_ns`, a file modified after that moment (a curator's edit while the build was reading), or
+    a datapackage.json whose read part is not `basis_before`, makes the hash STALE_HASH, which matches no inputs:
+    the build's output is then never taken for current, since it may hold a file as it was before the edit while
+    the hash would say after. (datapackage.json is compared by content: a concurrent build rewrites its
+    `resources`.)"""
+    digest = hashlib.sha256(__version__.encode())
+    basis = descriptor_basis(layout)
+    digest.update(basis.encode())
     files = layout.input_files()
     # Every path was found under the root, so cutting the root off names it; Layout.relative would resolve
     # each one (a system call per path component: 0.5 s for 10k records).
@@ -162,7 +170,7 @@ def input_hash(layout: Layout, changed_after_ns: int | None = None) -> str:
             if changed_after_ns is not None and os.fstat(handle.fileno()).st_mtime_ns >= changed_after_ns:
                 stale = True
             digest.update(name.encode() + b"\0" + handle.read() + b"\0")
-    if changed_after_ns is not None and os.stat(layout.descriptor).st_mtime_ns >= changed_after_ns:
+    if basis_before is not None and basis != basis_before:
         stale = True
     return STALE_HASH if stale else digest.hexdigest()
 
@@ -244,6 +252,10 @@ def build(layout: Layout, progress: Progress | None = None) -> BuildResult:
 def _build(layout: Layout, progress: Progress | None) -> BuildResult:
     # Inputs written from here on may or may not be in what this build reads: input_hash then says stale.
     started_ns = time.time_ns()
+    try:
+        basis: str | None = descriptor_basis(layout)
+    except (OSError, ValueError):  # validation reports what is wrong with it
+        basis = None
     _pause("validate", progress)
     validated = validate(layout)
     if not validated.report.valid:
@@ -264,7 +276,7 @@ def _build(layout: Layout, progress: Progress | None) -> BuildResult:
         _pause("downloads", progress)
         tables_json = {resource: rows_json(table.spec.field_names, table.columns)
                        for resource, table in generated.tables.items()}
-        hashed = input_hash(layout, changed_after_ns=started_ns)
+        hashed = input_hash(layout, changed_after_ns=started_ns, basis_before=basis)
         downloads = Downloads(package, name, generated, tables_json)  # deflates while the database is built
         try:
             views = cast(Views, job.get("views"))

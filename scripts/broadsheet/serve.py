@@ -9,6 +9,7 @@ that override the package's."""
 from __future__ import annotations
 
 import json
+import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -120,12 +121,27 @@ def setting_text(value: int | bool) -> str:
     return ("on" if value else "off") if isinstance(value, bool) else str(value)
 
 
+SITE_ENV = "BROADSHEET_SITE"  # how `command(..., processes=N)` tells each worker process which site to build
+
+
+def cores() -> int:
+    return len(os.sched_getaffinity(0))
+
+
 def command(site: Site, host: str = "127.0.0.1", port: int = 8001,
-            settings: dict[str, int | bool] | None = None) -> list[str]:
-    """The argument list that runs Datasette on the site (with the current Python, so the venv's Datasette)."""
+            settings: dict[str, int | bool] | None = None, processes: int = 1) -> list[str]:
+    """The argument list that runs Datasette on the site (with the current Python, so the venv's Datasette).
+
+    One process: `datasette serve`. More: uvicorn's own workers (`--workers N`: one listening socket shared by N
+    processes, each a whole Datasette with its response cache and its pinned build), each building the same
+    site as `app` from what `environment` puts in its environment."""
     if not plugin_installed():
         raise SiteNotFound(f"the site plugin ({PLUGIN_MODULE}) is not registered in this Python environment; "
                            "reinstall Broadsheet (pip install -e . in a checkout)")
+    if processes > 1:
+        return [sys.executable, "-m", "uvicorn", "broadsheet.serve:worker_app", "--factory",
+                "--workers", str(processes), "--host", host, "--port", str(port), "--lifespan", "on",
+                "--log-level", "info"]
     args = [sys.executable, "-m", "datasette", "serve", "-i", str(site.database),
             "--metadata", str(site.metadata),
             "--static", f"static:{static_dir()}",
@@ -135,6 +151,20 @@ def command(site: Site, host: str = "127.0.0.1", port: int = 8001,
     for name, value in {**SETTINGS, **(settings or {})}.items():
         args += ["--setting", name, setting_text(value)]
     return args
+
+
+def environment(site: Site, settings: dict[str, int | bool] | None = None) -> dict[str, str]:
+    """The variables a worker process of `command(..., processes=N)` needs (add them to the environment)."""
+    return {SITE_ENV: json.dumps({"database": str(site.database), "metadata": str(site.metadata),
+                                  "overrides": str(site.overrides) if site.overrides else None,
+                                  "settings": settings or {}})}
+
+
+def worker_app():  # type: ignore[no-untyped-def]
+    """One worker's ASGI app (uvicorn `--factory`): the site `environment` describes, exactly as `app` builds it."""
+    spec = json.loads(os.environ[SITE_ENV])
+    overrides = Path(spec["overrides"]) if spec.get("overrides") else None
+    return app(Site(Path(spec["database"]), Path(spec["metadata"]), overrides), spec.get("settings") or {}).app()
 
 
 def app(site: Site, settings: dict[str, int | bool] | None = None):  # type: ignore[no-untyped-def]
