@@ -10,7 +10,9 @@ answers pages and downloads from that folder. On each request it reads where the
 `realpath`); when that changed, it prepares the new build beside the running one (a database of its own, whose
 connections are keyed by its file, and the folded search index), then holds new requests for the moment the
 requests in flight finish, and swaps. So no request is dropped, none sees two builds, and the switch needs no
-restart. Downloads stream from a file opened when they arrive, so a long download holds up no switch.
+restart. Downloads stream from a file opened when they arrive, so a long download holds up no switch. The wait
+lasts DRAIN_SECONDS at most: a request longer than that (a streamed CSV of a large table) is answered from the
+old build for the pages it has read and from the new one for the rest.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from broadsheet_site import config, search
 
 log = logging.getLogger("broadsheet.site")
 UNCOUNTED = ("/-/downloads/", "/-/static/", "/static/")  # answers that hold no database connection
+DRAIN_SECONDS = 5.0  # longest that new requests wait for those in flight before the switch
 
 
 class BuildDatabase(Database):
@@ -80,9 +83,10 @@ class Pin:
 
     def __init__(self, datasette, name: str, link: Path, real: str, held: int) -> None:  # type: ignore[no-untyped-def]
         self.datasette, self.name, self.link = datasette, name, link
-        self.real, self.held = real, held
-        self.next_held: int | None = None
-        self.in_flight = 0
+        self.real = real
+        self.holds: dict[str, int] = {real: held}  # build → its held folder, until no request uses it
+        self.in_flight: dict[str, int] = {}  # build → requests being answered from it
+        self.retired: dict[str, Database] = {}  # builds moved on from, still answering their last requests
         self.preparing: asyncio.Task | None = None
         self.ready: BuildDatabase | None = None
         self.open = asyncio.Event()
@@ -99,41 +103,65 @@ class Pin:
             self.preparing = asyncio.ensure_future(self._prepare())
 
     async def _prepare(self) -> None:
-        held = hold(self.link)
-        if held is None or held[0] == self.real:
-            release(held[1] if held else None)
-            self.preparing = None
-            return
-        target, self.next_held = held
         try:
-            database = BuildDatabase(self.datasette, target)
-            database.name = self.name
-            await database.execute("select count(*) from sqlite_master")  # it opens, and is a database
-            if "_search" in await database.table_names():
-                await search.folded_index(database)  # built now, while the old build still answers
+            held = hold(self.link)
+            if held is None or held[0] in self.holds:  # gone again, or a build this process already holds
+                release(held[1] if held else None)  # this second descriptor only: the first keeps its lock
+                return
+            target, descriptor = held
+            self.holds[target] = descriptor
+            try:
+                database = BuildDatabase(self.datasette, target)
+                database.name = self.name
+                await database.execute("select count(*) from sqlite_master")  # it opens, and is a database
+                if "_search" in await database.table_names():
+                    await search.folded_index(database)  # built now, while the old build still answers
+            except Exception:  # a build that cannot be opened is not switched to; the current one goes on
+                log.exception("could not open the new build %s; still serving %s", target, self.real)
+                release(self.holds.pop(target))
+                return
             self.ready = database
-            self.open.clear()  # hold new requests until those in flight are done
-            self.switch_if_idle()
-        except Exception:  # a build that cannot be opened is not switched to; the current one goes on
-            log.exception("could not open the new build %s; still serving %s", target, self.real)
-            release(self.next_held)
-            self.next_held = None
+            self.open.clear()  # hold new requests until those in flight are done, for DRAIN_SECONDS at most
+            asyncio.get_running_loop().call_later(DRAIN_SECONDS, self.switch, True)
+            self.switch()
         finally:
             self.preparing = None
 
-    def switch_if_idle(self) -> None:
-        if self.ready is None or self.in_flight:
+    def enter(self) -> str:
+        self.in_flight[self.real] = self.in_flight.get(self.real, 0) + 1
+        return self.real
+
+    def leave(self, build: str) -> None:
+        self.in_flight[build] -= 1
+        if self.in_flight[build] == 0:
+            del self.in_flight[build]
+            if build != self.real:
+                self._retire(build)
+        self.switch()
+
+    def switch(self, force: bool = False) -> None:
+        """Answer from the prepared build from now on: once the requests in flight are done, or, with `force`
+        (a request longer than DRAIN_SECONDS, such as a streamed CSV of a large table), at once."""
+        if self.ready is None or (self.in_flight.get(self.real) and not force):
             return
         old, new = self.datasette.databases.get(self.name), self.ready
         self.install(new)
-        self.real, self.ready = str(new.path), None
-        release(self.held)  # the next `broadsheet build` may now delete the build this process has left
-        self.held, self.next_held = self.next_held, None
-        search.forget(str(old.path) if old is not None else "")
-        self.open.set()
+        previous, self.real, self.ready = self.real, str(new.path), None
         if isinstance(old, Database):
-            old.close()
+            self.retired[previous] = old
+        search.forget(previous)
+        self.open.set()
+        if previous not in self.in_flight:
+            self._retire(previous)
         log.info("now serving the build at %s", Path(self.real).parent.name)
+
+    def _retire(self, build: str) -> None:
+        """No request uses `build` any more: close it and let the next `broadsheet build` delete its folder."""
+        database = self.retired.pop(build, None)
+        if database is not None:
+            database.close()
+        if build in self.holds:
+            release(self.holds.pop(build))
 
 
 _pins: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # Datasette → its Pin (None: nothing to pin)
@@ -174,13 +202,11 @@ def pinned(datasette, app):  # type: ignore[no-untyped-def]
             await current.open.wait()
         counted = not (scope.get("path") or "").startswith(UNCOUNTED)
         scope = {**scope, "broadsheet.build": current.real}
-        if counted:
-            current.in_flight += 1
+        build = current.enter() if counted else None
         try:
             await app(scope, receive, send)
         finally:
-            if counted:
-                current.in_flight -= 1
-                current.switch_if_idle()
+            if build is not None:
+                current.leave(build)
 
     return wrapped
