@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from broadsheet import validate
 from broadsheet.layout import Layout
-from broadsheet.validate import validate
 from conftest import REPO, write
 
 FRICTIONLESS = Path(sys.executable).parent / "frictionless"
@@ -223,7 +223,7 @@ def test_reference_validator_accepts_the_committed_package_alone(museums, tmp_pa
 
 
 def test_flagship_builds_and_validates_with_the_reference_validator(tmp_path):
-    assert validate(Layout(REPO)).report.valid
+    assert validate.report(Layout(REPO)).valid
     copy = tmp_path / "flagship"
     shutil.copytree(REPO / "schemas", copy / "schemas")
     shutil.copytree(REPO / "datapackage", copy / "datapackage", ignore=shutil.ignore_patterns("*.csv"))

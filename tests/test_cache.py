@@ -14,9 +14,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from broadsheet import cache
+from broadsheet import validate
 from broadsheet.layout import Layout
-from broadsheet.validate import validate
+from broadsheet.speed import cache, incremental
 from conftest import write
 
 LOUVRE = "datapackage/museums/louvre.yaml"
@@ -25,7 +25,7 @@ LOUVRE = "datapackage/museums/louvre.yaml"
 def problems(layout: Layout, use_cache: bool) -> list[tuple]:
     """The whole report (every field of every problem, and the stats) of a run with or without the cache; with
     it, the incremental index answers whenever it can (rows=False, as `broadsheet validate` asks)."""
-    report = validate(layout, use_cache=use_cache, rows=not use_cache).report
+    report = validate.report(layout, validate.CACHED) if use_cache else validate.rows(layout).report
     return [*sorted(tuple(p.to_dict().values()) for p in set(report.problems)), sorted(report.stats.items())]
 
 
@@ -132,8 +132,20 @@ def test_a_forged_entry_for_other_bytes_is_not_used(museums, exact_stat):
 
 
 def cached_run_is_incremental(layout: Layout) -> bool:
-    """Whether the index answered (it returns no tables) rather than the full path."""
-    return validate(layout, use_cache=True, rows=False).tables is None
+    """Whether the index answered rather than the full path (watching what incremental.answer returns)."""
+    answers = []
+    answer = incremental.answer
+
+    def watched(*args, **kwargs):  # the real function, its answer noted
+        answers.append(answer(*args, **kwargs))
+        return answers[-1]
+
+    incremental.answer = watched
+    try:
+        validate.report(layout, validate.CACHED)
+    finally:
+        incremental.answer = answer
+    return answers[0] is not None
 
 
 def test_one_changed_file_is_answered_by_the_index_and_errors_still_show(museums, exact_stat):

@@ -8,8 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from broadsheet import validate
 from broadsheet.report import render_json
-from broadsheet.validate import validate
 from conftest import REPO, write
 from test_validate_bad_inputs import CASES
 
@@ -59,7 +59,7 @@ def test_json_output_equals_the_api_report(museums):
     write(museums, "datapackage/museums/tate.yaml", "id: tate\nname_en: '=1+1'\nvisitors: 1_000\n")
     result = run(museums.root, "--format", "json")
     assert result.returncode == 1
-    assert json.loads(result.stdout) == json.loads(render_json(validate(museums).report))
+    assert json.loads(result.stdout) == json.loads(render_json(validate.report(museums)))
 
 
 def test_github_annotations_are_chosen_inside_github_actions(museums):

@@ -1,6 +1,7 @@
 """Frictionless stays the authority: Broadsheet's fast path (frictionless only on the rows it cannot vouch for,
-keys reproduced in plain Python) must report exactly what the reference path (frictionless on every row,
-`validate(..., full=True)`) reports — the same problems at the same file:line:column with the same words.
+keys reproduced in plain Python, the plain-lines reader, workers) must report exactly what the reference path
+(`validate.REFERENCE`: no accelerator, frictionless on every row) reports —
+the same problems at the same file:line:column with the same words.
 
 Two sources of inputs: every case of the bad-input table, and random records from hypothesis, which mixes valid
 values with near misses of every type and constraint the fast path claims to reproduce.
@@ -16,14 +17,17 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from broadsheet import validate
 from broadsheet.layout import Layout
-from broadsheet.validate import validate
+from broadsheet.records import decode_record, parse_text
+from broadsheet.speed import plainlines
+from broadsheet.speed.workers import PARALLEL_FROM
 from conftest import FIXTURES, write
 from test_validate_bad_inputs import CASES
 
 
-def problems(layout: Layout, **options: bool) -> list[tuple]:
-    report = validate(layout, **options).report
+def problems(layout: Layout, speed: validate.Speed = validate.FAST, rows: bool = False) -> list[tuple]:
+    report = validate.rows(layout, speed).report if rows else validate.report(layout, speed)
     return sorted((p.path, p.line, p.column, p.code, p.field, p.message, p.found, p.expected, p.hint)
                   for p in report.problems)
 
@@ -31,11 +35,12 @@ def problems(layout: Layout, **options: bool) -> list[tuple]:
 @pytest.mark.parametrize(("case", "relative", "content", "expected"), CASES, ids=[c[0] for c in CASES])
 def test_fast_path_reports_what_frictionless_reports(museums, case, relative, content, expected):
     write(museums, relative, content)
-    reference = problems(museums, full=True)
+    reference = problems(museums, validate.REFERENCE)
     assert {(path, line, code) for path, line, _c, code, *_ in reference} == expected  # the reference is right
     assert problems(museums) == reference
-    assert problems(museums, use_cache=True) == reference  # cold cache
-    assert problems(museums, use_cache=True) == reference  # warm cache
+    assert problems(museums, validate.CACHED, rows=True) == reference  # cold cache
+    assert problems(museums, validate.CACHED, rows=True) == reference  # warm cache
+    assert problems(museums, validate.CACHED) == reference  # the incremental index, when it may answer
 
 
 # --- random records ----------------------------------------------------------------------------------------
@@ -115,32 +120,26 @@ def test_random_records_get_the_same_verdict_both_ways(tmp_path_factory, many):
     layout = Layout(root)
     for number, record in enumerate(many):
         write(layout, f"datapackage/museums/m{number}.yaml", yaml_record(f"m{number}", record))
-    assert problems(layout) == problems(layout, full=True)
+    assert problems(layout) == problems(layout, validate.REFERENCE)
 
 
-# --- the two quick readers build what the exact reader builds ------------------------------------------------
+# --- the plain-lines reader reads what the exact reader reads ------------------------------------------------
 
-def exact_and_quick(layout: Layout, relative: str) -> tuple[object, object | None, object | None]:
-    """(exact path, plain-lines reader or None, libyaml-nodes reader or None), each as packed FileRows."""
-    from broadsheet.package import load_package
-    from broadsheet.records import compose_text, decode_record, parse_bytes, simple_lines
-    from broadsheet.tables import build_file, fast_file, pack, text_file
-
-    package = load_package(layout)
-    spec = package.resources[relative.split("/")[1]]
-    raw = (layout.root / relative).read_bytes()
-    exact = pack(build_file(package, spec, parse_bytes(raw, relative), cell_checks=True), package)
-    text, _failed = decode_record(raw, relative)
+def exact_and_plain(layout: Layout, relative: str) -> tuple[object, object | None]:
+    """(the exact reader's Entry tree, the plain-lines reader's or None when it declines). Where the plain reader
+    answers, the exact reader must find no problem and the same tree: the one row builder does the rest."""
+    text, failed = decode_record((layout.root / relative).read_bytes(), relative)
     if text is None:
-        return exact, None, None
-    lines = simple_lines(text)
-    by_lines = text_file(package, spec, lines, relative, cell_checks=True) if lines else None
-    root, _failed = compose_text(text, relative)
-    by_nodes = fast_file(package, spec, root, relative, cell_checks=True) if root is not None else None
-    return exact, by_lines and pack(by_lines, package), by_nodes and pack(by_nodes, package)
+        assert failed is not None and failed.problems  # a file-level problem: no reader gets to it
+        return failed, None
+    exact = parse_text(text, relative)
+    plain = plainlines.read(text)
+    if plain is not None:
+        assert exact.problems == [], relative
+    return exact.entry, plain
 
 
-def test_quick_readers_on_the_fixture_and_generated_records(museums, tmp_path):
+def test_plain_reader_on_the_fixture_and_generated_records(museums, tmp_path):
     import sys
 
     sys.path.insert(0, str(Path(__file__).parent.parent / "benchmarks"))
@@ -151,21 +150,31 @@ def test_quick_readers_on_the_fixture_and_generated_records(museums, tmp_path):
     read_by_lines = 0
     for layout in (museums, synthetic, flagship):
         for path in sorted(layout.data_dir.glob("*/*.yaml")):
-            relative = layout.relative(path)
-            exact, by_lines, by_nodes = exact_and_quick(layout, relative)
-            assert by_nodes == exact, relative
-            assert by_lines in (None, exact), relative
-            read_by_lines += by_lines is not None
+            exact, plain = exact_and_plain(layout, layout.relative(path))
+            assert plain in (None, exact), path
+            read_by_lines += plain is not None
     assert read_by_lines >= 200  # the plain-lines reader is the one that runs on ordinary records
 
 
-@pytest.mark.parametrize(("case", "relative", "content", "expected"), CASES, ids=[c[0] for c in CASES])
-def test_quick_readers_on_every_bad_input(museums, case, relative, content, expected):
+RECORD_CASES = [c for c in CASES if c[1].endswith(".yaml") and c[1].split("/")[1] in ("museums", "cities")]
+
+
+@pytest.mark.parametrize(("case", "relative", "content", "expected"), RECORD_CASES, ids=[c[0] for c in RECORD_CASES])
+def test_plain_reader_on_every_bad_record(museums, case, relative, content, expected):
+    """Every bad input that is a record file (the two that are not, a folder without a schema and a wrong
+    extension, never reach a reader)."""
     write(museums, relative, content)
-    if relative.startswith("datapackage/museums/") and relative.endswith(".yaml"):
-        exact, by_lines, by_nodes = exact_and_quick(museums, relative)
-        assert by_lines in (None, exact)
-        assert by_nodes in (None, exact)
+    exact, plain = exact_and_plain(museums, relative)
+    assert plain in (None, exact)
+    if any(code not in ROW_CODES for _path, _line, code in expected):
+        assert plain is None  # a reading problem: only the exact reader may say what it is
+
+
+# problems found before reading (the size) or from the rows: the plain reader may read such a file
+ROW_CODES = {"file-too-large", "unknown-field", "filled-field", "not-a-list", "not-a-mapping", "id-mismatch",
+             "type-error",
+             "constraint-error", "unique-error", "primary-key", "foreign-key", "formula-injection", "uncited-fact",
+             "citation-unknown-field"}
 
 
 LINE_VALUES = st.one_of(TEXT, NAME, st.sampled_from(
@@ -177,8 +186,8 @@ LINE_VALUES = st.one_of(TEXT, NAME, st.sampled_from(
 @given(values=st.lists(st.tuples(st.sampled_from(["name_en", "kind", "founded", "visitors", "topics", "names"]),
                                  LINE_VALUES, st.sampled_from(["plain", "double", "single", "flow", "block"])),
                        max_size=5))
-def test_quick_readers_on_random_lines(tmp_path_factory, values):
-    """Values written plain, quoted, in a flow list or as a block list: the readers agree with the exact path."""
+def test_plain_reader_on_random_lines(tmp_path_factory, values):
+    """Values written plain, quoted, in a flow list or as a block list: the plain reader agrees with the exact one."""
     root = Path(tmp_path_factory.mktemp("lines")) / "museums"
     shutil.copytree(FIXTURES / "museums", root)
     layout = Layout(root)
@@ -195,16 +204,13 @@ def test_quick_readers_on_random_lines(tmp_path_factory, values):
         else:
             lines += [f"{key}:", f"  - language: {value}", f"    name: {value}"]
     write(layout, "datapackage/museums/m1.yaml", "\n".join(lines) + "\n")
-    exact, by_lines, by_nodes = exact_and_quick(layout, "datapackage/museums/m1.yaml")
-    assert by_lines in (None, exact)
-    assert by_nodes in (None, exact)
+    exact, plain = exact_and_plain(layout, "datapackage/museums/m1.yaml")
+    assert plain in (None, exact)
 
 
 def test_worker_processes_build_what_one_process_builds(tmp_path):
     """Enough files for the parallel path; some broken, so problems make the trip from the workers too."""
     import sys
-
-    from broadsheet.validate import PARALLEL_FROM
 
     sys.path.insert(0, str(Path(__file__).parent.parent / "benchmarks"))
     from generate import generate
@@ -213,7 +219,7 @@ def test_worker_processes_build_what_one_process_builds(tmp_path):
     write(layout, "datapackage/plants/plant-3.yaml", "id: plant-3\nname_en: X\nsector: toys\njobs: 1_000\n")
     write(layout, "datapackage/plants/plant-4.yaml", "id: plant-4\nname_en: [unclosed\n")
     write(layout, "datapackage/orgs/org-5.yaml", "id: org-5\nname_en: Y\ncountry: KZ\nbin: '000000000001'\n")
-    one, many = validate(layout, workers=1), validate(layout, workers=2)
+    one, many = validate.rows(layout, validate.Speed(workers=1)), validate.rows(layout, validate.Speed(workers=2))
     assert many.report.problems == one.report.problems
     assert {(p.path, p.line, p.code) for p in one.report.problems} >= {
         ("datapackage/plants/plant-3.yaml", 3, "constraint-error"),

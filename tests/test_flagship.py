@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from broadsheet import validate
 from broadsheet.layout import Layout
-from broadsheet.validate import validate
 from conftest import REPO
 
 
@@ -31,7 +31,7 @@ def replace_in(layout: Layout, relative: str, old: str, new: str) -> None:
 
 
 def test_the_flagship_validates():
-    result = validate(Layout(REPO))
+    result = validate.rows(Layout(REPO))
     assert [p for p in result.report.problems] == []
     assert result.report.stats["files"] >= 70
 
@@ -41,7 +41,7 @@ def test_an_uncited_fact_fails_validation(flagship):
     record = "datapackage/projects/suto-microchip-plant-semey.yaml"
     replace_in(flagship, record, "  - field: sector\n    source_id: trend-2025-06-02-microchip-plant\n"
                "    locator: opening paragraph\n", "")
-    problems = validate(flagship).report.problems
+    problems = validate.report(flagship).problems
     assert [(p.path, p.line, p.code, p.field) for p in problems] == [(record, 3, "uncited-fact", "sector")]
 
 
@@ -49,14 +49,14 @@ def test_a_citation_of_an_unknown_source_fails_validation(flagship):
     record = "datapackage/projects/suto-microchip-plant-semey.yaml"
     replace_in(flagship, record, "  - field: sector\n    source_id: trend-2025-06-02-microchip-plant",
                "  - field: sector\n    source_id: trend-2025-06-03-microchip-plant")
-    problems = validate(flagship).report.problems
+    problems = validate.report(flagship).problems
     assert [(p.path, p.code, p.found) for p in problems] == [
         (record, "foreign-key", "trend-2025-06-03-microchip-plant")]
 
 
 def test_every_cited_source_exists():
     """Each source id used anywhere in the data names a file in datapackage/sources/."""
-    result = validate(Layout(REPO))
+    result = validate.rows(Layout(REPO))
     known = {row[0] for row in result.tables["sources"].rows}
     cited = set()
     for table in result.tables:

@@ -169,9 +169,9 @@ def test_cli_check_then_fix(museums):
     assert louvre.read_bytes() == before
     again = run(museums.root, "--check")
     assert (again.returncode, again.stdout) == (0, "")
-    from broadsheet.validate import validate
+    from broadsheet import validate
 
-    assert validate(museums).report.valid
+    assert validate.report(museums).valid
 
 
 def test_cli_leaves_a_broken_file_alone_and_exits_1(museums):

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from broadsheet import validate
 from broadsheet.new import ScaffoldError, template
 from broadsheet.package import load_package
-from broadsheet.validate import validate
 
 
 def test_cities_template(museums):
@@ -59,7 +59,7 @@ def test_template_validates_once_required_values_are_filled(museums):
     path = museums.record_path("museums", "tate")
     text = template(load_package(museums), "museums", "tate")
     path.write_text(text, encoding="utf-8")
-    report = validate(museums).report
+    report = validate.report(museums)
     assert [(p.path, p.code, p.field) for p in report.errors] == [
         ("datapackage/museums/tate.yaml", "constraint-error", "name_en")]
     filled = text.replace("\nname_en:\n", "\nname_en: Tate Modern\n")
@@ -67,7 +67,7 @@ def test_template_validates_once_required_values_are_filled(museums):
     filled = filled.replace("# names:\n#   - language:  #", "names:\n  - language: en  #")
     filled = filled.replace("\n#     name:  # The name", "\n    name: Tate  # The name")
     path.write_text(filled, encoding="utf-8")
-    report = validate(museums).report
+    report = validate.report(museums)
     assert report.errors == []
     assert report.stats["rows.museum_names"] == 5
 

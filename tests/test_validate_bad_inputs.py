@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from broadsheet.validate import validate
+from broadsheet import validate
 from conftest import write
 
 TATE = "datapackage/museums/tate.yaml"
@@ -137,7 +137,7 @@ CASES: list[tuple[str, str, str | bytes, set[tuple[str, int, str]]]] = [
 @pytest.mark.parametrize(("case", "relative", "content", "expected"), CASES, ids=[c[0] for c in CASES])
 def test_each_mistake_is_reported_where_it_was_made(museums, case, relative, content, expected):
     write(museums, relative, content)
-    report = validate(museums).report
+    report = validate.report(museums)
     assert {(p.path, p.line, p.code) for p in report.problems} == expected
 
 
@@ -150,7 +150,7 @@ def test_values_reach_the_schema_exactly_as_typed(museums):
     write(museums, TATE, tate("name_en: 1:20\ncity_id: paris\nregistry_code: 000000000001\nfounded: 2025\n"
                               "budget: 1.568e9\n")
           + "  - field: founded\n    source_id: guide-2024\n    locator: p. 2\n")
-    result = validate(museums)
+    result = validate.rows(museums)
     assert result.report.problems == []
     tate_row = result.tables["museums"].rows[-1]
     spec = result.package.resources["museums"]
@@ -163,7 +163,7 @@ def test_values_reach_the_schema_exactly_as_typed(museums):
 
 def test_each_problem_says_record_field_found_and_expected(museums):
     write(museums, TATE, tate("name_en: Tate\ncity_id: paris\nkind: painting\n"))
-    [problem] = validate(museums).report.problems
+    [problem] = validate.report(museums).problems
     assert (problem.resource, problem.record_id, problem.field, problem.found) == ("museums", "tate", "kind",
                                                                                    "painting")
     assert problem.expected == "one of art, history, science"
@@ -174,7 +174,7 @@ def test_child_lists_may_come_before_the_fields_they_link_to(museums):
     """The link from a child row to its record is the record's key, wherever in the file the key is written."""
     write(museums, TATE, "citations:\n  - field: city_id\n    source_id: guide-2024\n    locator: p. 1\n"
                          "names:\n  - language: en\n    name: Tate\nid: tate\nname_en: Tate\ncity_id: paris\n")
-    result = validate(museums)
+    result = validate.rows(museums)
     assert result.report.problems == []
     names = result.tables["museum_names"]
     assert ("tate", "1", "en", "Tate") in {tuple(row) for row in names.rows}
@@ -183,11 +183,11 @@ def test_child_lists_may_come_before_the_fields_they_link_to(museums):
 def test_a_wrong_id_is_one_error_not_one_per_reference(museums):
     """Records that refer to a city by its file name still find it when the city's id: line is mistyped."""
     write(museums, "datapackage/cities/paris.yaml", "id: pariss\nname_en: Paris\ncountry: FR\n")
-    problems = validate(museums).report.problems
+    problems = validate.report(museums).problems
     assert [(p.path, p.line, p.code) for p in problems] == [("datapackage/cities/paris.yaml", 1, "id-mismatch")]
 
 
 def test_yaml_problems_name_their_resource_and_record(museums):
     write(museums, TATE, "id: tate\nname_en: Tate\nname_en: Tate Modern\n")
-    [problem] = validate(museums).report.problems
+    [problem] = validate.report(museums).problems
     assert (problem.code, problem.resource, problem.record_id) == ("duplicate-key", "museums", "tate")

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import cast
 
-from broadsheet import __version__, atomic, history
+from broadsheet import __version__, atomic, history, validate
 from broadsheet.errors import ConfigError, Report
 from broadsheet.export import descriptor, dictionary, sqlite
 from broadsheet.export.csv import csv_bytes
@@ -40,7 +40,7 @@ from broadsheet.export.sqlite import SortedTable
 from broadsheet.export.values import dumps, sort_order
 from broadsheet.layout import CSV_SUFFIX, Layout
 from broadsheet.package import PackageSpec
-from broadsheet.validate import Validated, validate
+from broadsheet.validate import Validated
 
 STALE_HASH = "stale: inputs changed while the build read them"
 DB_NAME = re.compile(r"^[a-z][a-z0-9_-]*$")
@@ -133,7 +133,7 @@ def generate_repository(validated: Validated) -> Generated:
 
 def check(layout: Layout) -> CheckResult:
     """Which committed outputs differ from what a build would write. Writes nothing."""
-    validated = validate(layout)
+    validated = validate.rows(layout)
     if not validated.report.valid:
         return CheckResult(validated.report)
     generated = generate_repository(validated)
@@ -257,7 +257,7 @@ def _build(layout: Layout, progress: Progress | None) -> BuildResult:
     except (OSError, ValueError):  # validation reports what is wrong with it
         basis = None
     _pause("validate", progress)
-    validated = validate(layout)
+    validated = validate.rows(layout)
     if not validated.report.valid:
         return BuildResult(validated.report)
     package = validated.package

@@ -87,22 +87,22 @@ def parse_file(path: Path, shown_as: str, max_bytes: int = MAX_FILE_BYTES) -> Pa
 
 
 def parse_bytes(raw: bytes, shown_as: str) -> ParsedFile:
-    root, failed = compose_record(raw, shown_as)
+    text, failed = decode_record(raw, shown_as)
+    if text is None:
+        assert failed is not None
+        return failed
+    return parse_text(text, shown_as)
+
+
+def parse_text(text: str, shown_as: str) -> ParsedFile:
+    """A decoded record's Entry tree, with every structural problem."""
+    root, failed = _compose_text(text, shown_as)
     if root is None:
         assert failed is not None
         return failed
     walker = _Walker(shown_as)
     entry = walker.mapping(root, depth=1)
     return ParsedFile(shown_as, entry, walker.problems)
-
-
-def compose_record(raw: bytes, shown_as: str) -> tuple[yaml.MappingNode | None, ParsedFile | None]:
-    """Every file-level check, then libyaml's node tree of the record's mapping: (root, None), or (None, the
-    problems) when the file is not one clean mapping. Callers walk the root themselves (see tables.fast_file)."""
-    text, failed = decode_record(raw, shown_as)
-    if text is None:
-        return None, failed
-    return compose_text(text, shown_as)
 
 
 def decode_record(raw: bytes, shown_as: str) -> tuple[str | None, ParsedFile | None]:
@@ -119,7 +119,7 @@ def decode_record(raw: bytes, shown_as: str) -> tuple[str | None, ParsedFile | N
     return text, None
 
 
-def compose_text(text: str, shown_as: str) -> tuple[yaml.MappingNode | None, ParsedFile | None]:
+def _compose_text(text: str, shown_as: str) -> tuple[yaml.MappingNode | None, ParsedFile | None]:
     problems: list[Problem] = []
     if NEEDS_EVENT_SCAN.search(text):
         problems += _scan_events(text, shown_as)
@@ -145,79 +145,6 @@ def compose_text(text: str, shown_as: str) -> tuple[yaml.MappingNode | None, Par
                            line=root.start_mark.line + 1, column=root.start_mark.column + 1,
                            found=_node_kind(root), expected="a mapping (`field: value` lines)")
     return root, None
-
-
-# --- The plain-lines reader -----------------------------------------------------------------------------------
-#
-# Nearly every record is written in a small corner of YAML: `key: value` lines, lists of `- key: value` entries
-# indented by two, one-line `[a, b]` lists, plain or simply quoted values. For those files this reader finds the
-# same keys, texts, lines and columns as libyaml, at half the cost of composing nodes. It accepts nothing it is
-# not sure of: any other construct (block scalars, escapes, comments after a value, flow mappings, a value that
-# starts with a YAML indicator, anything that needs the anchor/tag scan...) returns None, and the file goes
-# through libyaml. tests/test_differential.py compares the two on generated and hand-written records.
-
-SIMPLE_LINE = re.compile(r"( *)(- )?([A-Za-z_][A-Za-z0-9_]*):(?: (.+))?")
-# A plain scalar libyaml reads as exactly these characters: no leading indicator, no tab, no trailing space.
-SIMPLE_PLAIN = re.compile(r"[^-?:,\[\]{}#&*!|>'\"%@` ](?:[^\t]*[^\t :])?")
-SIMPLE_FLOW_ITEM = re.compile(r"[^-?:,\[\]{}#&*!|>'\"%@` ](?:[^\t,\[\]{}]*[^\t ,\[\]{}:])?")
-NOT_SIMPLE = re.compile(r"[&*!\t\r\u2028\u2029\ufeff]|\\|: .*: |^(?:---|\.\.\.|%)", re.MULTILINE)
-SCALAR, FLOW, BLOCK = 0, 1, 2
-SimpleLine = tuple[int, int, bool, str, int, int, "str | None", int]
-
-
-def simple_lines(text: str) -> list[SimpleLine] | None:
-    """(line, indent, dash, key, key column, kind, value text, value column) per line, or None when the text is
-    outside the simple corner. Kinds: SCALAR (text None for a null word), FLOW (text between the brackets),
-    BLOCK (`key:` opening a list on the next lines)."""
-    if NOT_SIMPLE.search(text):
-        return None
-    out: list[SimpleLine] = []
-    for number, line in enumerate(text.split("\n"), 1):
-        stripped = line.lstrip(" ")
-        if not stripped or stripped[0] == "#":
-            continue
-        match = SIMPLE_LINE.fullmatch(line)
-        if match is None:
-            return None
-        indent, dash, key, value = match.groups()
-        key_column = match.start(3) + 1
-        if value is None:
-            out.append((number, len(indent), bool(dash), key, key_column, BLOCK, None, 0))
-            continue
-        first = value[0]
-        value_column = match.start(4) + 1
-        if first == '"' or first == "'":
-            if len(value) < 2 or value[-1] != first or first in value[1:-1]:
-                return None
-            out.append((number, len(indent), bool(dash), key, key_column, SCALAR, value[1:-1], value_column))
-        elif first == "[":
-            if value[-1] != "]":
-                return None
-            out.append((number, len(indent), bool(dash), key, key_column, FLOW, value[1:-1], value_column))
-        elif SIMPLE_PLAIN.fullmatch(value) and " #" not in value and ": " not in value:
-            text_value = None if value in NULL_WORDS else value
-            out.append((number, len(indent), bool(dash), key, key_column, SCALAR, text_value, value_column))
-        else:
-            return None
-    return out or None
-
-
-def simple_flow_items(inner: str) -> list[str] | None:
-    """The items of a one-line `[a, b]` list of plain values, or None if any item is not that simple."""
-    if not inner:
-        return []
-    items = inner.split(", ")
-    for item in items:
-        if not SIMPLE_FLOW_ITEM.fullmatch(item) or item in NULL_WORDS or " #" in item:
-            return None
-    return items
-
-
-def walk(root: yaml.MappingNode, shown_as: str) -> ParsedFile:
-    """The exact (slower) walk of a composed record into Entries, with every structural problem."""
-    walker = _Walker(shown_as)
-    entry = walker.mapping(root, depth=1)
-    return ParsedFile(shown_as, entry, walker.problems)
 
 
 if CParser is not None:

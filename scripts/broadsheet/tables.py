@@ -6,25 +6,12 @@ from __future__ import annotations
 import difflib
 import json
 import sys
-from dataclasses import dataclass, field, fields, replace
-
-import yaml
+from dataclasses import dataclass, field, replace
 
 from broadsheet.errors import Problem
 from broadsheet.layout import record_id_of
 from broadsheet.package import PackageSpec, ResourceSpec
-from broadsheet.records import (
-    FLOW,
-    MAX_DEPTH,
-    NULL_WORDS,
-    SCALAR,
-    Cell,
-    Entry,
-    ParsedFile,
-    Seq,
-    SimpleLine,
-    simple_flow_items,
-)
+from broadsheet.records import Cell, Entry, ParsedFile, Seq
 
 
 class Origin:
@@ -128,41 +115,9 @@ class FileRows:
     rows: dict[str, tuple[list[tuple[str | None, ...]], list[Origin]]]
     flagged: list[tuple[str, int, str]]
     suspects: dict[str, list[int]] = field(default_factory=dict)  # rows frictionless must judge (see checks)
-    # the file's key entries for broadsheet.incremental when asked for (None: not made; False: the index cannot
+    # the file's key entries for broadsheet.speed.incremental when asked for (None: not made; False: the index cannot
     # take this file)
     entries: list[tuple[int, tuple]] | bool | None = None
-
-
-Packed = tuple  # FileRows as plain tuples, dicts, lists, str and int: what `marshal` stores fastest
-
-
-def pack(result: FileRows, package: PackageSpec) -> Packed:
-    """FileRows as builtins only, for the trip from a worker process and for the cache (marshal is ~4x faster
-    than pickle here). Every origin of a file shares the file's path and record id, so only positions travel."""
-    rows = {}
-    for name, (table_rows, origins) in result.rows.items():
-        names = _shape_of(package.resources[name]).field_names
-        rows[name] = (table_rows, [(o.line, o.column, o.positions(names)) for o in origins])
-    return (result.path, [_pack_problem(p) for p in result.parse_problems],
-            [_pack_problem(p) for p in result.problems], rows, result.flagged, result.suspects, result.entries)
-
-
-def unpack(packed: Packed, package: PackageSpec) -> FileRows:
-    path, parse_problems, problems, rows, flagged, suspects, entries = packed
-    record_id = record_id_from_path(path)
-    return FileRows(path, [Problem(*p) for p in parse_problems], [Problem(*p) for p in problems],
-                    {name: (table_rows, [Origin(path, record_id, line, column, None, names, positions)
-                                         for line, column, positions in origins])
-                     for name, (table_rows, origins) in rows.items()
-                     for names in (_shape_of(package.resources[name]).field_names,)},
-                    [tuple(f) for f in flagged], suspects, entries)  # type: ignore[misc]
-
-
-def _pack_problem(problem: Problem) -> tuple:
-    return tuple(getattr(problem, name) for name in PROBLEM_FIELDS)
-
-
-PROBLEM_FIELDS = tuple(f.name for f in fields(Problem))
 
 
 def build_tables(package: PackageSpec, files: dict[str, list[ParsedFile]]) -> Tables:
@@ -171,115 +126,20 @@ def build_tables(package: PackageSpec, files: dict[str, list[ParsedFile]]) -> Ta
                                  for parsed in files.get(resource.name, [])])
 
 
-def build_file(package: PackageSpec, spec: ResourceSpec, parsed: ParsedFile, cell_checks: bool = False) -> FileRows:
-    """One file's rows; a file that could not be parsed contributes its parse problems and no rows.
-
-    With `cell_checks`, the per-row checks (stricter cell rules, and which rows frictionless must judge) run here
-    too, so they run in the worker processes and are cached with the file."""
+def build_file(package: PackageSpec, spec: ResourceSpec, parsed: ParsedFile) -> FileRows:
+    """One file's rows; a file that could not be parsed contributes its parse problems and no rows. Every
+    problem met on the way is recorded and the builder goes on: there is no other path to bail out to."""
     builder = _Builder(package)
     if parsed.entry is not None:
         builder.record(spec, parsed)
     record_id = record_id_from_path(parsed.path)  # the parser knows only the file: name its record too
     located = [p if p.resource else replace(p, resource=spec.name, record_id=record_id) for p in parsed.problems]
-    return _finish(parsed.path, located, builder.problems, builder.tables, builder.flagged, cell_checks)
-
-
-def fast_file(package: PackageSpec, spec: ResourceSpec, root: yaml.MappingNode, path: str,
-              cell_checks: bool = False) -> FileRows | None:
-    """Rows straight from libyaml's nodes, without the Entry tree, for the common case of a clean record.
-
-    Returns None at the first thing that would be a problem (duplicate or unknown key, a list where a value
-    belongs, an id that differs from the file name...): the caller then takes the exact path (records.walk and
-    build_file), which reports it. When it returns rows, they equal what the exact path builds; the bad-input and
-    differential tests run both."""
-    record_id = record_id_from_path(path)
-    tables: dict[str, Table] = {}
-    if not _fast_row(package, spec, root, path, record_id, {}, tables, depth=1):
-        return None
-    id_column = spec.field_names.index(spec.id_field)
-    if tables[spec.name].rows[0][id_column] != record_id:
-        return None
-    return _finish(path, [], [], tables, set(), cell_checks)
-
-
-def text_file(package: PackageSpec, spec: ResourceSpec, lines: list[SimpleLine], path: str,
-              cell_checks: bool = False) -> FileRows | None:
-    """Rows from records.simple_lines, for the same clean records fast_file handles, with the same result.
-    Top-level `key: value` lines, and lists of entries (`  - key: value` / `    key: value`) of child resources."""
-    record_id = record_id_from_path(path)
-    tables: dict[str, Table] = {}
-    shape = _shape_of(spec)
-    values: dict[str, str | None] = {}
-    origin = Origin(path, record_id, lines[0][0], lines[0][4])
-    seen: set[str] = set()
-    pending: list[tuple[ResourceSpec, int, int, int]] = []  # child, position, first line, end line
-    index, count = 0, len(lines)
-    while index < count:
-        number, indent, dash, key, key_column, kind, text, value_column = lines[index]
-        index += 1
-        if indent or dash or key in seen:
-            return None
-        seen.add(key)
-        if kind == SCALAR:
-            if key not in shape.typed:
-                return None
-            origin.cells[key] = (number, value_column)
-            values[key] = None if text is None or not text.strip() else _shared(text)
-        elif kind == FLOW:
-            items = simple_flow_items(text or "")
-            if items is None or key not in shape.typed or shape.types[key] != "array":
-                return None
-            origin.cells[key] = (number, key_column)
-            values[key] = json.dumps(items, ensure_ascii=False) if items else None
-        else:
-            child_name = spec.children.get(key)
-            if child_name is None or index >= count or lines[index][1] != 2 or not lines[index][2]:
-                return None  # not a list of entries (or an empty `key:`): libyaml's path reports it
-            child = package.resources[child_name]
-            position = 0
-            while index < count and lines[index][1] == 2 and lines[index][2]:
-                end = index + 1
-                while end < count and lines[end][1] == 4 and not lines[end][2]:
-                    end += 1
-                position += 1
-                pending.append((child, position, index, end))
-                index = end
-    tables[spec.name] = Table(spec)  # the record's table before its children's, as the exact reader orders them
-    for child, position, start, end in pending:  # after the loop: the link may be typed below the list
-        link = _link_values(child, values)
-        if child.position:
-            link[child.position] = _shared(str(position))
-        if not _text_child_row(child, lines[start:end], path, record_id, link, tables):
-            return None
-    _append(tables, spec, shape, values, origin)
-    id_column = spec.field_names.index(spec.id_field)
-    if tables[spec.name].rows[0][id_column] != record_id:
-        return None
-    return _finish(path, [], [], tables, set(), cell_checks)
-
-
-def _text_child_row(spec: ResourceSpec, lines: list[SimpleLine], path: str, record_id: str,
-                    values: dict[str, str | None], tables: dict[str, Table]) -> bool:
-    shape = _shape_of(spec)
-    origin = Origin(path, record_id, lines[0][0], lines[0][4])
-    seen: set[str] = set()
-    for number, _indent, _dash, key, _key_column, kind, text, value_column in lines:
-        if kind != SCALAR or key not in shape.typed or key in seen:
-            return False
-        seen.add(key)
-        origin.cells[key] = (number, value_column)
-        values[key] = None if text is None or not text.strip() else _shared(text)
-    _append(tables, spec, shape, values, origin)
-    return True
-
-
-def _append(tables: dict[str, Table], spec: ResourceSpec, shape: _Shape, values: dict[str, str | None],
-            origin: Origin) -> None:
-    table = tables.get(spec.name)
-    if table is None:
-        table = tables[spec.name] = Table(spec)
-    table.rows.append(tuple(map(values.get, shape.field_names)))  # a tuple: ~40 bytes less a row
-    table.origins.append(origin)
+    for table in builder.tables.values():
+        names = shape_of(table.spec).field_names
+        for origin in table.origins:
+            origin.compact(names)
+    rows = {name: (table.rows, table.origins) for name, table in builder.tables.items() if table.rows}
+    return FileRows(parsed.path, located, builder.problems, rows, sorted(builder.flagged))
 
 
 def _shared(text: str) -> str:
@@ -291,7 +151,7 @@ def _shared(text: str) -> str:
 _SHAPES: dict[int, tuple[ResourceSpec, _Shape]] = {}
 
 
-def _shape_of(spec: ResourceSpec) -> _Shape:
+def shape_of(spec: ResourceSpec) -> _Shape:
     known = _SHAPES.get(id(spec))
     if known is None or known[0] is not spec:
         known = _SHAPES[id(spec)] = (spec, _Shape(tuple(spec.field_names), frozenset(spec.typed_fields),
@@ -299,96 +159,9 @@ def _shape_of(spec: ResourceSpec) -> _Shape:
     return known[1]
 
 
-def _fast_row(package: PackageSpec, spec: ResourceSpec, node: yaml.MappingNode, path: str, record_id: str,
-              filled: dict[str, str | None], tables: dict[str, Table], depth: int) -> bool:
-    if depth > MAX_DEPTH - 2:
-        return False
-    shape = _shape_of(spec)
-    values: dict[str, str | None] = dict(filled)
-    mark = node.start_mark
-    origin = Origin(path, record_id, mark.line + 1, mark.column + 1)
-    cells = origin.cells
-    seen: set[str] = set()
-    pending: list[tuple[ResourceSpec, yaml.SequenceNode]] = []
-    for key_node, value_node in node.value:
-        if type(key_node) is not yaml.ScalarNode:
-            return False
-        key = key_node.value
-        if key in seen:
-            return False
-        seen.add(key)
-        kind = type(value_node)
-        if kind is yaml.ScalarNode:
-            if key not in shape.typed:
-                return False
-            text = value_node.value
-            mark = value_node.start_mark
-            cells[key] = (mark.line + 1, mark.column + 1)
-            if (not value_node.style and text in NULL_WORDS) or not text.strip():
-                values[key] = None
-            else:
-                values[key] = _shared(text)
-        elif kind is not yaml.SequenceNode:
-            return False
-        elif key in spec.children:
-            if any(type(item) is not yaml.MappingNode for item in value_node.value):
-                return False
-            pending.append((package.resources[spec.children[key]], value_node))
-        elif key in shape.typed and shape.types[key] == "array":
-            items = []
-            for item in value_node.value:
-                if type(item) is not yaml.ScalarNode:
-                    return False
-                text = item.value
-                if (not item.style and text in NULL_WORDS) or not text.strip():
-                    return False
-                items.append(text)
-            mark = key_node.start_mark
-            cells[key] = (mark.line + 1, mark.column + 1)
-            values[key] = json.dumps(items, ensure_ascii=False) if items else None
-        else:
-            return False
-    if spec.name not in tables:  # the record's table before its children's, as the exact reader orders them
-        tables[spec.name] = Table(spec)
-    for child, list_node in pending:  # after the loop: the link may be typed below the list
-        for index, item in enumerate(list_node.value, start=1):
-            link = _link_values(child, values)
-            if child.position:
-                link[child.position] = _shared(str(index))
-            if not _fast_row(package, child, item, path, record_id, link, tables, depth + 2):
-                return False
-    table = tables.get(spec.name)
-    if table is None:
-        table = tables[spec.name] = Table(spec)
-    table.rows.append(tuple(map(values.get, shape.field_names)))  # a tuple: ~40 bytes less a row
-    table.origins.append(origin)
-    return True
-
-
 def _link_values(child: ResourceSpec, values: dict[str, str | None]) -> dict[str, str | None]:
     """The child's key to its parent, copied from the parent's values."""
     return {child_field: values.get(parent_field) for child_field, parent_field in child.parent_link.items()}
-
-
-def _finish(path: str, parse_problems: list[Problem], problems: list[Problem], tables: dict[str, Table],
-            flagged: set[tuple[str, int, str]], cell_checks: bool) -> FileRows:
-    for table in tables.values():
-        names = _shape_of(table.spec).field_names
-        for origin in table.origins:
-            origin.compact(names)
-    rows = {name: (table.rows, table.origins) for name, table in tables.items() if table.rows}
-    suspects = {}
-    if cell_checks:
-        from broadsheet import checks  # checks imports this module
-
-        for name, table in tables.items():
-            cell_problems, found = checks.row_checks(table)
-            for index, field_name, problem in cell_problems:
-                flagged.add((name, index, field_name))
-                problems.append(problem)
-            if found:
-                suspects[name] = found
-    return FileRows(path, parse_problems, problems, rows, sorted(flagged), suspects)
 
 
 def merge_files(package: PackageSpec, results: list[FileRows]) -> Tables:
@@ -432,20 +205,12 @@ class _Builder:
         self.tables: dict[str, Table] = {}
         self.problems: list[Problem] = []
         self.flagged: set[tuple[str, int, str]] = set()
-        self.shapes: dict[str, _Shape] = {}
 
     def table(self, name: str) -> Table:
         table = self.tables.get(name)
         if table is None:
             table = self.tables[name] = Table(self.package.resources[name])
         return table
-
-    def shape(self, spec: ResourceSpec) -> _Shape:
-        shape = self.shapes.get(spec.name)
-        if shape is None:
-            shape = self.shapes[spec.name] = _Shape(tuple(spec.field_names), frozenset(spec.typed_fields),
-                                                     frozenset(spec.field_map), {f.name: f.type for f in spec.fields})
-        return shape
 
     def record(self, spec: ResourceSpec, parsed: ParsedFile) -> None:
         entry = parsed.entry
@@ -471,7 +236,7 @@ class _Builder:
             keyed: dict[str, str] | None = None) -> None:
         values: dict[str, str | None] = dict(filled)
         origin = Origin(path, record_id, entry.line, entry.column)
-        shape = self.shape(spec)
+        shape = shape_of(spec)
         table = self.table(spec.name)
         pending: list[tuple[str, object, dict]] = []
         for key, value in entry.values.items():
@@ -480,7 +245,7 @@ class _Builder:
                 if key in shape.typed:  # the common case first: a plain value of a typed field
                     origin.cells[key] = (line, column)
                     text = value.text
-                    values[key] = None if text is None or not text.strip() else text
+                    values[key] = None if text is None or not text.strip() else _shared(text)
                     continue
             else:
                 line, column = entry.key_positions[key]
@@ -523,13 +288,14 @@ class _Builder:
                 continue
             filled = _link_values(child, values)
             if child.position:
-                filled[child.position] = str(index)
+                filled[child.position] = _shared(str(index))
             self.row(child, item, path, record_id, filled)
 
     def cell_text(self, spec: ResourceSpec, key: str, value: object, at: dict) -> str | None:
         field_type = spec.field_map[key].type
         if isinstance(value, Cell):
-            return _present(value.text)
+            text = _present(value.text)
+            return text if text is None else _shared(text)
         if isinstance(value, Seq) and field_type == "array":
             items = []
             for item in value.items:

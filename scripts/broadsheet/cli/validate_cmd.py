@@ -34,18 +34,18 @@ def validate(root: Path | None, output_format: str | None, no_cache: bool = Fals
       broadsheet validate --format json > report.json
       broadsheet validate --no-cache --full     # what CI may run: no cache, frictionless on every row
     """
+    from broadsheet import validate as validation
     from broadsheet.report import RENDERERS
-    from broadsheet.validate import validate as run_validation
 
     if output_format is None:
         output_format = "github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text"
     try:
-        result = run_validation(_layout(root), use_cache=not no_cache, full=full, rows=False)
+        report = validation.report(_layout(root), validation.Speed(vouch=not full, cache=not no_cache))
     except BroadsheetError as error:
         _fail_config(error)
         return
-    click.echo(RENDERERS[output_format](result.report))
-    code = EXIT_OK if result.report.valid else EXIT_INVALID
+    click.echo(RENDERERS[output_format](report))
+    code = EXIT_OK if report.valid else EXIT_INVALID
     if os.environ.get("BROADSHEET_FAST_EXIT", "1") == "1" and _is_the_program():
         # Freeing every row one by one at interpreter exit costs ~0.1 s per 10k records; the OS does it at once.
         sys.stdout.flush()

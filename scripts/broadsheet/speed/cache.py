@@ -6,8 +6,9 @@ depends on other files: primary keys, unique values, foreign keys and citations 
 whenever this cache is used. (broadsheet.incremental keeps, under the same key, an index that lets a run after
 a clean one recheck only the values changed files touch; its module docstring says why that hides nothing.)
 
-Keys. The whole cache is keyed by a digest of the schemas, datapackage.json, the tool's version and the source of
-the modules that produce the cached data: change any and every entry is discarded. Each entry is keyed by the
+Keys. The whole cache is keyed by a digest of the schemas, datapackage.json, the tool's version, the source of
+every module of the tool and the registered rules (broadsheet.check.rules): change any and every entry is
+discarded. Each entry is keyed by the
 file's path and the sha256 of its bytes. Reading every file to hash it is cheap next to parsing, but at 100k files
 it is still the larger part of a warm run, so an entry also remembers the file's stat signature (size, mtime,
 ctime, inode): when the signature is unchanged the bytes are taken to be unchanged. ctime cannot be set by a user
@@ -18,6 +19,9 @@ ctime is within `racy_window_ns` of the read is stored without a signature, so t
 Storage: `.broadsheet-cache/` (git-ignored). Files are spread over shards by path, so a warm run rewrites only
 the shards it changed; each shard is one uncompressed `marshal` blob of builtins (loading it is what a warm run
 waits for). A shard that cannot be read (truncated, corrupt, from another Python) counts as empty.
+
+Equivalence test: tests/test_cache.py (warm and cold runs give the same report after random edits, moves,
+schema changes and damage) and tests/test_differential.py (cold and warm cache on every bad input).
 """
 
 from __future__ import annotations
@@ -32,18 +36,18 @@ import zlib
 from collections.abc import Callable
 from pathlib import Path
 
+import broadsheet
 from broadsheet import __version__
 from broadsheet.atomic import write_atomically
+from broadsheet.check.rules import REGISTRY
 from broadsheet.layout import Layout
 from broadsheet.package import PackageSpec, load_package
-from broadsheet.tables import FileRows, Packed, unpack
+from broadsheet.speed.packing import Packed, unpack
+from broadsheet.tables import FileRows
 
 FORMAT = 1
 SHARDS = 32
 RACY_WINDOW_NS = 2_000_000_000  # coarser than any local file system's timestamps (FAT: 2 s)
-# Modules whose code decides what a cached entry holds; editing one of them invalidates the cache.
-PRODUCERS = ("records.py", "tables.py", "checks.py", "cache.py", "validate.py", "package.py", "errors.py",
-             "incremental.py")
 
 Signature = tuple[int, int, int, int]
 Entry = tuple[Signature | None, str, Packed]  # (stat signature or None when racy, sha256 of bytes, FileRows)
@@ -66,9 +70,11 @@ class Cache:
         self.started = time.time_ns()
 
     @classmethod
-    def open(cls, layout: Layout, racy_window_ns: int | None = None) -> Cache:
+    def open(cls, layout: Layout, variant: str = "", racy_window_ns: int | None = None) -> Cache:
+        """`variant` names how the cached per-file results were made (validate's per-file step differs with and
+        without vouching): another variant, another key."""
         window = RACY_WINDOW_NS if racy_window_ns is None else racy_window_ns  # read now: tests may narrow it
-        return cls(layout, configuration_key(layout), window)
+        return cls(layout, configuration_key(layout, variant), window)
 
     # --- the package -----------------------------------------------------------------------------------------
 
@@ -193,12 +199,13 @@ def _digest(path: str) -> str:
         return ""
 
 
-def configuration_key(layout: Layout) -> str:
+def configuration_key(layout: Layout, variant: str = "") -> str:
     """A digest of everything besides a record's own bytes that decides what validation makes of it."""
-    digest = hashlib.sha256(f"broadsheet {__version__} cache {FORMAT} {_frictionless_version()}".encode())
-    here = Path(__file__).parent
-    for name in PRODUCERS:
-        digest.update(name.encode() + b"\0" + (here / name).read_bytes())
+    digest = hashlib.sha256(f"broadsheet {__version__} cache {FORMAT} {variant} {_frictionless_version()}".encode())
+    tool = Path(broadsheet.__file__).parent  # every module of the tool: no list of producers to keep up to date
+    for path in sorted(tool.rglob("*.py")):
+        digest.update(path.relative_to(tool).as_posix().encode() + b"\0" + path.read_bytes())
+    digest.update(REGISTRY.fingerprint().encode())  # rules registered from outside the tool's source too
     for path in [layout.descriptor, *sorted(layout.schemas_dir.rglob("*"))]:
         if path.is_file():
             digest.update(layout.relative(path).encode() + b"\0" + path.read_bytes() + b"\0")

@@ -43,7 +43,15 @@ from pathlib import Path
 from typing import Any
 
 from broadsheet.atomic import write_atomically
-from broadsheet.errors import Problem
+from broadsheet.check.rules import REGISTRY
+from broadsheet.discover import discover
+from broadsheet.errors import Problem, Report
+from broadsheet.package import PackageSpec
+from broadsheet.speed.cache import Cache
+from broadsheet.speed.packing import pack_problem, unpack
+from broadsheet.speed.vouch import UNKNOWN, key_value
+from broadsheet.speed.workers import OneFile, build_all
+from broadsheet.tables import FileRows
 
 FORMAT = 1
 VALUE_SHARDS = 1024
@@ -64,7 +72,7 @@ class Kinds:
     """The cross-record rules of a package, numbered. Each kind is a (role, resource, fields); roles: unique,
     primary, source/target (two sides of one foreign key), demand/supply (facts to cite, citations)."""
 
-    def __init__(self, package: Any) -> None:
+    def __init__(self, package: PackageSpec) -> None:
         self.kinds: list[tuple[str, str, tuple[str, ...]]] = []
         self.pair: dict[int, int] = {}  # source -> target, demand -> supply (and back)
         for spec in package.resources.values():
@@ -77,12 +85,17 @@ class Kinds:
                 target = fk["reference"]["resource"] or spec.name
                 self._pair(("source", spec.name, tuple(fk["fields"])),
                            ("target", target, tuple(fk["reference"]["fields"])))
-        for spec in package.top_level:
-            citations = package.citation_table(spec.name)
-            if citations is not None:
-                must = tuple(f.name for f in spec.fields if f.flag("cite"))
-                self._pair(("demand", spec.name, (spec.id_field, *must)),
-                           ("supply", citations.name, (next(iter(citations.parent_link)), citations.cites or "")))
+        # the record rules that compare files say which (demand, supply) pairs they count; one that does not
+        # leaves the index unable to answer
+        self.complete = True
+        for rule in REGISTRY.record:
+            if rule.scope != "package":
+                continue
+            if rule.index_kinds is None:
+                self.complete = False
+                continue
+            for demand, supply in rule.index_kinds(package):
+                self._pair(demand, supply)
         self.by_resource: dict[str, list[tuple[int, str, Callable[[list[tuple]], list[tuple]]]]] = {}
         for kind, (role, resource, fields) in enumerate(self.kinds):
             self.by_resource.setdefault(resource, []).append((kind, role, _extractor(package, role, resource,
@@ -94,19 +107,17 @@ class Kinds:
         self.pair[a], self.pair[b] = b, a
 
 
-def _extractor(package: Any, role: str, resource: str,
+def _extractor(package: PackageSpec, role: str, resource: str,
                fields: tuple[str, ...]) -> Callable[[list[tuple]], list[tuple[Any, ...]]]:
     """rows -> the kind's values, cast as frictionless compares them (checks.key_value); empty keys left out
     (unique: a None value; others: all None), as the full path leaves them out. Raises Unusable for a value
     whose cast is not reproduced, and for an empty primary key (always an error)."""
-    from broadsheet import checks
-
     spec = package.resources[resource]
     names = spec.field_names
     if role in ("demand", "supply"):
         return lambda rows: _citation_values(role, [names.index(f) for f in fields], fields, rows)
     columns = [names.index(f) for f in fields]
-    casts = [checks.key_value(spec.field_map[f]) for f in fields]
+    casts = [key_value(spec.field_map[f]) for f in fields]
     identity = all(spec.field_map[f].type == "string" and spec.field_map[f].descriptor.get("format", "default")
                    == "default" for f in fields)
     empty = (None,) * len(fields)
@@ -117,7 +128,7 @@ def _extractor(package: Any, role: str, resource: str,
                 (row[columns[0]],) for row in rows]
         else:
             values = [tuple(cast(row[c]) for c, cast in zip(columns, casts, strict=True)) for row in rows]
-            if any(checks.UNKNOWN in value for value in values):
+            if any(UNKNOWN in value for value in values):
                 raise Unusable("key value not reproduced")
         if role == "unique":
             return [v for v in values if v[0] is not None]
@@ -128,7 +139,7 @@ def _extractor(package: Any, role: str, resource: str,
     return extract
 
 
-def file_entries(package: Any, kinds: Kinds, rows: dict[str, tuple[list[tuple], list]],
+def file_entries(package: PackageSpec, kinds: Kinds, rows: dict[str, tuple[list[tuple], list]],
                  suspects: dict[str, list[int]]) -> list[Entry]:
     """The key entries of one file (see the module docstring). Raises Unusable where the fast path would not
     apply: a key value whose frictionless cast is not reproduced, an empty primary key, a blank doubtful row."""
@@ -150,10 +161,10 @@ def file_entries(package: Any, kinds: Kinds, rows: dict[str, tuple[list[tuple], 
     return entries
 
 
-_KINDS: dict[int, tuple[Any, Kinds]] = {}
+_KINDS: dict[int, tuple[PackageSpec, Kinds]] = {}
 
 
-def entries_or_none(package: Any, result: Any) -> list[Entry] | bool:
+def entries_or_none(package: PackageSpec, result: FileRows) -> list[Entry] | bool:
     """file_entries of a FileRows, or False when the index cannot take the file. Kinds are made once per package
     (per worker process)."""
     known = _KINDS.get(id(package))
@@ -251,20 +262,20 @@ def forget(folder: Path) -> None:
 
 # --- the full path writes the index ------------------------------------------------------------------------
 
-def write_full(folder: Path, key: str, package: Any, clean: bool, listing: dict[str, list[str]],
+def write_full(folder: Path, key: str, package: PackageSpec, clean: bool, listing: dict[str, list[str]],
                folders: dict[str, tuple[Any, list[str]]],
                signatures: dict[str, tuple[int, int, int, int] | None], digests: dict[str, str],
-               files: Iterable[tuple[str, Any]], problems: list[Problem], stats: dict[str, int],
+               files: Iterable[tuple[str, FileRows]], problems: list[Problem], stats: dict[str, int],
                started: int, racy_window_ns: int) -> None:
     """Rewrite the whole index after a run that saw every row. `files` yields (shown path, FileRows)."""
     index = Index(folder, key)
     forget(folder)
     meta: dict[str, Any] = {"format": FORMAT, "key": key, "clean": False, "generations": {}}
     index.meta = meta
-    if not clean:
+    kinds = Kinds(package)
+    if not clean or not kinds.complete:
         index.save()
         return
-    kinds = Kinds(package)
     value_shards: list[list[Entry]] = [[] for _ in range(VALUE_SHARDS)]
     file_shards: list[dict[str, FileInfo]] = [{} for _ in range(FILE_SHARDS)]
     for shown, result in files:
@@ -280,7 +291,7 @@ def write_full(folder: Path, key: str, package: Any, clean: bool, listing: dict[
     recorded = set(signatures)
     for problem in problems:
         if problem.path in recorded:
-            local.setdefault(problem.path, []).append(_pack(problem))
+            local.setdefault(problem.path, []).append(pack_problem(problem))
     meta["listing"] = {folder_name: (names, _signature_array(
         [signatures.get(f"{folder_name}/{name}") for name in names], started, racy_window_ns))
         for folder_name, names in listing.items()}
@@ -303,12 +314,6 @@ def _signature_array(signatures: list[tuple[int, int, int, int] | None], started
         else:
             flat.extend(signature)
     return flat.tobytes()
-
-
-def _pack(problem: Problem) -> tuple:
-    from broadsheet.tables import PROBLEM_FIELDS
-
-    return tuple(getattr(problem, name) for name in PROBLEM_FIELDS)
 
 
 # --- the warm path -----------------------------------------------------------------------------------------
@@ -376,8 +381,8 @@ class Warm:
         except OSError:
             return False
 
-    def update(self, package: Any, changed: list[str], removed: list[str],
-               built: list[tuple[str, Any, Any]], local: dict[str, list[Problem]]) -> None:
+    def update(self, package: PackageSpec, changed: list[str], removed: list[str],
+               built: list[tuple[str, Any, FileRows]], local: dict[str, list[Problem]]) -> None:
         """Replace the changed files' entries, recheck every touched value; Unusable on any violation.
         `built` holds (sha256, stat signature, FileRows) per changed file, `local` its own problems."""
         meta = self.index.meta
@@ -416,7 +421,7 @@ class Warm:
                 self._values(entry).append(entry)
                 touched.add(entry)
             if local.get(shown):
-                meta["local"][shown] = [_pack(p) for p in local[shown]]
+                meta["local"][shown] = [pack_problem(p) for p in local[shown]]
             signatures[shown] = signature
         for entry in touched:
             self._check(kinds, entry)
@@ -522,3 +527,45 @@ def _stat_names(folder: Path, names: list[str]) -> array:
     finally:
         os.close(descriptor)
     return flat
+
+
+# --- one warm run, start to end ----------------------------------------------------------------------------
+
+def answer(package: PackageSpec, cache: Cache, one: OneFile, local_problems: Callable[[FileRows], list[Problem]],
+           workers: int | None) -> Report | None:
+    """The report from the index, or None when it cannot answer (then the caller takes the full path).
+    `one` is the per-file work of the full path and `local_problems` what a file yields on its own there."""
+    layout = package.layout
+    warm = Warm(layout.root, layout.cache_dir, cache.key, cache.racy_window_ns)
+    try:
+        warm.index.load()
+        folders: dict[str, tuple[Any, list[str]]] = dict(warm.index.meta["folders"])
+        files, stray = discover(package, folders=folders, listing=warm.index.meta["listing"],
+                                started=warm.started, racy_window_ns=cache.racy_window_ns)
+        resources = {shown: name for name, (_folder, shown, _names) in files.items()}
+        changed, removed = warm.changes({shown: names for _folder, shown, names in files.values()})
+        built = []
+        local: dict[str, list[Problem]] = {}
+        if changed:
+            jobs = [(resources[shown.rsplit("/", 1)[0]], str(layout.root / shown), shown) for shown in changed]
+            for (digest, signature, packed), shown in zip(build_all(package, jobs, one, workers), changed,
+                                                          strict=True):
+                result = unpack(packed, package)
+                if result.entries is None:
+                    result.entries = entries_or_none(package, result)
+                built.append((digest, signature, result))
+                local[shown] = local_problems(result)
+        if changed or removed or warm.new_listing != warm.index.meta["listing"] \
+                or folders != warm.index.meta["folders"]:
+            warm.update(package, changed, removed, built, local)
+            warm.index.meta["folders"] = folders
+            warm.save()
+    except Unusable:
+        return None
+    meta = warm.index.meta
+    report = Report()
+    report.extend(stray)
+    for packed_problems in meta["local"].values():
+        report.extend([Problem(*p) for p in packed_problems])
+    report.stats = dict(meta["stats"])
+    return report

@@ -1,0 +1,236 @@
+"""Which rows frictionless must judge: the "certainly valid" vouching.
+
+Frictionless is the authority on types and constraints, but it costs ~0.2 ms a row. Nearly every row is valid, so
+Broadsheet first asks a cheaper question per row: "is this row certainly valid for frictionless?" The answer is
+conservative: `True` only for schema features reproduced exactly here (string/integer/number/date/boolean/array
+types without a format; required, pattern, enum, minimum, maximum, minLength, maxLength). Every other row is
+handed to frictionless, whose errors are the ones reported. A row wrongly called clean would hide an error.
+
+Equivalence test: tests/test_differential.py (test_fast_path_reports_what_frictionless_reports on the bad-input
+table, test_random_records_get_the_same_verdict_both_ways on random rows) holds this module to `--full`."""
+
+from __future__ import annotations
+
+import calendar
+import json
+import re
+from collections.abc import Callable
+from decimal import Decimal
+
+from broadsheet.check.rules import DATE, INTEGER, REGISTRY, cell_problems
+from broadsheet.errors import Problem
+from broadsheet.package import FieldSpec, ResourceSpec
+from broadsheet.tables import Table
+
+TRUE_VALUES = ("true", "True", "TRUE", "1")
+FALSE_VALUES = ("false", "False", "FALSE", "0")
+PLAIN_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?", re.ASCII)  # no exponent: frictionless decides those
+UNKNOWN = object()  # a key value whose frictionless cast we do not reproduce
+CellCheck = Callable[[str], bool]
+
+
+def _never(text: str) -> bool:
+    return False
+
+
+def _date_ok(text: str) -> bool:
+    if not DATE.fullmatch(text):
+        return False
+    year, month, day = int(text[:4]), int(text[5:7]), int(text[8:10])
+    return year >= 1 and 1 <= month <= 12 and 1 <= day <= calendar.monthrange(year, month)[1]
+
+
+def _array_ok(text: str) -> bool:
+    if not text.startswith("["):
+        return False
+    try:
+        return isinstance(json.loads(text), list)
+    except ValueError:
+        return False
+
+
+def _type_check(spec: FieldSpec) -> tuple[CellCheck, Callable[[str], object]] | None:
+    """(is the text a valid value, its value) for a type we reproduce exactly; None for any other."""
+    descriptor = spec.descriptor
+    if descriptor.get("format", "default") != "default" or "missingValues" in descriptor:
+        return None
+    if spec.type == "string":
+        return (lambda text: True), (lambda text: text)
+    if spec.type == "integer" and descriptor.get("bareNumber", True) and "groupChar" not in descriptor:
+        return (lambda text: INTEGER.fullmatch(text) is not None), int
+    if spec.type == "number" and descriptor.get("bareNumber", True) and not (
+            {"groupChar", "decimalChar", "floatNumber"} & set(descriptor)):
+        return (lambda text: PLAIN_NUMBER.fullmatch(text) is not None), Decimal
+    if spec.type == "date":
+        return _date_ok, (lambda text: text)
+    if spec.type == "boolean":
+        truthy = tuple(descriptor.get("trueValues", TRUE_VALUES))
+        falsy = tuple(descriptor.get("falseValues", FALSE_VALUES))
+        return (lambda text: text in truthy or text in falsy), (lambda text: text in truthy)
+    if spec.type == "array":
+        return _array_ok, (lambda text: text)
+    return None
+
+
+def _bound(value: object) -> object:
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return UNKNOWN
+    try:
+        return Decimal(str(value))
+    except ArithmeticError:
+        return UNKNOWN
+
+
+def _constraint_checks(spec: FieldSpec, value_of: Callable[[str], object]) -> list[CellCheck] | None:
+    """One check per constraint, or None when a constraint is outside what we reproduce."""
+    checks: list[CellCheck] = []
+    for name, constraint in spec.constraints.items():
+        if name in ("required", "unique"):
+            continue
+        if name == "pattern" and spec.type == "string" and isinstance(constraint, str):
+            compiled = re.compile(f"^{constraint}$")  # frictionless' own anchoring, with `match`
+            checks.append(lambda text, c=compiled: c.match(text) is not None)
+        elif name == "enum" and spec.type == "string" and all(isinstance(v, str) for v in constraint):
+            allowed = frozenset(constraint)
+            checks.append(lambda text, a=allowed: text in a)
+        elif name in ("minLength", "maxLength") and spec.type == "string" and isinstance(constraint, int):
+            if name == "minLength":
+                checks.append(lambda text, c=constraint: len(text) >= c)
+            else:
+                checks.append(lambda text, c=constraint: len(text) <= c)
+        elif name in ("minimum", "maximum") and spec.type in ("integer", "number") \
+                and _bound(constraint) is not UNKNOWN:
+            bound = _bound(constraint)
+            if name == "minimum":
+                checks.append(lambda text, b=bound: value_of(text) >= b)
+            else:
+                checks.append(lambda text, b=bound: value_of(text) <= b)
+        else:
+            return None
+    return checks
+
+
+def field_check(spec: FieldSpec) -> CellCheck:
+    """Is this (present) text certainly valid for frictionless? Unsupported features answer False."""
+    typed = _type_check(spec)
+    if typed is None:
+        return _never
+    type_ok, value_of = typed
+    constraint_checks = _constraint_checks(spec, value_of)
+    if constraint_checks is None:
+        return _never
+    if not constraint_checks:
+        return type_ok
+    return lambda text: type_ok(text) and all(check(text) for check in constraint_checks)
+
+
+_ROW_CHECKS: dict[int, tuple[object, list[CellCheck], list[bool]]] = {}
+
+
+def _row_checks(spec: ResourceSpec) -> tuple[list[CellCheck], list[bool]]:
+    """Compiled once per schema (per process), not once per file."""
+    known = _ROW_CHECKS.get(id(spec))
+    if known is None or known[0] is not spec:
+        known = _ROW_CHECKS[id(spec)] = (spec, [field_check(f) for f in spec.fields], [f.required for f in spec.fields])
+    return known[1], known[2]
+
+
+def suspect_rows(table: Table, indices: list[int] | None = None) -> list[int]:
+    """Indices of the rows frictionless must judge: every row not certainly valid."""
+    checks, required = _row_checks(table.spec)
+    suspects = []
+    for index in range(len(table.rows)) if indices is None else indices:
+        row = table.rows[index]
+        blank = True
+        for text, check, needed in zip(row, checks, required, strict=True):
+            if text is None:
+                if needed:
+                    break
+            else:
+                blank = False
+                if not check(text):
+                    break
+        else:
+            if not blank:
+                continue
+        suspects.append(index)
+    return suspects
+
+
+def key_value(spec: FieldSpec) -> Callable[[str | None], object]:
+    """The value frictionless compares in unique, primary and foreign keys; UNKNOWN where we do not reproduce it."""
+    if spec.descriptor.get("format", "default") != "default":
+        return lambda text: None if text is None else UNKNOWN
+    if spec.type == "string":
+        return lambda text: text
+    if spec.type == "integer":
+        return lambda text: None if text is None else int(text) if INTEGER.fullmatch(text) else UNKNOWN
+    return lambda text: None if text is None else UNKNOWN
+
+
+def row_checks(table: Table) -> tuple[list[tuple[int, str, Problem]], list[int]]:
+    """Both per-row checks in one pass: the cell rules' problems, and the rows frictionless must judge.
+
+    A generated function per schema answers "certainly fine" for almost every row at the cost of a few
+    comparisons; only the other rows go through the reference checks (check.rules.cell_problems, suspect_rows),
+    which give the exact answers."""
+    clean = compiled_row_check(table.spec)
+    doubtful = [index for index, row in enumerate(table.rows) if not clean(row)]
+    if not doubtful:
+        return [], []
+    return list(cell_problems(table, doubtful)), suspect_rows(table, doubtful)
+
+
+_COMPILED: dict[int, tuple[ResourceSpec, int, Callable[[list[str | None]], bool]]] = {}
+
+
+def compiled_row_check(spec: ResourceSpec) -> Callable[[list[str | None]], bool]:
+    known = _COMPILED.get(id(spec))
+    if known is None or known[0] is not spec or known[1] != REGISTRY.generation:
+        known = _COMPILED[id(spec)] = (spec, REGISTRY.generation, _compile_row_check(spec))
+    return known[2]
+
+
+def _compile_row_check(spec: ResourceSpec) -> Callable[[list[str | None]], bool]:
+    """Python source for `row_clean(row)`: True only if every registered cell rule accepts, every cell is
+    certainly valid for frictionless, and the row is not blank. The cell rules are not restated here: each
+    applicable rule's own `accepts` is bound as a name and called."""
+    names: dict[str, object] = {}
+    lines = ["def row_clean(row):", "    blank = True"]
+    for column, field_spec in enumerate(spec.fields):
+        conditions = []
+        for number, rule in enumerate(REGISTRY.cell_rules(field_spec)):
+            names[f"rule_{column}_{number}"] = rule.accepts
+            conditions.append(f"rule_{column}_{number}(v)")
+        conditions += _frictionless_conditions(field_spec, column, names)
+        lines += [f"    v = row[{column}]", "    if v is None:",
+                  f"        {'return False' if field_spec.required else 'pass'}", "    else:", "        blank = False"]
+        if conditions:
+            lines.append(f"        if not ({' and '.join(conditions)}): return False")
+    lines.append("    return not blank")
+    exec("\n".join(lines), names)  # noqa: S102 - source built above from schema facts, values bound as names
+    return names["row_clean"]  # type: ignore[return-value]
+
+
+def _frictionless_conditions(spec: FieldSpec, column: int, names: dict[str, object]) -> list[str]:
+    check = field_check(spec)
+    if check is _never:
+        return ["False"]
+    plain_string = spec.type == "string" and _type_check(spec) is not None
+    supported = _constraint_checks(spec, lambda text: text) is not None
+    if not (plain_string and supported):
+        names[f"check_{column}"] = check
+        return [f"check_{column}(v)"]
+    conditions = []
+    for name, constraint in spec.constraints.items():
+        if name == "pattern":
+            names[f"pattern_{column}"] = re.compile(f"^{constraint}$")
+            conditions.append(f"pattern_{column}.match(v) is not None")
+        elif name == "enum":
+            names[f"enum_{column}"] = frozenset(constraint)
+            conditions.append(f"v in enum_{column}")
+        elif name == "minLength":
+            conditions.append(f"len(v) >= {int(constraint)}")
+        elif name == "maxLength":
+            conditions.append(f"len(v) <= {int(constraint)}")
+    return conditions
