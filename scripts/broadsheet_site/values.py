@@ -1,0 +1,137 @@
+"""How values are shown, from what the Table Schema declares (carried in the generated structure): a code as its
+label from `categories`, a list as a list, money (`x-currency-field`) compact with its currency through Babel,
+a web address as a link; the table pages' cells (render_cell) and the facets' labels."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from babel.numbers import format_compact_decimal, format_decimal
+from markupsafe import Markup
+from markupsafe import escape as html_escape
+
+from broadsheet_site.config import config
+
+
+def shown(field: dict[str, Any], value: Any, row: Any) -> dict[str, Any]:
+    """A value of one field (an entry of the generated structure) as shown: a code as its label from the schema's
+    `categories`, a list as a list, money (a field with `x-currency-field`) compact with its currency and the
+    exact figure kept in `exact`, a web address as a link."""
+    if value is None or value == "":
+        return {"text": ""}
+    kind, codes = field.get("type"), field.get("labels") or {}
+    listed = as_list(value) if kind == "array" else None
+    if listed is not None:
+        texts = [code_label(codes, item) for item in listed]
+        return {"text": ", ".join(texts), "list_items": texts}
+    if codes:
+        return {"text": code_label(codes, value), "code": str(value)}
+    currency_field = field.get("currency_field") or ""
+    currency = row[currency_field] if currency_field and currency_field in row.keys() else None  # noqa: SIM118 (sqlite3.Row)
+    compact = money(value, currency)
+    if compact:
+        return {"text": compact, "exact": f"{currency} {fmt_number(value)}"}
+    if field.get("format") == "uri" and isinstance(value, str) and value.startswith(("https://", "http://")):
+        return {"text": value, "href": value, "external": True}
+    return {"text": readable(kind, value)}
+
+
+def readable(kind: str | None, value: Any) -> str:
+    """Numbers with thousands separators, lists (stored as JSON) as comma-separated text."""
+    if kind in ("number", "integer") and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return fmt_number(value)
+    listed = as_list(value) if kind == "array" else None
+    if listed is not None:
+        return ", ".join(str(item) for item in listed)
+    if kind == "boolean" and value in (0, 1):
+        return "yes" if value else "no"
+    return str(value)
+
+
+LOCALE = "en_GB"
+
+
+def code_label(codes: dict[str, str], value: Any) -> str:
+    """A code's label from the schema's `categories`, or the value itself when the schema declares none."""
+    text = "" if value is None else str(value)
+    return codes.get(text, text)
+
+
+def as_list(value: Any) -> list[Any] | None:
+    """An array value (a list, or the JSON text SQLite stores) as a list; None when it is not one."""
+    if isinstance(value, list):
+        return value
+    if isinstance(value, str) and value.startswith("["):
+        try:
+            parsed = json.loads(value)
+        except ValueError:
+            return None
+        return parsed if isinstance(parsed, list) else None
+    return None
+
+
+def money(amount: Any, currency: Any, locale: str = LOCALE) -> str | None:
+    """"USD 1.568bn", "KZT 336bn": the ISO 4217 code and the amount in the locale's compact notation (Babel's
+    CLDR patterns, up to three decimals, so 1,568,000,000 does not become 1.6). None without a currency."""
+    if not currency or isinstance(amount, bool) or not isinstance(amount, (int, float)):
+        return None
+    return f"{currency} {format_compact_decimal(amount, format_type='short', locale=locale, fraction_digits=3)}"
+
+
+def table_cell(datasette, database: str, table: str, column: str, value: Any, row: Any) -> Markup | None:
+    """A table page's cell for a coded, list, money or address column (None leaves Datasette's own)."""
+    fields = cell_fields(datasette, database, table)
+    field = fields.get(column)
+    if field is None or value is None or value == "":
+        return None
+    value_shown = shown(field, value, row)
+    if "list_items" in value_shown:
+        return Markup('<ul class="bs-items">' + "".join(f"<li>{html_escape(item)}</li>"
+                                                       for item in value_shown["list_items"]) + "</ul>")
+    if "exact" in value_shown:
+        return Markup(f'<span title="{html_escape(value_shown["exact"])}">{html_escape(value_shown["text"])}</span>')
+    if value_shown.get("external"):
+        return Markup(f'<a href="{html_escape(value)}" rel="noopener noreferrer">{html_escape(value)}</a>')
+    if "code" in value_shown:
+        return Markup(html_escape(value_shown["text"]))
+    return None
+
+
+_cell_fields: dict[tuple[int, str, str], tuple[Any, dict[str, dict[str, Any]]]] = {}
+
+
+def cell_fields(datasette, database: str, table: str) -> dict[str, dict[str, Any]]:
+    """The columns of a table whose cells `table_cell` draws, looked up once per structure file."""
+    conf = config(datasette)
+    resources = conf.get("resources") or {}
+    key = (id(datasette), database, table)
+    cached = _cell_fields.get(key)
+    if cached is not None and cached[0] is resources:
+        return cached[1]
+    spec = resources.get(table) if conf.get("database") == database else None
+    linked = {ref["column"] for ref in (spec or {}).get("references") or []}
+    fields = {f["name"]: f for f in (spec or {}).get("fields") or [] if f["name"] not in linked and (
+        f.get("labels") or f.get("type") == "array" or f.get("currency_field") or f.get("format") == "uri")}
+    _cell_fields[key] = (resources, fields)
+    return fields
+
+
+def value_labels(datasette, database: str | None, table: str | None) -> dict[str, dict[str, str]]:
+    """A table's coded columns → their labels, for facets."""
+    conf = config(datasette) if database and table else {}
+    if conf.get("database") != database:
+        return {}
+    spec = (conf.get("resources") or {}).get(table) or {}
+    return {f["name"]: f["labels"] for f in spec.get("fields") or [] if f.get("labels")}
+
+
+def fmt_number(value: Any) -> Any:
+    """A number with the locale's grouping (1,568,000,000); integral floats without a decimal part."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return "" if value is None else value
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return format_decimal(value, locale=LOCALE, decimal_quantization=False)
+
+
