@@ -408,6 +408,7 @@ class Server:
 
 
 HOOKS = ["asgi_wrapper", "extra_template_vars", "handle_exception", "prepare_connection", "register_routes",
+         "render_cell",
          "startup"]
 
 
