@@ -149,7 +149,8 @@ def forgiving_search(conn, vocabulary: Vocabulary, query: str, limit: int) -> li
         return (-score, len(label), label)
 
     best = sorted((r for r in records.values() if sum(1 for s in r["best"] if s) == most), key=rank)
-    return [rows[-max(r["rows"])[2]] for r in best[:limit]]
+    # Each record shown by the row that matches most of what was typed, its title when that ties.
+    return [rows[-max(r["rows"], key=lambda row: (row[1], row[0], row[2]))[2]] for r in best[:limit]]
 
 
 _vocabularies: dict[tuple[str, float], Vocabulary] = {}
