@@ -134,7 +134,8 @@ PAGES = [
     ("/", 200, ["Museums of two cities", "Two museums in two cities.", "2 museums, 8,700,000 visitors a year",
                 "Downloads", "/-/downloads/museums-fixture.zip", "/-/downloads/csv/museums.csv",
                 "/-/downloads/json/museum_names.json", "/-/downloads/museums-fixture.db",
-                "/-/downloads/datapackage.json", "Museums (test fixture). Version 0.1.0. Licence CC-BY-4.0.",
+                "/-/downloads/datapackage.json",
+                "Museums (test fixture). Version 0.1.0. http://localhost/. Licence CC-BY-4.0.",
                 "Creative Commons Attribution 4.0", "Museums by kind"]),
     (f"/{DB}", 200, ["museums", "cities"]),
     (f"/{DB}/museums", 200, ["Louvre", "Central State Museum", "Yearly budget in euros. Unit: EUR."]),
@@ -407,7 +408,7 @@ class Server:
 
 
 HOOKS = ["asgi_wrapper", "extra_template_vars", "handle_exception", "prepare_connection", "register_routes",
-         "startup"]
+         "render_cell", "startup"]
 
 
 @pytest.mark.parametrize("first", ["broadsheet_site", "broadsheet_site.security", "broadsheet_site.config",

@@ -1,0 +1,74 @@
+-- What the dataset itemises of each claim (a group of announcements reporting the same signing, as in the
+-- view reconciliation): one row per agreement linked to any announcement of the claim and per project that
+-- agreement covers (or one row with no project when it covers none).
+-- counted is 1 when the row counts in the reconciliation: the agreement's link to the claim is confirmed or
+-- probable, and so is the agreement's link to the project. Possible links are listed, never counted.
+-- amount is the smallest investment figure of the project in the claim's currency (the rule reconciliation
+-- sums, once per project and claim), amount_max the largest, amount_figures how many figures there are.
+-- parties are the agreement's parties other than the host territory; status and its date come from the
+-- project's whole linked story (view project_story_status).
+WITH ann AS (
+  SELECT a.*, COALESCE(a.same_claim_as, a.id) AS claim_id FROM announcements AS a
+),
+claim AS (
+  SELECT claim_id, (SELECT c.currency FROM announcements AS c WHERE c.id = ann.claim_id) AS currency
+  FROM ann GROUP BY claim_id
+),
+links AS (
+  SELECT x.claim_id, aa.agreement_id,
+    MIN(CASE aa.confidence WHEN 'confirmed' THEN 1 WHEN 'probable' THEN 2 ELSE 3 END) AS strength
+  FROM agreements_announcements AS aa
+  JOIN ann AS x ON x.id = aa.announcement_id
+  GROUP BY x.claim_id, aa.agreement_id
+),
+best AS (
+  SELECT l.claim_id, l.agreement_id, l.strength, aa.source_id, aa.locator, aa.basis,
+    ROW_NUMBER() OVER (PARTITION BY l.claim_id, l.agreement_id ORDER BY
+      CASE aa.confidence WHEN 'confirmed' THEN 1 WHEN 'probable' THEN 2 ELSE 3 END, aa.position) AS pick
+  FROM links AS l
+  JOIN ann AS x ON x.claim_id = l.claim_id
+  JOIN agreements_announcements AS aa ON aa.announcement_id = x.id AND aa.agreement_id = l.agreement_id
+),
+parties AS (
+  SELECT pa.agreement_id,
+    GROUP_CONCAT(COALESCE(o.name_en, pl.name_en, pa.description), '; ') AS parties,
+    GROUP_CONCAT(DISTINCT o.country) AS party_countries
+  FROM agreements_parties AS pa
+  LEFT JOIN organizations AS o ON o.id = pa.organization_id
+  LEFT JOIN places AS pl ON pl.id = pa.place_id
+  WHERE pa.role <> 'host'
+  GROUP BY pa.agreement_id
+)
+SELECT
+  b.claim_id AS claim_id,
+  b.agreement_id AS agreement_id,
+  ag.title_en AS agreement,
+  pt.parties AS parties,
+  pt.party_countries AS party_countries,
+  CASE b.strength WHEN 1 THEN 'confirmed' WHEN 2 THEN 'probable' ELSE 'possible' END AS claim_link,
+  ap.project_id AS project_id,
+  pr.name_en AS project,
+  ap.confidence AS project_link,
+  CASE WHEN b.strength <= 2 AND (ap.project_id IS NULL OR ap.confidence IN ('confirmed', 'probable'))
+    THEN 1 ELSE 0 END AS counted,
+  c.currency AS currency,
+  (SELECT MIN(f.amount) FROM projects_figures AS f WHERE f.project_id = ap.project_id
+     AND f.metric = 'investment' AND f.currency = c.currency) AS amount,
+  (SELECT MAX(f.amount) FROM projects_figures AS f WHERE f.project_id = ap.project_id
+     AND f.metric = 'investment' AND f.currency = c.currency) AS amount_max,
+  (SELECT COUNT(*) FROM projects_figures AS f WHERE f.project_id = ap.project_id
+     AND f.metric = 'investment' AND f.currency = c.currency) AS amount_figures,
+  s.status AS status,
+  s.status_date AS status_date,
+  b.basis AS basis,
+  b.source_id AS source_id,
+  b.locator AS locator
+FROM best AS b
+JOIN claim AS c ON c.claim_id = b.claim_id
+JOIN agreements AS ag ON ag.id = b.agreement_id
+LEFT JOIN parties AS pt ON pt.agreement_id = b.agreement_id
+LEFT JOIN agreements_projects AS ap ON ap.agreement_id = b.agreement_id
+LEFT JOIN projects AS pr ON pr.id = ap.project_id
+LEFT JOIN project_story_status AS s ON s.project_id = ap.project_id
+WHERE b.pick = 1
+ORDER BY b.claim_id, b.strength, b.agreement_id, ap.position
