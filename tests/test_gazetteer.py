@@ -11,7 +11,7 @@ import pytest
 
 from broadsheet.layout import Layout
 from broadsheet.tables import Tables
-from broadsheet.validate import validate
+from broadsheet.validate import rows as validate
 from conftest import REPO
 
 ISO_SOURCE = "iso-3166-2-pycountry"

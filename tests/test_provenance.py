@@ -48,7 +48,7 @@ import pytest
 from broadsheet.layout import Layout
 from broadsheet.records import Cell, Entry, Seq, parse_file
 from broadsheet.tables import Table, Tables
-from broadsheet.validate import validate
+from broadsheet.validate import rows as validate
 
 TESTS = Path(__file__).parent
 REPO = TESTS.parent
@@ -63,6 +63,7 @@ UNITS: dict[tuple[str, str], tuple[str, ...]] = {
     ("announcements", "total"): ("=currency",),
     ("projects_figures", "amount"): ("=currency", "=unit", "people"),
     ("projects", "planned_stages"): ("count",),
+    ("indicators", "amount"): ("=currency", "=unit"),
 }
 # Number fields that are never a source's figure: gazetteer coordinates (cited to GeoNames, see GAZETTEERS).
 NOT_FIGURES = {("places", "latitude"), ("places", "longitude")}

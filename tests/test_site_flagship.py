@@ -47,6 +47,8 @@ def test_home_page_headline_reads_from_the_reconciliation(flagship) -> None:  # 
     assert re.search(r'data-testid="headline">\d+ memoranda announced, \d+ identified, USD [\d,]+ m of '
                      r"USD [\d,]+ m itemised<", text), "headline missing"
     assert "Broadsheet contributors (20" in text
+    assert ". Kazakhstan&#39;s regions and Chinese investors: agreements, projects" in text
+    assert "Version 0.2.0" in text
 
 
 def test_home_page_points_to_the_citation_file(flagship) -> None:  # type: ignore[no-untyped-def]
@@ -132,7 +134,7 @@ def test_table_headers_and_breadcrumbs_use_the_schema_titles(flagship) -> None: 
     assert headers["name_en"] == "Name (English)&nbsp;▼"  # the default sort, by the label
     assert headers["place_id"] == "Place"
     assert headers["event_id"] == "Presented at"
-    assert f'<a href="/{db}">Abai region investment agreements' in page
+    assert f'<a href="/{db}">Kazakhstan&#39;s regions and Chinese investors' in page
     facets = re.findall(r'data-column="([^"]*)">\s*<p class="facet-info-name"><strong>([^<]*?)\s*<span', page)
     assert dict(facets)["place_id"] == "Place"
     assert dict(facets)["sector"] == "Sector"
