@@ -7,6 +7,26 @@
 -- sums, once per project and claim), amount_max the largest, amount_figures how many figures there are.
 -- parties are the agreement's parties other than the host territory; status and its date come from the
 -- project's whole linked story (view project_story_status).
+-- Columns:
+--   claim_id: The claim: the id of the first announcement reporting the signing.
+--   agreement_id: An agreement linked to an announcement of the claim.
+--   agreement: The agreement's title in English.
+--   parties: Its parties other than the host territory, separated by semicolons.
+--   party_countries: Those parties' countries as two-letter codes, when known.
+--   claim_link: How sure the agreement's link to the claim is: confirmed, probable or possible.
+--   project_id: A project the agreement covers (empty when it covers none).
+--   project: That project's English name.
+--   project_link: How sure the agreement's link to the project is.
+--   counted: 1 when the row counts in the reconciliation (both links confirmed or probable), else 0.
+--   currency: The claim's currency.
+--   amount: The smallest investment figure of the project in that currency, in whole units.
+--   amount_max: The largest one.
+--   amount_figures: How many investment figures in that currency the sources give for the project.
+--   status: The project's latest status from its whole linked story.
+--   status_date: When that status held.
+--   basis: What the agreement's link to the claim rests on.
+--   source_id: The source stating the agreement's link to the claim.
+--   locator: Where in that source.
 WITH ann AS (
   SELECT a.*, COALESCE(a.same_claim_as, a.id) AS claim_id FROM announcements AS a
 ),

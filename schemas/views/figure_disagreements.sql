@@ -3,6 +3,24 @@
 -- (qualifier). Jobs whose phase a source does not state (metric "jobs") are compared with jobs in
 -- operation, since headline job counts usually mean permanent jobs. Money is compared only within one
 -- currency, other figures only within one unit. Each pair appears once.
+-- Columns:
+--   measure: What is measured (jobs without a stated phase are compared with jobs in operation).
+--   link: How the two projects are linked: same record, or confirmed or probable same project.
+--   project_id_a: The first figure's project.
+--   metric_a: The first figure's metric as its source gives it.
+--   amount_a: The first figure, in whole units.
+--   qualifier_a: How the first figure is worded.
+--   unit_a: The first figure's currency or unit.
+--   source_id_a: The source of the first figure.
+--   locator_a: Where in that source.
+--   project_id_b: The second figure's project.
+--   metric_b: The second figure's metric as its source gives it.
+--   amount_b: The second figure, in whole units.
+--   qualifier_b: How the second figure is worded.
+--   unit_b: The second figure's currency or unit.
+--   source_id_b: The source of the second figure.
+--   locator_b: Where in that source.
+--   difference: The second amount minus the first.
 WITH same AS (
   SELECT id AS a, id AS b, 'same record' AS link FROM projects
   UNION

@@ -18,6 +18,7 @@ from broadsheet.atomic import write_atomically
 from broadsheet.errors import ConfigError
 from broadsheet.layout import Layout
 from broadsheet.package import PackageSpec, ResourceSpec
+from broadsheet.viewdoc import view_doc
 
 PROSE = "metadata.yml"
 # Tables the build adds for the site itself; nobody browses them as data.
@@ -215,8 +216,13 @@ def generate(layout: Layout, package: PackageSpec, prose: dict[str, Any] | None 
     db = database_name(package)
     cheap = cheap_sorts(layout.out_dir / f"{db}.db")
     tables: dict[str, Any] = {name: table_metadata(package, spec, cheap) for name, spec in package.resources.items()}
-    for view in package.views:
+    for view, sql in package.views.items():
+        doc = view_doc(sql)
         tables[view] = {"title": view.replace("_", " ").capitalize()}
+        if doc.description:
+            tables[view]["description"] = doc.description
+        if doc.columns:
+            tables[view]["columns"] = dict(doc.columns)
     for internal in INTERNAL_TABLES:
         tables[internal] = {"hidden": True}
         for index in FTS_INDEXES:
