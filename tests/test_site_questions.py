@@ -104,9 +104,12 @@ def test_home_says_data_as_of_the_newest_source_and_labels_the_commit_date(flags
 def test_the_citation_names_url_year_version_and_a_records_permanent_address(flagship) -> None:  # noqa: F811  # type: ignore[no-untyped-def]
     db, ds = flagship
     home = get(ds, "/").text
+    import json
+
+    version = json.loads((REPO / "datapackage.json").read_text(encoding="utf-8"))["version"]
     cited = re.search(r'data-testid="citation">([^<]+)<', home)
-    assert cited and re.search(r"\(\d{4}\)\. .+\. Version 0\.1\.0\. http://localhost/\. Licence CC-BY-4\.0\.",
-                               html.unescape(cited.group(1)))
+    assert cited and re.search(rf"\(\d{{4}}\)\. .+\. Version {re.escape(version)}\. http://localhost/\. "
+                               r"Licence CC-BY-4\.0\.", html.unescape(cited.group(1)))
     record = get(ds, f"/{db}/projects/shutu-electronics-plant-semey").text
     assert f"http://localhost/{db}/projects/shutu-electronics-plant-semey. Licence" in html.unescape(record)
 
