@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import signal
 import sqlite3
@@ -16,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from broadsheet import validate
+from broadsheet.errors import CODES
 from broadsheet.layout import Layout
 from conftest import REPO, write
 
@@ -187,6 +189,19 @@ def test_check_flags_stale_outputs_and_writes_nothing(museums):
         "  README.md", "  datapackage.json", "  datapackage/cities.csv"]
     write(museums, "datapackage/old_table.csv", "a\r\n")
     assert "  datapackage/old_table.csv" in run(museums.root, "--check").stdout.splitlines()
+
+
+def test_check_catches_a_stale_list_of_error_codes(museums):
+    """README's list of codes is generated from broadsheet.errors.CODES: an edit by hand is drift."""
+    write(museums, "README.md", "# Museums\n\nCodes:\n\n<!-- error-codes:start -->\n<!-- error-codes:end -->\n")
+    assert run(museums.root).returncode == 0
+    readme = (museums.root / "README.md").read_text(encoding="utf-8")
+    listed = re.findall(r"^- `([a-z0-9-]+)`: ", readme, flags=re.MULTILINE)
+    assert listed == list(CODES) and {"unreadable-file", "not-a-record", "fmt-unsafe"} <= set(listed)
+    assert run(museums.root, "--check").returncode == 0
+    write(museums, "README.md", readme.replace("- `fmt-unsafe`", "- `fmt-failed`"))
+    result = run(museums.root, "--check")
+    assert (result.returncode, result.stdout.splitlines()[1:]) == (1, ["  README.md"])
 
 
 def test_check_on_invalid_data_prints_the_report(museums):

@@ -285,5 +285,6 @@ def test_bundle_has_everything_and_fixed_timestamps(museums):
         assert archive.read("datapackage/museums.csv") == (museums.data_dir / "museums.csv").read_bytes()
         readme = archive.read("README.txt").decode("utf-8")
         assert readme.startswith("Museums (test fixture)\n======================\n\nA small package")
-        assert "How to cite\n-----------\nMuseums (test fixture). version 0.1.0.\n" in readme
+        # the one citation text (broadsheet.package.citation), as the site shows it
+        assert "How to cite\n-----------\nMuseums (test fixture). Version 0.1.0. Licence CC-BY-4.0.\n" in readme
         assert "CC-BY-4.0" in archive.read("LICENSE.txt").decode("utf-8")

@@ -104,3 +104,67 @@ def test_the_local_fifteen_are_not_confused_with_the_chinese_fifteen(flagship):
     claims = {claim for _currency, _total, claim in rows}
     assert ("KZT", 336_000_000_000) in {(currency, total) for currency, total, _claim in rows}
     assert len(claims) == 2
+
+
+# A claim that counts projects, added to a copy of the flagship: three projects linked to it directly (one only
+# "possible"), one of them also through an agreement, and one with money only in another currency.
+CLAIM = """\
+id: test-claim-3-projects
+label: Three projects worth USD 100 (test)
+counted: projects
+count: 3
+count_qualifier: exact
+total: 100
+currency: USD
+total_qualifier: exact
+source_id: obvk-2025-05-21-15-memoranda
+locator: paragraph 10
+"""
+SECOND_REPORT = CLAIM.replace("id: test-claim-3-projects", "id: test-claim-3-projects-again").replace(
+    "total: 100\n", "total: 120\n").replace("locator: paragraph 10\n",
+                                            "locator: paragraph 10\nsame_claim_as: test-claim-3-projects\n")
+
+
+def a_project(name: str, amount: int, currency: str, confidence: str) -> str:
+    return (f"id: {name}\nname_en: {name}\nfigures:\n  - metric: investment\n    amount: {amount}\n"
+            f"    currency: {currency}\n    qualifier: exact\n    source_id: obvk-2025-05-21-15-memoranda\n"
+            f"    locator: paragraph 10\nannouncements:\n  - announcement_id: test-claim-3-projects\n"
+            f"    confidence: {confidence}\n    basis: test\n    source_id: obvk-2025-05-21-15-memoranda\n"
+            f"    locator: paragraph 10\n")
+
+
+def test_a_claim_that_counts_projects_is_reconciled_with_the_projects_linked_to_it(flagship):
+    import sqlite3
+
+    from broadsheet.build import build
+
+    records = {
+        "announcements/test-claim-3-projects.yaml": CLAIM,
+        "announcements/test-claim-3-projects-again.yaml": SECOND_REPORT,
+        "projects/test-plant-a.yaml": a_project("test-plant-a", 60, "USD", "confirmed"),
+        "projects/test-plant-b.yaml": a_project("test-plant-b", 30, "KZT", "probable"),
+        "projects/test-plant-c.yaml": a_project("test-plant-c", 10, "USD", "possible"),
+        "agreements/test-agreement.yaml": (
+            "id: test-agreement\ntitle_en: test\nprojects:\n  - project_id: test-plant-a\n    confidence: confirmed\n"
+            "    basis: test\n    source_id: obvk-2025-05-21-15-memoranda\n    locator: paragraph 10\n"
+            "announcements:\n  - announcement_id: test-claim-3-projects-again\n    confidence: confirmed\n"
+            "    basis: test\n    source_id: obvk-2025-05-21-15-memoranda\n    locator: paragraph 10\n"),
+    }
+    for relative, text in records.items():
+        (flagship.root / "datapackage" / relative).write_text(text, encoding="utf-8")
+    assert validate.report(flagship).problems == []
+    result = build(flagship)
+    assert result.built
+    with sqlite3.connect(result.database) as db:
+        db.row_factory = sqlite3.Row
+        rows = db.execute("SELECT * FROM reconciliation WHERE claim_id = 'test-claim-3-projects' "
+                          "ORDER BY announcement_id").fetchall()
+        pairs = db.execute("SELECT measure, announcement_id_a, amount_a, announcement_id_b, amount_b, difference "
+                           "FROM figure_disagreements WHERE announcement_id_a LIKE 'test-%'").fetchall()
+    assert [(r["announcement_id"], r["agreements_itemised"], r["projects_itemised"], r["projects_linked"],
+             r["projects_possible"], r["items_itemised"], r["items_not_itemised"], r["projects_other_currency"],
+             r["itemised_total"], r["residual_total"]) for r in rows] == [
+        ("test-claim-3-projects", 1, 2, 2, 1, 2, 1, 1, 60, 40),
+        ("test-claim-3-projects-again", 1, 2, 2, 1, 2, 1, 1, 60, 60)]
+    assert [tuple(p) for p in pairs] == [
+        ("announced_total", "test-claim-3-projects", 100, "test-claim-3-projects-again", 120, 20)]

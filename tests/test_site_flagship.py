@@ -86,7 +86,7 @@ def test_every_top_level_record_page_answers(flagship) -> None:  # type: ignore[
 def test_a_figure_disagreement_is_shown_side_by_side(flagship) -> None:  # type: ignore[no-untyped-def]
     db, ds = flagship
     pairs = get(ds, f"/{db}/figure_disagreements.json?_shape=array").json()
-    within = [p["project_id_a"] for p in pairs if p["project_id_a"] == p["project_id_b"]]
+    within = [p["project_id_a"] for p in pairs if p["project_id_a"] and p["project_id_a"] == p["project_id_b"]]
     assert within, "the flagship keeps disagreeing figures within one record (the copper smelter's cost)"
     project = within[0]
     page = get(ds, f"/{db}/projects/{project}").text
@@ -113,7 +113,7 @@ def test_serve_refuses_invalid_data_with_the_report(tmp_path: Path) -> None:
 def test_disagreements_across_linked_records_are_shown_on_both_records(flagship) -> None:  # type: ignore[no-untyped-def]
     db, ds = flagship
     pairs = get(ds, f"/{db}/figure_disagreements.json?_shape=array").json()
-    across = [p for p in pairs if p["project_id_a"] != p["project_id_b"]]
+    across = [p for p in pairs if p["project_id_a"] and p["project_id_b"] and p["project_id_a"] != p["project_id_b"]]
     assert across, "the flagship's Shutu and SUTO plants are linked and disagree on jobs (500 vs more than 500)"
     pair = across[0]
     for own, other in ((pair["project_id_a"], pair["project_id_b"]), (pair["project_id_b"], pair["project_id_a"])):

@@ -3,9 +3,12 @@
 -- (qualifier). Jobs whose phase a source does not state (metric "jobs") are compared with jobs in
 -- operation, since headline job counts usually mean permanent jobs. Money is compared only within one
 -- currency, other figures only within one unit. Each pair appears once.
+-- Announcements too: two reports of the same claim (same_claim_as) whose count or total (same currency)
+-- differ in amount or wording are a pair, with the announcements in announcement_id_a/_b (project_id_a/_b
+-- empty) and measure announced_count or announced_total.
 -- Columns:
 --   measure: What is measured (jobs without a stated phase are compared with jobs in operation).
---   link: How the two projects are linked: same record, or confirmed or probable same project.
+--   link: How the two records are linked: same record, confirmed or probable same project, or same claim.
 --   project_id_a: The first figure's project.
 --   metric_a: The first figure's metric as its source gives it.
 --   amount_a: The first figure, in whole units.
@@ -21,6 +24,8 @@
 --   source_id_b: The source of the second figure.
 --   locator_b: Where in that source.
 --   difference: The second amount minus the first.
+--   announcement_id_a: For a pair of announcements, the first announcement (project_id_a is then empty).
+--   announcement_id_b: For a pair of announcements, the second announcement.
 WITH same AS (
   SELECT id AS a, id AS b, 'same record' AS link FROM projects
   UNION
@@ -51,7 +56,9 @@ SELECT
   COALESCE(f2.currency, f2.unit) AS unit_b,
   f2.source_id AS source_id_b,
   f2.locator AS locator_b,
-  f2.amount - f1.amount AS difference
+  f2.amount - f1.amount AS difference,
+  NULL AS announcement_id_a,
+  NULL AS announcement_id_b
 FROM f AS f1
 JOIN same AS s ON s.a = f1.project_id
 JOIN f AS f2 ON f2.project_id = s.b AND f2.measure = f1.measure
@@ -59,4 +66,32 @@ JOIN f AS f2 ON f2.project_id = s.b AND f2.measure = f1.measure
   AND COALESCE(f2.unit, '') = COALESCE(f1.unit, '')
 WHERE (f1.project_id < f2.project_id OR (f1.project_id = f2.project_id AND f1.position < f2.position))
   AND (f1.amount <> f2.amount OR f1.qualifier <> f2.qualifier)
-ORDER BY f1.project_id, f1.position, f2.project_id, f2.position
+UNION ALL
+SELECT * FROM (
+  SELECT
+    m.measure, 'same claim', NULL, m1.metric, m1.amount, m1.qualifier, m1.unit, m1.source_id, m1.locator,
+    NULL, m2.metric, m2.amount, m2.qualifier, m2.unit, m2.source_id, m2.locator, m2.amount - m1.amount,
+    m1.announcement_id, m2.announcement_id
+  FROM (SELECT 'announced_count' AS measure UNION ALL SELECT 'announced_total') AS m
+  JOIN (
+    SELECT id AS announcement_id, COALESCE(same_claim_as, id) AS claim_id, 'count' AS metric, count AS amount,
+      COALESCE(count_qualifier, 'exact') AS qualifier, 'count' AS unit, source_id, locator, 'announced_count' AS measure
+    FROM announcements WHERE count IS NOT NULL
+    UNION ALL
+    SELECT id, COALESCE(same_claim_as, id), 'total', total, COALESCE(total_qualifier, 'exact'), currency, source_id,
+      locator, 'announced_total'
+    FROM announcements WHERE total IS NOT NULL
+  ) AS m1 ON m1.measure = m.measure
+  JOIN (
+    SELECT id AS announcement_id, COALESCE(same_claim_as, id) AS claim_id, 'count' AS metric, count AS amount,
+      COALESCE(count_qualifier, 'exact') AS qualifier, 'count' AS unit, source_id, locator, 'announced_count' AS measure
+    FROM announcements WHERE count IS NOT NULL
+    UNION ALL
+    SELECT id, COALESCE(same_claim_as, id), 'total', total, COALESCE(total_qualifier, 'exact'), currency, source_id,
+      locator, 'announced_total'
+    FROM announcements WHERE total IS NOT NULL
+  ) AS m2 ON m2.measure = m1.measure AND m2.claim_id = m1.claim_id AND m2.unit = m1.unit
+    AND m1.announcement_id < m2.announcement_id
+  WHERE m1.amount <> m2.amount OR m1.qualifier <> m2.qualifier
+)
+ORDER BY 3, 10, 18, 19, 1

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import cast
 
-from broadsheet import __version__, atomic, history, validate
+from broadsheet import __version__, atomic, errors, history, validate
 from broadsheet.errors import ConfigError, Report
 from broadsheet.export import descriptor, dictionary, sqlite
 from broadsheet.export.csv import csv_bytes
@@ -110,7 +110,7 @@ def sorted_tables(validated: Validated) -> dict[str, SortedTable]:
 
 
 def generate_repository(validated: Validated) -> Generated:
-    """The committed files: CSVs, datapackage.json and README.md (when it has the dictionary markers)."""
+    """The committed files: CSVs, datapackage.json and README.md (when it has the dictionary or codes markers)."""
     package = validated.package
     layout = package.layout
     tables = sorted_tables(validated)
@@ -121,7 +121,9 @@ def generate_repository(validated: Validated) -> Generated:
     committed = {path: data for path, data in csv_files.values()}
     committed[layout.relative(layout.descriptor)] = package_json
     if layout.readme.is_file():
-        readme = dictionary.with_dictionary(layout.readme.read_text(encoding="utf-8"), package)
+        text = layout.readme.read_text(encoding="utf-8")
+        readme = dictionary.with_dictionary(text, package)
+        readme = errors.with_codes(readme or text) or readme  # the list of error codes, from the registry
         if readme is not None:
             committed[layout.relative(layout.readme)] = readme.encode("utf-8")
     removed = []

@@ -98,8 +98,7 @@ def record_state(package: PackageSpec, path: str, raw: bytes) -> RecordState | N
         shown = row_fields(package, child)
         columns = [table.column(name) for name in shown]
         lists[key_path] = [{name: row[c] for name, c in zip(shown, columns, strict=True)} for row in table.rows]
-    label_field = next((f.name for f in spec.fields if f.flag("label")), None)
-    label = fields.get(label_field) if label_field else None
+    label = fields.get(spec.label_field) if spec.label_field else None
     return RecordState(spec.name, record_id, path, fields, lists, label)
 
 

@@ -47,6 +47,29 @@ class FieldSpec:
         """A Broadsheet field property such as `x-cite` or `x-facet`."""
         return self.descriptor.get(f"x-{name}")
 
+    @property
+    def coded(self) -> dict[str, Any]:
+        """Where a coded field keeps its `enum` and `categories`: the field itself, or an array's `arrayItem`."""
+        item = self.descriptor.get("arrayItem")
+        if self.type == "array" and isinstance(item, dict):
+            return item
+        return self.descriptor
+
+    @property
+    def enum(self) -> list[Any]:
+        return list((self.coded.get("constraints") or {}).get("enum") or [])
+
+    @property
+    def labels(self) -> dict[str, str]:
+        """Code -> label, from Table Schema v2 `categories` (`{value, label}` items, or plain values)."""
+        found: dict[str, str] = {}
+        for category in self.coded.get("categories") or []:
+            if isinstance(category, dict) and "value" in category:
+                found[str(category["value"])] = str(category.get("label") or category["value"])
+            elif not isinstance(category, dict):
+                found[str(category)] = str(category)
+        return found
+
 
 @dataclass
 class ResourceSpec:
@@ -59,7 +82,10 @@ class ResourceSpec:
     parent: str | None = None
     key: str | None = None
     position: str | None = None
-    cites: str | None = None
+    cites: str | None = None  # a citation table: the field naming the cited field of the record
+    # the roles of a citation table's other columns, so no generic code names them: where in the source, a remark
+    locator: str | None = None
+    note: str | None = None
     parent_link: dict[str, str] = field(default_factory=dict)  # child field -> parent field
     children: dict[str, str] = field(default_factory=dict)  # list key in the record -> child resource
 
@@ -90,6 +116,11 @@ class ResourceSpec:
         return str(self.descriptor.get("title") or self.name)
 
     @property
+    def label_field(self) -> str | None:
+        """The label rule, written once: the first field flagged `x-label` names a record to people."""
+        return next((f.name for f in self.fields if f.flag("label")), None)
+
+    @property
     def description(self) -> str:
         return str(self.descriptor.get("description") or "")
 
@@ -117,6 +148,23 @@ class PackageSpec:
             if self.resources[child].cites:
                 return self.resources[child]
         return None
+
+
+def citation(descriptor: dict[str, Any]) -> dict[str, Any]:
+    """How to cite the package, from datapackage.json facts only (CITATION.cff says the same): the one citation
+    text, for the site and the download bundle. Authors are the contributors who are creators or authors (or
+    have no role); the text reads "Authors. Title. Version 1.0. Licence CC-BY-4.0. <homepage>."."""
+    authors = [c.get("title") or c.get("name") for c in descriptor.get("contributors") or []
+               if not c.get("roles") or {"creator", "author"} & set(c.get("roles") or [])]
+    authors = [a for a in authors if a]
+    licenses = descriptor.get("licenses") or []
+    license_name = licenses[0].get("name", "") if licenses else ""
+    title = descriptor.get("title") or descriptor.get("name") or ""
+    version = descriptor.get("version") or ""
+    parts = [", ".join(authors), title, f"Version {version}" if version else "",
+             f"Licence {license_name}" if license_name else "", descriptor.get("homepage") or ""]
+    return {"authors": authors, "title": title, "version": version, "license": license_name,
+            "text": ". ".join(p for p in parts if p) + "."}
 
 
 def load_package(layout: Layout) -> PackageSpec:
@@ -176,14 +224,29 @@ def _read_schema(layout: Layout, path: Path) -> ResourceSpec:
     extension = descriptor.get(EXTENSION) or {}
     spec = ResourceSpec(name, shown, descriptor, fields, list(primary_key), foreign_keys,
                         parent=extension.get("parent"), key=extension.get("key"),
-                        position=extension.get("position"), cites=extension.get("cites"))
+                        position=extension.get("position"), cites=extension.get("cites"),
+                        locator=extension.get("locator"), note=extension.get("note"))
     if spec.is_top_level and len(spec.primary_key) != 1:
         raise ConfigError("a top-level resource needs a one-field primaryKey: its value is the file name",
                           path=shown)
-    for declared in filter(None, [spec.position, spec.cites]):
+    for f in fields:
+        _check_categories(f, spec, shown)
+    for declared in filter(None, [spec.position, spec.cites, spec.locator, spec.note]):
         if declared not in spec.field_map:
             raise ConfigError(f"{EXTENSION} names field {declared!r}, which the schema does not have", path=shown)
     return spec
+
+
+def _check_categories(f: FieldSpec, spec: ResourceSpec, shown: str) -> None:
+    """`categories` label exactly the enum's values; `x-currency-field` names a text field of the same schema."""
+    labels, enum = f.labels, [str(v) for v in f.enum]
+    if labels and enum and set(labels) != set(enum):
+        odd = sorted(set(labels) ^ set(enum))
+        raise ConfigError(f"field {f.name!r}: categories and enum differ in {', '.join(odd)}", path=shown)
+    currency = f.flag("currency-field")
+    if currency is not None and (currency not in spec.field_map or spec.field_map[currency].type != "string"):
+        raise ConfigError(f"field {f.name!r}: x-currency-field names {currency!r}, not a text field of this schema",
+                          path=shown)
 
 
 def _check_frictionless(descriptor: dict[str, Any], shown: str) -> None:

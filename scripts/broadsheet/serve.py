@@ -8,13 +8,19 @@ that override the package's."""
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import sys
 from dataclasses import dataclass
+from importlib.metadata import entry_points
+from importlib.resources import files
 from pathlib import Path
 
+from broadsheet import build
+from broadsheet.build import input_hash
 from broadsheet.errors import BroadsheetError, Report
+from broadsheet.export import sitemeta
 from broadsheet.layout import Layout
 from broadsheet.package import PackageSpec, load_package
 
@@ -63,15 +69,11 @@ class Site:
 
 def static_dir() -> Path:
     """The site's stylesheet folder, inside the installed plugin package (served at /static/)."""
-    from importlib.resources import files
-
     return Path(str(files(PLUGIN_MODULE) / "static"))
 
 
 def plugin_installed() -> bool:
     """True when the plugin package is registered by its entry point, as `datasette serve` will find it."""
-    from importlib.metadata import entry_points
-
     return any(ep.value == PLUGIN_MODULE for ep in entry_points(group="datasette", name=PLUGIN_NAME))
 
 
@@ -81,8 +83,6 @@ def database_path(layout: Layout, package: PackageSpec) -> Path:
 
 def is_stale(layout: Layout, package: PackageSpec) -> bool:
     """True when the database is missing or was built from other inputs than the ones in the repository now."""
-    from broadsheet.build import input_hash
-
     info = layout.out_dir / "build.json"
     if not database_path(layout, package).is_file() or not info.is_file():
         return True
@@ -98,9 +98,7 @@ def build_if_needed(layout: Layout, rebuild: bool = True) -> tuple[PackageSpec, 
     (nothing is served then)."""
     package = load_package(layout)
     if rebuild and is_stale(layout, package):
-        from broadsheet import build  # the build validates first and writes out/ atomically
-
-        result = build.build(layout)
+        result = build.build(layout)  # the build validates first and writes out/ atomically
         if not result.built:
             return package, result.report
     if not database_path(layout, package).is_file():
@@ -110,8 +108,6 @@ def build_if_needed(layout: Layout, rebuild: bool = True) -> tuple[PackageSpec, 
 
 
 def prepare(layout: Layout, package: PackageSpec, overrides: Path | None = None) -> Site:
-    from broadsheet.export import sitemeta
-
     metadata = sitemeta.write(layout, package)
     folder = overrides or layout.site_dir
     return Site(database_path(layout, package), metadata, folder if folder.is_dir() else None)
@@ -175,8 +171,6 @@ def app(site: Site, settings: dict[str, int | bool] | None = None):  # type: ign
     from datasette.plugins import pm
 
     if pm.get_plugin(PLUGIN_NAME) is None:
-        import importlib
-
         pm.register(importlib.import_module(PLUGIN_MODULE), name=PLUGIN_NAME)
     return Datasette(
         immutables=[str(site.database)],

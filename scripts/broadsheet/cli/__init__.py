@@ -1,6 +1,6 @@
 """The `broadsheet` command. The cli package is the only place that prints, picks exit codes or imports click.
 
-Each command lives in its own module here and registers itself on `cli`.
+Each command lives in its own module here and registers itself on `cli` (broadsheet.cli.base).
 
 Exit codes: 0 ok, 1 invalid data or a failed build, 2 bad usage or broken configuration.
 Heavy libraries (frictionless, datasette) are imported inside commands so `--help` stays instant.
@@ -8,62 +8,9 @@ Heavy libraries (frictionless, datasette) are imported inside commands so `--hel
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Callable
-from pathlib import Path
-from typing import Any
-
-import click
-
-from broadsheet import __version__
-from broadsheet.errors import BroadsheetError
-
-EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
-
-
-def root_option(command: Callable[..., Any]) -> Callable[..., Any]:
-    return click.option(
-        "--root", type=click.Path(file_okay=False, path_type=Path), default=None,
-        help="Repository root (the folder with datapackage.json). Default: found from the current folder.",
-    )(command)
-
-
-def _layout(root: Path | None):  # type: ignore[no-untyped-def]
-    from broadsheet.layout import Layout
-
-    return Layout.find(root)
-
-
-def _fail_config(error: BroadsheetError) -> None:
-    prefix = f"{error.where()}: " if error.where() else ""
-    click.echo(f"{prefix}error[config] {error.message}", err=True)
-    sys.exit(EXIT_USAGE)
-
-
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="broadsheet")
-def cli() -> None:
-    """Broadsheet: curated YAML records → validated Frictionless Data Package → SQLite → Datasette site.
-
-    \b
-    Typical use, from anywhere inside the repository:
-      broadsheet validate          check every record, report every problem at file:line
-      broadsheet serve             build if needed, then serve the site at http://127.0.0.1:8001
-      broadsheet build             write the package CSVs, datapackage.json and out/ (SQLite, downloads)
-      broadsheet diff              records added, removed and changed since main, field by field
-      broadsheet new <resource> <id>   write a record template with every field described
-      broadsheet fmt [--check]     rewrite records in canonical form, keeping comments
-    """
+from broadsheet.cli import build_cmd, diff_cmd, fmt_cmd, new_cmd, serve_cmd, validate_cmd  # noqa: F401 - register
+from broadsheet.cli.base import cli
 
 
 def main() -> None:
     cli(prog_name="broadsheet")
-
-
-# Commands register themselves on import; imported last because they need `cli` and the helpers above.
-from broadsheet.cli import validate_cmd  # noqa: E402,F401,I001
-from broadsheet.cli import diff_cmd  # noqa: E402,F401
-from broadsheet.cli import build_cmd  # noqa: E402,F401
-from broadsheet.cli import serve_cmd  # noqa: E402,F401
-from broadsheet.cli import new_cmd  # noqa: E402,F401
-from broadsheet.cli import fmt_cmd  # noqa: E402,F401

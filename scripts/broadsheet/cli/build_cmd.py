@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from broadsheet.cli import EXIT_INVALID, EXIT_OK, _fail_config, _layout, cli, root_option
+from broadsheet.cli.base import EXIT_INVALID, EXIT_OK, _fail_config, _layout, cli, root_option
 from broadsheet.errors import BroadsheetError
 
 PROGRESS_AFTER = 2.0  # seconds: quicker builds show nothing (BROADSHEET_PROGRESS_AFTER overrides it)

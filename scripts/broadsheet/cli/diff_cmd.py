@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from broadsheet.cli import _fail_config, _layout, cli, root_option
+from broadsheet.cli.base import _fail_config, _layout, cli, root_option
 from broadsheet.errors import BroadsheetError
 
 

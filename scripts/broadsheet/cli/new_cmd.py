@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from broadsheet.cli import EXIT_INVALID, EXIT_USAGE, _fail_config, _layout, cli, root_option
+from broadsheet.cli.base import EXIT_INVALID, EXIT_USAGE, _fail_config, _layout, cli, root_option
 from broadsheet.errors import BroadsheetError
 
 

@@ -7,6 +7,8 @@ import io
 import zipfile
 from typing import IO, Any
 
+from broadsheet.package import citation
+
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 # Deflate level 6 (zlib's default): on the benchmark's 28 MB of CSV and JSON, 0.27 s for 2.76 MB where level 9 takes
 # 1.1 s for 2.61 MB (6% smaller) and level 1 0.08 s for 3.85 MB (40% larger).
@@ -61,24 +63,29 @@ def license_text(descriptor: dict[str, Any]) -> str:
             + "\n\nThe full text of the license is at the address given.\n")
 
 
-def citation(descriptor: dict[str, Any]) -> str:
-    who = ", ".join(str(c.get("title")) for c in descriptor.get("contributors") or [] if c.get("title"))
-    title = descriptor.get("title") or descriptor.get("name") or "Data package"
-    parts = [who, str(title), f"version {descriptor['version']}" if descriptor.get("version") else ""]
-    if descriptor.get("homepage"):
-        parts.append(str(descriptor["homepage"]))
-    return ". ".join(p for p in parts if p) + "."
+def codes_text(codes: dict[str, dict[str, str]]) -> list[str]:
+    """The README's list of coded values: per `resource.field`, each code and its label from the schema."""
+    if not codes:
+        return []
+    lines = ["Codes", "-----", "Coded columns hold the value on the left; it means the label on the right.", ""]
+    for column, labels in codes.items():
+        lines.append(column)
+        width = max(len(code) for code in labels)
+        lines += [f"  {code.ljust(width)}  {text}" for code, text in labels.items()]
+        lines.append("")
+    return lines
 
 
-def readme_text(descriptor: dict[str, Any], files: list[str]) -> str:
+def readme_text(descriptor: dict[str, Any], files: list[str], codes: dict[str, dict[str, str]] | None = None) -> str:
     title = str(descriptor.get("title") or descriptor.get("name") or "Data package")
     lines = [title, "=" * len(title), ""]
     if descriptor.get("description"):
         lines += [str(descriptor["description"]), ""]
     lines += ["License", "-------", *(_licenses(descriptor) or ["none declared"]), ""]
-    lines += ["How to cite", "-----------", citation(descriptor), ""]
+    lines += ["How to cite", "-----------", citation(descriptor)["text"], ""]
     lines += ["Contents", "--------",
               "datapackage.json   the Frictionless Data Package descriptor (validate with "
               "`frictionless validate datapackage.json`)",
               *(f"  {name}" for name in files if name != "datapackage.json"), ""]
+    lines += codes_text(codes or {})
     return "\n".join(lines)

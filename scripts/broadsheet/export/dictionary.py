@@ -17,8 +17,13 @@ def _field_notes(spec: ResourceSpec, name: str) -> str:
     field = spec.field_map[name]
     notes = [field.description.rstrip(".") + "." if field.description else ""]
     constraints = field.constraints
-    if "enum" in constraints:
-        notes.append("One of: " + ", ".join(f"`{v}`" for v in constraints["enum"]) + ".")
+    labels = field.labels
+    if field.enum:
+        listed = ", ".join(f"`{v}`" + (f" ({labels[str(v)]})" if labels.get(str(v), str(v)) != str(v) else "")
+                           for v in field.enum)
+        notes.append(("Each item one of: " if field.coded is not field.descriptor else "One of: ") + listed + ".")
+    if field.flag("currency-field"):
+        notes.append(f"Money: the currency is in `{field.flag('currency-field')}`.")
     if "pattern" in constraints:
         notes.append(f"Pattern: `{constraints['pattern']}`.")
     for bound, word in (("minimum", "Minimum"), ("maximum", "Maximum"), ("minLength", "At least"),

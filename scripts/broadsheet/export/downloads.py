@@ -43,7 +43,9 @@ class Downloads:
                   *(f"json/{view}.json" for view in package.views), *(f"views/{view}.csv" for view in package.views)]
         self.bundle = bundle.Bundle()
         self.bundle.add("LICENSE.txt", bundle.license_text(package.descriptor).encode("utf-8"))
-        self.bundle.add("README.txt", bundle.readme_text(package.descriptor, sorted(listed)).encode("utf-8"))
+        codes = {f"{spec.name}.{f.name}": f.labels for spec in package.resources.values() for f in spec.fields
+                 if f.labels}
+        self.bundle.add("README.txt", bundle.readme_text(package.descriptor, sorted(listed), codes).encode("utf-8"))
         for entry in sorted(entries):
             self.bundle.add(entry, entries[entry])
         self.head = document_head(name, tables_json)

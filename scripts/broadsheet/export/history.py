@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +14,6 @@ HISTORY_TABLE = "record_history"
 
 def write_history_table(database: Path, rows: list[dict[str, Any]]) -> None:
     """Add the `record_history` table (fields_changed as JSON text) to a freshly built SQLite database."""
-    import sqlite3
-
     conn = sqlite3.connect(database)
     try:
         taken = conn.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (HISTORY_TABLE,)).fetchone()

@@ -9,6 +9,7 @@ foreign keys) so that the site's plugins stay generic: they read this block and 
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -16,13 +17,18 @@ import yaml
 
 from broadsheet.atomic import write_atomically
 from broadsheet.errors import ConfigError
+from broadsheet.export.history import HISTORY_TABLE
+from broadsheet.export.sqlite import COLUMNS, SEARCH, TABLES
 from broadsheet.layout import Layout
-from broadsheet.package import PackageSpec, ResourceSpec
+from broadsheet.package import PackageSpec, ResourceSpec, citation
 from broadsheet.viewdoc import view_doc
 
 PROSE = "metadata.yml"
 # Tables the build adds for the site itself; nobody browses them as data.
-INTERNAL_TABLES = ("_search", "_columns", "_tables", "record_history")
+# The tables the build adds besides the package's, named where they are made; the site learns them from the
+# generated metadata (`plugins.broadsheet.internal_tables`).
+INTERNAL = {"search": SEARCH, "columns": COLUMNS, "tables": TABLES, "history": HISTORY_TABLE}
+INTERNAL_TABLES = tuple(INTERNAL.values())
 FTS_INDEXES = ("_fts", "_trigram")
 FTS_SHADOWS = ("", "_data", "_idx", "_docsize", "_config", "_content")
 
@@ -66,8 +72,7 @@ def column_description(spec: ResourceSpec, name: str) -> str:
 
 
 def label_column(spec: ResourceSpec) -> str | None:
-    labels = [f.name for f in spec.fields if f.flag("label")]
-    return labels[0] if labels else None
+    return spec.label_field
 
 
 def url_column(spec: ResourceSpec) -> str | None:
@@ -96,8 +101,6 @@ UNINDEXED_SORT_ROWS = 10_000
 def cheap_sorts(database: Path) -> set[tuple[str, str]] | None:
     """(table, column) pairs a page can be sorted by without sorting the whole table: the first column of an index,
     or any column of a small table. None when there is no built database to look at (then every sort is kept)."""
-    import sqlite3
-
     if not database.is_file():
         return None
     cheap: set[tuple[str, str]] = set()
@@ -133,6 +136,7 @@ def table_metadata(package: PackageSpec, spec: ResourceSpec,
 def structure(package: PackageSpec) -> dict[str, Any]:
     """What the plugins need to draw record pages, for every resource."""
     resources = {}
+    supports = supported_by_query(package)
     for spec in package.resources.values():
         citation = package.citation_table(spec.name)
         resources[spec.name] = {
@@ -145,28 +149,19 @@ def structure(package: PackageSpec) -> dict[str, Any]:
             "parent_link": spec.parent_link,
             "position": spec.position,
             "cites": spec.cites,
+            "locator": spec.locator,
+            "note": spec.note,
             "children": list(spec.children.values()),
             "citation_table": citation.name if citation else None,
             "references": references(package, spec),
             "fields": [{"name": f.name, "title": f.title or f.name, "type": f.type, "unit": f.flag("unit") or "",
-                        "cited": bool(f.flag("cite"))} for f in spec.fields],
+                        "cited": bool(f.flag("cite")), "labels": f.labels,
+                        "currency_field": f.flag("currency-field") or "",
+                        "format": f.descriptor.get("format") or ""} for f in spec.fields],
+            # For a resource that citations point at (sources): the query listing everything one record supports.
+            "supports_sql": supports.get(f"supported_by_{spec.name}", {}).get("sql", ""),
         }
     return resources
-
-
-def citation(descriptor: dict[str, Any]) -> dict[str, Any]:
-    """How to cite the package, from datapackage.json facts only (CITATION.cff says the same)."""
-    authors = [c.get("title") or c.get("name") for c in descriptor.get("contributors") or []
-               if not c.get("roles") or {"creator", "author"} & set(c.get("roles") or [])]
-    authors = [a for a in authors if a]
-    licenses = descriptor.get("licenses") or []
-    license_name = licenses[0].get("name", "") if licenses else ""
-    title = descriptor.get("title") or descriptor.get("name") or ""
-    version = descriptor.get("version") or ""
-    parts = [", ".join(authors), title, f"Version {version}" if version else "",
-             f"Licence {license_name}" if license_name else ""]
-    return {"authors": authors, "title": title, "version": version, "license": license_name,
-            "text": ". ".join(p for p in parts if p) + "."}
 
 
 def supported_by_query(package: PackageSpec) -> dict[str, dict[str, Any]]:
@@ -203,7 +198,7 @@ def _supported_select(spec: ResourceSpec, owner: ResourceSpec, column: str) -> s
     label = label_column(owner) or owner.id_field
     plain_title = spec.title.replace("'", "''")
     what = f'c."{spec.cites}"' if spec.cites else f"'{plain_title}'"
-    locator = 'c."locator"' if "locator" in spec.field_map else "null"
+    locator = f'c."{spec.locator}"' if spec.locator else "null"
     return (f"select '{owner.name}' as resource, c.\"{link}\" as record_id, "
             f"(select p.\"{label}\" from \"{owner.name}\" as p where p.\"{owner.id_field}\" = c.\"{link}\") "
             f"as record, {what} as fact, {locator} as locator from \"{spec.name}\" as c where c.\"{column}\" = :id")
@@ -237,7 +232,8 @@ def generate(layout: Layout, package: PackageSpec, prose: dict[str, Any] | None 
         "databases": {db: {"title": descriptor.get("title") or db, "allow_sql": False, "tables": tables,
                            "queries": supported_by_query(package)}},
         "plugins": {"broadsheet": {
-            "database": db, "version": descriptor.get("version") or "", "created": descriptor.get("created") or "",
+            "database": db, "internal_tables": INTERNAL,
+            "version": descriptor.get("version") or "", "created": descriptor.get("created") or "",
             "citation": {**citation(descriptor),
                          "file": "CITATION.cff" if (package.layout.root / "CITATION.cff").is_file() else ""},
             "resources": structure(package), "views": sorted(package.views),

@@ -10,7 +10,8 @@ validated text of every cell: exact first, arithmetic second.
 Search: `_search` (resource, record_id, label, field, text) has one row per `x-search` value of every resource;
 a child row points to its top-level record. `_search_fts` (unicode61, diacritics folded) finds whole words in
 any script — Cyrillic, Kazakh letters, Latin, and a run of Chinese characters; `_search_trigram` finds any
-substring of three characters or more, which is what Chinese (written without spaces) needs.
+substring of three characters or more, which is what Chinese (written without spaces) needs. `_search_words`
+holds every word of those texts folded, with its stem, for the forgiving search of `broadsheet.words`.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
+from broadsheet import words
 from broadsheet.export.values import INT64, Typed, typed_columns
 from broadsheet.package import FieldSpec, PackageSpec, ResourceSpec
 from broadsheet.viewdoc import view_doc
@@ -149,7 +151,7 @@ def top_level_of(package: PackageSpec, spec: ResourceSpec) -> ResourceSpec:
 
 
 def label_field(spec: ResourceSpec) -> str:
-    return next((f.name for f in spec.fields if f.flag("label")), spec.id_field)
+    return spec.label_field or spec.id_field
 
 
 def search_rows(package: PackageSpec, tables: dict[str, SortedTable]) -> list[tuple[str, str, str | None, str, str]]:
@@ -185,6 +187,7 @@ def _search(conn: sqlite3.Connection, rows: list[tuple[str, str, str | None, str
     conn.execute(f"CREATE VIRTUAL TABLE {SEARCH}_trigram USING FTS5 (text, content='{SEARCH}', "
                  "tokenize='trigram case_sensitive 0')")
     conn.execute(f"INSERT INTO {SEARCH}_trigram (rowid, text) SELECT rowid, text FROM {SEARCH}")
+    words.create_index(conn, SEARCH)
 
 
 def view_comment(sql: str) -> str:

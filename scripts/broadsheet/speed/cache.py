@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import importlib.util
 import marshal
 import os
 import pickle
@@ -215,8 +216,6 @@ def configuration_key(layout: Layout, variant: str = "") -> str:
 def _frictionless_version() -> str:
     """Frictionless' verdicts are remembered per file (broadsheet.incremental): another frictionless, another key.
     Read from its installed metadata's folder name, without importing it (0.35 s)."""
-    import importlib.util
-
     spec = importlib.util.find_spec("frictionless")
     if spec is None or spec.origin is None:
         return "none"

@@ -22,7 +22,10 @@ exactly the values rechecked; any violation, or anything the index cannot judge 
 reproduced, a blank row, an unreadable shard, a shard from another generation), sends the run down the full
 path, which recomputes everything from all rows and rewrites the index. So the warm answer is the cold answer:
 the per-file problems are the ones the same bytes gave before, and the cross-record problems are none, as in a
-full run. tests/test_cache.py compares warm and cold runs after random sequences of edits.
+full run.
+
+Equivalence test: tests/test_cache.py::test_any_sequence_of_edits_gives_the_uncached_answer (warm and cold runs
+after random sequences of edits), and tests/test_rules.py (a newly registered rule, applied by a warm run).
 
 Consistency on disk: every shard carries the random token of the save that wrote it and the main file lists the
 token of every shard; it is written last. A crash between writes leaves shards whose generation the main

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import gc
 import marshal
-import multiprocessing
 import os
 from collections.abc import Callable
 
@@ -32,6 +31,8 @@ def build_all(package: PackageSpec, jobs: list[Job], one: OneFile, workers: int 
     count = workers or len(os.sched_getaffinity(0))
     if count < 2 or len(jobs) < PARALLEL_FROM:
         return _here(package, jobs, one)
+    import multiprocessing  # deferred (~50 ms): most runs stay in one process
+
     global _WORK
     _WORK = (package, one)  # inherited by the forked workers: no need to pickle the schemas
     chunk = max(50, len(jobs) // (count * 8))

@@ -1,0 +1,53 @@
+"""Contracts as data: the roles of citation columns are declared in `x-broadsheet` (no generic code names the
+columns), and the tables the build adds are named once and handed to the site in the generated metadata."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from broadsheet.build import build
+from broadsheet.errors import ConfigError
+from broadsheet.export import sitemeta
+from broadsheet.package import load_package
+from conftest import write
+
+CITATIONS = "schemas/museum_citations.yaml"
+
+
+def test_the_build_makes_exactly_the_internal_tables_the_metadata_names(museums):
+    result = build(museums)
+    assert result.built
+    with sqlite3.connect(result.database) as conn:
+        tables = {row[0] for row in conn.execute("select name from sqlite_master where type = 'table'")}
+    package = load_package(museums)
+    internal = sitemeta.generate(museums, package)["plugins"]["broadsheet"]["internal_tables"]
+    assert set(internal) == {"search", "columns", "tables", "history"}
+    assert set(internal.values()) <= tables
+    assert tables - set(package.resources) - {name for name in tables if name.startswith(
+        tuple(internal.values()))} == set()  # nothing else: the package's tables, the internal ones, their indexes
+
+
+def test_citation_roles_come_from_the_schema(museums):
+    text = (museums.root / CITATIONS).read_text(encoding="utf-8")
+    write(museums, CITATIONS, text.replace("locator: locator}", "locator: page}").replace(
+        "name: locator", "name: page"))
+    for path in (museums.root / "datapackage/museums").glob("*.yaml"):
+        path.write_text(path.read_text(encoding="utf-8").replace("    locator:", "    page:"), encoding="utf-8")
+    package = load_package(museums)
+    structure = sitemeta.generate(museums, package)["plugins"]["broadsheet"]["resources"]["museum_citations"]
+    assert (structure["cites"], structure["locator"], structure["note"]) == ("field", "page", None)
+    result = build(museums)
+    assert result.built, result.report
+    query = sitemeta.supported_by_query(package)["supported_by_sources"]["sql"]
+    with sqlite3.connect(result.database) as conn:
+        rows = conn.execute(query, {"id": "guide-2024"}).fetchall()
+    assert ("museums", "louvre", "Louvre", "visitors", "page 4") in rows
+
+
+def test_a_role_must_name_a_field(museums):
+    text = (museums.root / CITATIONS).read_text(encoding="utf-8")
+    write(museums, CITATIONS, text.replace("locator: locator}", "locator: locator, note: remark}"))
+    with pytest.raises(ConfigError, match="'remark'"):
+        load_package(museums)

@@ -1,0 +1,43 @@
+"""The search table's words: folded and stemmed (Snowball via PyStemmer), written by a real build."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from broadsheet import words
+from broadsheet.build import build
+
+
+@pytest.mark.parametrize(("word", "folded", "stemmed"), [
+    ("Семей", "semei", "sem"),
+    ("Семее", "semee", "sem"),
+    ("Абай", "abai", "aba"),  # Snowball Russian reads the й as an adjective ending
+    ("Abay", "abai", "abai"),
+    ("Қорғас", "korgas", "korgas"),
+    ("Khorgos", "horgos", "horgo"),  # the English stemmer takes the s for a plural
+    ("plants", "plants", "plant"),
+    ("Ústí", "usti", "usti"),
+])
+def test_words_fold_and_stem(word, folded, stemmed):
+    assert words.fold(word) == folded
+    assert words.stem(word) == stemmed
+
+
+def test_index_rows_hold_each_word_of_a_text_once():
+    assert words.index_rows([(1, "Plants plants, Семей"), (2, "")]) == [
+        ("plants", "plant", 1), ("semei", "sem", 1)]
+
+
+def test_the_build_writes_the_word_table(museums):
+    result = build(museums)
+    assert result.built, result.report.to_dict()
+    with sqlite3.connect(museums.out_dir / "museums-fixture.db") as conn:
+        rows = conn.execute("select w.word, w.stem, s.record_id from _search_words w "
+                            "join _search s on s.rowid = w.search_rowid order by 1, 3").fetchall()
+        texts = conn.execute("select count(*) from _search").fetchone()[0]
+    assert texts > 0
+    assert ("louvre", "louvr", "louvre") in rows
+    assert ("gosudarstvennii", "gosudarstven", "central-state") in rows  # Государственный, stemmed
+    assert all(word == words.fold(word) for word, _, _ in rows)
