@@ -24,9 +24,10 @@
 --   announcement_id: The announcement (one source's report of the claim).
 --   claim_id: The claim it belongs to: the id of the first announcement reporting the signing.
 --   event_id: The event at which the counted documents were signed.
+--   party_place_id: The Kazakh territory that signed the counted documents.
 --   counted: The kind of document counted.
 --   source_id: The source making the announcement.
---   announced_count: How many documents the source says were signed.
+--   announced_count: How many documents (or projects) the source says were signed.
 --   count_qualifier: How the count is worded.
 --   announced_total: The total value the source gives, in whole currency units.
 --   currency: The total's ISO 4217 currency code.
@@ -36,8 +37,13 @@
 --   agreements_probable: Of those, linked as probable.
 --   agreements_possible: Agreements linked only as possible (never counted).
 --   agreements_not_itemised: The announced count minus the agreements itemised.
---   projects_itemised: Projects those agreements cover (confirmed or probable links), each once.
---   projects_without_amount: Of those, projects with no investment figure in the announcement's currency.
+--   projects_itemised: Projects itemised (linked directly, or covered by an itemised agreement), each once.
+--   projects_linked: Of those, projects linked to the claim directly.
+--   projects_possible: Projects linked to the claim only as possible (never counted).
+--   items_itemised: What the count counts, itemised: projects for a claim counting projects, else agreements.
+--   items_not_itemised: The announced count minus items_itemised.
+--   projects_without_amount: Itemised projects with no investment figure in the announcement's currency.
+--   projects_other_currency: Of those, projects whose investment is given only in another currency.
 --   itemised_total: The money itemised: the smallest investment figure of each itemised project, summed.
 --   residual_total: The announced total minus the money itemised.
 --   share_itemised: The money itemised as a share of the announced total (0 to 1).

@@ -15,8 +15,9 @@ about (a claim and what it contains, a project's story, …). Each kind has
         sql      the query (read-only, `:id` is the page's id) for every kind but `text`
         columns  the columns shown, in order; each a name or a mapping with `name` and optionally
                  `title`, `link` (a resource whose record the value names), `page` (a page kind the value keys),
-                 `currency` (a column holding the currency of this amount), `field` ("resource.field": shown as
-                 that field is shown on record pages), `suffix` (a column whose value follows in brackets)
+                 `unit_column` (a column holding the currency or unit of this amount), `field`
+                 ("resource.field": shown as that field is shown on record pages), `suffix` (a column whose value
+                 follows in brackets), `label` (a column whose value is the text of the link)
         text     for `sentence` and `text`; `empty`: what to say when the query returns no row
         note     a sentence under the heading
 
@@ -159,8 +160,8 @@ def value(labels: Labels, column: dict[str, Any], row: dict[str, Any]) -> dict[s
         shown = {"text": readable(kind, raw)}
     if column.get("label") and row.get(column["label"]) not in (None, ""):
         shown = {**shown, "text": str(row[column["label"]])}
-    if column.get("currency") and isinstance(raw, int | float):
-        shown = {**shown, "text": f"{row.get(column['currency']) or ''} {fmt_number(raw)}".strip()}
+    if column.get("unit_column") and isinstance(raw, int | float):
+        shown = {**shown, "text": f"{row.get(column['unit_column']) or ''} {fmt_number(raw)}".strip()}
     if column.get("suffix") and row.get(column["suffix"]) not in (None, ""):
         shown = {**shown, "after": str(row[column["suffix"]])}
     return {"text": shown.get("text") or "", "href": shown.get("href"), "after": shown.get("after") or ""}
