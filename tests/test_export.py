@@ -51,26 +51,57 @@ def downloads_json(layout: Layout, name: str):
 
 
 def test_big_integers_and_long_decimals_survive_csv_json_and_sqlite(museums):
+    """Values at the documented limits (docs/dataset-format.md, Numbers) are held exactly everywhere, and a number
+    column stays numeric: a value no double holds is a validation error now, never a TEXT column."""
     write(museums, "datapackage/cities/almaty.yaml", f"id: almaty\nname_en: Almaty\ncountry: KZ\npopulation: {BIG}\n")
     louvre = museums.root / "datapackage/museums/louvre.yaml"
     louvre.write_text(louvre.read_text(encoding="utf-8").replace("budget: 1.5e8", f"budget: {BIG}"), encoding="utf-8")
     central = museums.root / "datapackage/museums/central-state.yaml"
     central.write_text(central.read_text(encoding="utf-8").replace(
-        "kind: history\n", "kind: history\nbudget: 0.10000000000000000001\n"), encoding="utf-8")
+        "kind: history\n", "kind: history\nbudget: 0.123456789012345\n"), encoding="utf-8")
     db = built(museums)
     assert db.execute("SELECT population, typeof(population) FROM cities WHERE id = 'almaty'").fetchone() == (
         BIG, "integer")
-    # one budget no double can hold: the whole column keeps exact text rather than rounding it
     assert db.execute("SELECT id, budget, typeof(budget) FROM museums ORDER BY id").fetchall() == [
-        ("central-state", "0.10000000000000000001", "text"), ("louvre", "9007199254740993", "text")]
+        ("central-state", 0.123456789012345, "real"), ("louvre", BIG, "integer")]
+    assert ("budget", "NUMERIC") in db.execute("SELECT name, type FROM pragma_table_info('museums')").fetchall()
     cities = {row["id"]: row for row in downloads_json(museums, "cities")}
     assert cities["almaty"]["population"] == BIG
     assert '"population": 9007199254740993' in (museums.out_dir / "downloads/json/cities.json").read_text("utf-8")
     museums_json = {row["id"]: row for row in downloads_json(museums, "museums")}
     assert museums_json["louvre"]["budget"] == BIG
-    assert museums_json["central-state"]["budget"] == "0.10000000000000000001"
+    assert museums_json["central-state"]["budget"] == 0.123456789012345
     rows = list(csv.DictReader(io.StringIO((museums.data_dir / "cities.csv").read_text(encoding="utf-8"))))
     assert [r["population"] for r in rows] == [str(BIG), "2100000"]
+
+
+# (as typed in the record, the one form CSV, JSON and SQLite hold, the SQLite storage class)
+CANONICAL = [
+    ("1.568e9", "1568000000", "integer"),
+    ("1.5E8", "150000000", "integer"),
+    ("1.50", "1.5", "real"),
+    ("-0.10", "-0.1", "real"),
+    ("1.5e-7", "1.5e-07", "real"),
+    ("2e0", "2", "integer"),
+    ("-0", "0", "integer"),
+    ("123456789012345678", "123456789012345678", "integer"),
+]
+
+
+@pytest.mark.parametrize(("typed", "written", "storage"), CANONICAL, ids=[c[0] for c in CANONICAL])
+def test_a_number_has_one_written_form_in_every_output(museums, typed, written, storage):
+    louvre = museums.root / "datapackage/museums/louvre.yaml"
+    louvre.write_text(louvre.read_text(encoding="utf-8").replace("budget: 1.5e8", f"budget: {typed}"),
+                      encoding="utf-8")
+    db = built(museums)
+    [(value, kind)] = db.execute("SELECT budget, typeof(budget) FROM museums WHERE id = 'louvre'").fetchall()
+    assert (str(value), kind) == (written, storage)
+    rows = list(csv.DictReader(io.StringIO((museums.data_dir / "museums.csv").read_text(encoding="utf-8"))))
+    assert [r["budget"] for r in rows if r["id"] == "louvre"] == [written]
+    text = (museums.out_dir / "downloads/json/museums.json").read_text("utf-8")
+    assert f'"budget": {written}' in text
+    with zipfile.ZipFile(museums.out_dir / "downloads/museums-fixture.zip") as bundle:
+        assert f",{written}," in bundle.read("datapackage/museums.csv").decode("utf-8")
 
 
 def test_negative_numbers_are_not_formula_injection_but_text_is(museums):
@@ -152,7 +183,12 @@ def test_sqlite_schema_keys_and_indexes(museums):
     indexes = {row[0] for row in db.execute(
         "SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'idx_%'")}
     assert indexes == {"idx_cities_country", "idx_museums_city_id", "idx_museums_kind",
+<<<<<<< ours
                        "idx_museum_citations_source_id", "idx_search_record", "idx_search_words_word"}
+=======
+                       "idx_museum_citations_source_id", "idx_search_record",
+                       "idx_search_words_word"}
+>>>>>>> theirs
     assert db.execute("PRAGMA foreign_key_check").fetchall() == []
     assert db.execute("SELECT free_entry, typeof(free_entry) FROM museums WHERE id = 'louvre'").fetchone() == (
         0, "integer")

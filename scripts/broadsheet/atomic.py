@@ -28,22 +28,65 @@ def write_atomically(path: Path, data: bytes, durable: bool = True) -> None:
     """Replace `path` with `data` in one rename, so a reader sees the old bytes or the new, never a part.
     `durable` flushes the bytes to disk before the rename (outputs); caches, which are rebuilt when lost, skip it.
     A failure (disk full, read-only folder) leaves `path` as it was and raises OSError."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = _staged(path, data, durable)
+    try:
+        os.replace(temporary, path)
+    except OSError as error:
+        raise _naming(error, path) from None
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def _naming(error: OSError, path: Path) -> OSError:
+    """The error, naming `path` (the file being replaced) rather than a temporary file beside it."""
+    return OSError(error.errno, error.strerror, str(path))
+
+
+def _staged(path: Path, data: bytes, durable: bool) -> Path:
+    """A temporary file beside `path` holding `data`, to be renamed over it; nothing is left if this fails."""
     temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}")
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         with open(temporary, "wb") as handle:
             handle.write(data)
             if durable:
                 handle.flush()
                 os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    finally:
+    except OSError as error:
         temporary.unlink(missing_ok=True)
+        raise _naming(error, path) from None
+    return temporary
+
+
+def replace_all_if_changed(files: list[tuple[Path, bytes]]) -> list[Path]:
+    """Write every file that does not already hold its bytes, all or none: each new file is written in full
+    beside its target first, and only then are they renamed over the targets, in the order given. A full disk
+    or a missing permission meets the first step, and leaves every target as it was. The paths written."""
+    staged: list[tuple[Path, Path]] = []
+    try:
+        for path, data in files:
+            if not holds(path, data):
+                staged.append((_staged(path, data, durable=True), path))
+        for temporary, path in staged:
+            try:
+                os.replace(temporary, path)
+            except OSError as error:
+                raise _naming(error, path) from None
+    finally:
+        for temporary, _path in staged:
+            temporary.unlink(missing_ok=True)
+    return [path for _temporary, path in staged]
+
+
+def holds(path: Path, data: bytes) -> bool:
+    """Whether `path` is a regular file (not a link to one, wherever it points) with exactly `data`."""
+    return path.is_file() and not path.is_symlink() and path.read_bytes() == data
 
 
 def replace_if_changed(path: Path, data: bytes) -> bool:
-    """Write `path` atomically unless it already holds exactly `data`; True when written."""
-    if path.is_file() and path.read_bytes() == data:
+    """Write `path` atomically unless it already holds exactly `data`; True when written. A link is replaced by
+    the file itself: what it pointed to is neither read nor written."""
+    if holds(path, data):
         return False
     write_atomically(path, data)
     return True

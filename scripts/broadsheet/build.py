@@ -16,12 +16,15 @@ it at a known point. Stages, in order: validate, tables, sqlite, downloads, veri
 
 from __future__ import annotations
 
+import errno
 import gc
 import hashlib
 import json
 import os
 import re
+import resource
 import shutil
+import sqlite3
 import time
 import traceback
 from collections.abc import Callable
@@ -37,9 +40,10 @@ from broadsheet.export.downloads import Downloads, Views
 from broadsheet.export.history import write_history_table
 from broadsheet.export.json import rows_json
 from broadsheet.export.sqlite import SortedTable
-from broadsheet.export.values import dumps, sort_order
+from broadsheet.export.values import canonical_rows, dumps, sort_order
 from broadsheet.layout import CSV_SUFFIX, Layout
 from broadsheet.package import PackageSpec
+from broadsheet.records import open_record
 from broadsheet.validate import Validated
 
 STALE_HASH = "stale: inputs changed while the build read them"
@@ -53,6 +57,57 @@ Progress = Callable[[str], None]
 
 class BuildError(Exception):
     """The outputs failed verification; nothing was moved into place."""
+
+
+class WriteFailed(Exception):
+    """Writing an output failed: a full disk, no permission, a read-only file system. `code` is stable, `path`
+    (relative to the repository) names the file or folder, `outcome` says what the build left as it was."""
+
+    def __init__(self, code: str, path: str, reason: str, outcome: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.code, self.path, self.reason, self.outcome = code, path, reason, outcome
+
+
+# errno -> (code, reason). Other write errors are "write-failed" with the system's own words.
+WRITE_FAULTS = {
+    errno.ENOSPC: ("disk-full", "no space left on the device"),
+    errno.EDQUOT: ("disk-full", "the disk quota is used up"),
+    errno.EFBIG: ("file-size-limit", "the file would exceed the file size limit"),
+    errno.EACCES: ("permission-denied", "permission denied"),
+    errno.EPERM: ("permission-denied", "operation not permitted"),
+    errno.EROFS: ("read-only-filesystem", "the file system is read-only"),
+}
+# SQLite reports the same faults with its own codes (it names no file: the database is the file).
+SQLITE_FAULTS = {
+    "SQLITE_FULL": WRITE_FAULTS[errno.ENOSPC],
+    "SQLITE_READONLY": ("read-only-filesystem", "the database cannot be written"),
+    "SQLITE_PERM": WRITE_FAULTS[errno.EACCES],
+    "SQLITE_CANTOPEN": ("write-failed", "the database file cannot be created"),
+}
+
+
+WRITE_CODES = frozenset(code for code, _reason in [*WRITE_FAULTS.values(), *SQLITE_FAULTS.values()]) | {
+    "write-failed"}
+
+
+def write_fault(error: BaseException) -> tuple[str, str, str] | None:
+    """(code, reason, the file named by the error or "") for an error that is a fault of the machine, not of
+    Broadsheet or the data; None for anything else (which stays a bug, with its traceback)."""
+    if isinstance(error, OSError) and error.errno is not None:
+        code, reason = WRITE_FAULTS.get(error.errno, ("write-failed", error.strerror or str(error)))
+        if error.errno not in WRITE_FAULTS and error.errno not in (errno.EIO, errno.ENOENT, errno.ENOTDIR):
+            return None
+        return code, reason, str(error.filename or "")
+    name = getattr(error, "sqlite_errorname", "")
+    if isinstance(error, sqlite3.Error) and name:
+        if name in SQLITE_FAULTS:
+            return (*SQLITE_FAULTS[name], "")
+        if name.startswith("SQLITE_IOERR"):
+            limit = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
+            if limit != resource.RLIM_INFINITY:  # SQLite reports a write beyond the limit as an I/O error
+                return (*WRITE_FAULTS[errno.EFBIG], "")
+            return ("write-failed", "the database could not be written (an I/O error)", "")
+    return None
 
 
 @dataclass
@@ -104,7 +159,7 @@ def sorted_tables(validated: Validated) -> dict[str, SortedTable]:
     for table in validated.tables:
         spec = table.spec
         indices = sort_order(spec, table.rows)
-        result[spec.name] = SortedTable(spec, [table.rows[i] for i in indices],
+        result[spec.name] = SortedTable(spec, canonical_rows(spec, [table.rows[i] for i in indices]),
                                         [table.origins[i].record_id for i in indices])
     return result
 
@@ -139,8 +194,7 @@ def check(layout: Layout) -> CheckResult:
     if not validated.report.valid:
         return CheckResult(validated.report)
     generated = generate_repository(validated)
-    stale = [path for path, data in generated.committed.items()
-             if not (layout.root / path).is_file() or (layout.root / path).read_bytes() != data]
+    stale = [path for path, data in generated.committed.items() if not atomic.holds(layout.root / path, data)]
     return CheckResult(validated.report, sorted(stale + generated.removed))
 
 
@@ -168,10 +222,14 @@ def input_hash(layout: Layout, changed_after_ns: int | None = None, basis_before
     prefix = len(str(layout.root)) + 1
     stale = False
     for name, path in sorted((str(p)[prefix:].replace(os.sep, "/"), str(p)) for p in files):
-        with open(path, "rb") as handle:
-            if changed_after_ns is not None and os.fstat(handle.fileno()).st_mtime_ns >= changed_after_ns:
-                stale = True
-            digest.update(name.encode() + b"\0" + handle.read() + b"\0")
+        try:  # through open_record: a linked record (which validate refuses) is not followed here either
+            with os.fdopen(open_record(path), "rb") as handle:
+                if changed_after_ns is not None and os.fstat(handle.fileno()).st_mtime_ns >= changed_after_ns:
+                    stale = True
+                data = handle.read()
+        except OSError as error:
+            data = f"\0unreadable: {error.strerror}".encode()
+        digest.update(name.encode() + b"\0" + data + b"\0")
     if basis_before is not None and basis != basis_before:
         stale = True
     return STALE_HASH if stale else digest.hexdigest()
@@ -191,8 +249,13 @@ def _database(layout: Layout, package: PackageSpec, tables: dict[str, SortedTabl
         send(("problems", sqlite.verify_database(path, counts)))
     except sqlite.ViewError as error:
         send(("view-error", error.failures))
-    except Exception:  # noqa: BLE001 - carried to the parent, which raises it
-        send(("error", traceback.format_exc()))
+    except Exception as error:  # noqa: BLE001 - carried to the parent, which raises it
+        fault = write_fault(error)
+        if fault is not None:
+            code, reason, named = fault
+            send(("write-fault", (code, reason, named or str(path))))
+        else:
+            send(("error", traceback.format_exc()))
 
 
 class _DatabaseJob:
@@ -231,6 +294,9 @@ class _DatabaseJob:
             self._process.join()  # a failure is the child's last message
         if tag == "view-error":
             raise sqlite.ViewError(value)  # type: ignore[arg-type]
+        if tag == "write-fault":
+            code, reason, named = value  # type: ignore[misc]
+            raise _Fault(code, reason, named)
         if tag == "error":
             raise RuntimeError(f"building the database failed in its process:\n{value}")  # a bug, as before
         assert tag == kind, (tag, kind)
@@ -238,6 +304,14 @@ class _DatabaseJob:
             self._process.join()
             self._receive.close()
         return value
+
+
+class _Fault(Exception):
+    """A write fault met in the database process, carried to the build."""
+
+    def __init__(self, code: str, reason: str, named: str) -> None:
+        super().__init__(reason)
+        self.code, self.reason, self.named = code, reason, named
 
 
 def build(layout: Layout, progress: Progress | None = None) -> BuildResult:
@@ -262,14 +336,55 @@ def _build(layout: Layout, progress: Progress | None) -> BuildResult:
     validated = validate.rows(layout)
     if not validated.report.valid:
         return BuildResult(validated.report)
+    name = db_name(package=validated.package)
+    writing = _Writing()
+    try:
+        return _write(layout, progress, validated, name, writing, (started_ns, basis))
+    except (OSError, sqlite3.Error, _Fault) as error:
+        fault = (error.code, error.reason, error.named) if isinstance(error, _Fault) else write_fault(error)
+        if fault is None:
+            raise
+        code, reason, named = fault
+        if writing.build_dir is not None:
+            shutil.rmtree(writing.build_dir, ignore_errors=True)  # a half build would only take space
+        outcome = ("the committed files are updated but out/ still holds the previous build: free the space or "
+                   "fix the permission and build again" if writing.replaced else
+                   "out/ and the committed files are as they were")
+        where = _shown(layout, Path(named) if named else layout.out_dir, writing.build_dir)
+        raise WriteFailed(code, where, reason, outcome) from None
+
+
+@dataclass
+class _Writing:
+    """What a build in progress has done, for the report of a failed one."""
+
+    build_dir: Path | None = None  # the half build, until the swap commits it
+    replaced: bool = False  # the committed files were replaced: the one step a failure cannot take back
+
+
+def _shown(layout: Layout, path: Path, build_dir: Path | None) -> str:
+    """A path as people know it; inside the build in progress, as where it would be under out/."""
+    if build_dir is not None:
+        try:
+            inside = Path(os.path.abspath(path)).relative_to(build_dir)
+        except ValueError:
+            pass
+        else:
+            return "/".join([layout.relative(layout.out_dir), *inside.parts])
+    return layout.relative(path)
+
+
+def _write(layout: Layout, progress: Progress | None, validated: Validated, name: str,
+           writing: _Writing, read_from: tuple[int, str | None]) -> BuildResult:
+    """Write every output; `read_from` is when the build started reading, and datapackage.json's read part then."""
     package = validated.package
-    name = db_name(package)
     out_dir = layout.out_dir
     with atomic.locked(out_dir):
         atomic.clean(out_dir)
         _pause("tables", progress)
         generated = generate_repository(validated)
         build_dir = atomic.new_build_dir(out_dir)
+        writing.build_dir = build_dir
         _pause("sqlite", progress)
         for table in generated.tables.values():
             _ = table.columns  # cast every cell once, before the fork, so both processes have the result
@@ -278,7 +393,7 @@ def _build(layout: Layout, progress: Progress | None) -> BuildResult:
         _pause("downloads", progress)
         tables_json = {resource: rows_json(table.spec.field_names, table.columns)
                        for resource, table in generated.tables.items()}
-        hashed = input_hash(layout, changed_after_ns=started_ns, basis_before=basis)
+        hashed = input_hash(layout, changed_after_ns=read_from[0], basis_before=read_from[1])
         downloads = Downloads(package, name, generated, tables_json)  # deflates while the database is built
         try:
             views = cast(Views, job.get("views"))
@@ -304,12 +419,14 @@ def _build(layout: Layout, progress: Progress | None) -> BuildResult:
             shutil.rmtree(build_dir, ignore_errors=True)
             raise BuildError("; ".join(problems))
         _pause("repository", progress)
-        written = [path for path, data in generated.committed.items()
-                   if atomic.replace_if_changed(layout.root / path, data)]
+        written = [layout.relative(path) for path in atomic.replace_all_if_changed(
+            [(layout.root / path, data) for path, data in generated.committed.items()])]  # all, or none
+        writing.replaced = bool(written)
         for path in generated.removed:
             (layout.root / path).unlink(missing_ok=True)
         _pause("swap", progress)
         atomic.swap(out_dir, build_dir, [f"{name}.db", "downloads", "build.json"])
+        writing.build_dir = None  # committed: no longer ours to remove
         _pause("cleanup", progress)
         atomic.clean(out_dir)
     sizes = {p.relative_to(out_dir).as_posix(): p.stat().st_size

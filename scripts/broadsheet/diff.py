@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from broadsheet.git import GitError, changed_paths, default_base, in_repository, read_blobs, repo_prefix, resolve, short
 from broadsheet.layout import Layout, record_parts
 from broadsheet.package import PackageSpec, ResourceSpec
-from broadsheet.records import parse_bytes
+from broadsheet.records import parse_bytes, read_record
 from broadsheet.tables import build_tables
 
 WORKTREE = "working tree"
@@ -250,7 +250,10 @@ def diff_revisions(package: PackageSpec, base: str | None = None, head: str | No
             after = blobs[f"{head_commit}:{prefix}{path}"]
         else:
             file = root / path
-            after = file.read_bytes() if file.is_file() else None
+            try:
+                after = read_record(file)  # a link is not followed: it shows as the record gone
+            except OSError:
+                after = None
         for raw, side in ((before, old), (after, new)):
             state = record_state(package, path, raw) if raw is not None else None
             if state is not None:

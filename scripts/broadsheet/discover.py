@@ -7,7 +7,7 @@ import os
 from typing import Any
 
 from broadsheet.errors import Problem
-from broadsheet.layout import RECORD_SUFFIX
+from broadsheet.layout import CSV_SUFFIX, RECORD_SUFFIX
 from broadsheet.package import PackageSpec
 
 Folder = tuple[str, str, list[str]]  # (folder path, folder as shown to people, sorted record file names)
@@ -34,7 +34,14 @@ def discover(package: PackageSpec, *, folders: dict[str, tuple[Any, list[str]]] 
         return files, problems
     known = {spec.name for spec in package.top_level}
     for entry in sorted(data_dir.iterdir()):
-        if entry.is_dir() and entry.name not in known:
+        if entry.is_symlink() and entry.suffix != CSV_SUFFIX:  # a link may point anywhere on the host: never
+            # followed. (A linked CSV is an output: the build replaces it with the file it generates.)
+            problems.append(Problem(
+                "symlink", f"{entry.name!r} is a symbolic link: records are read only from the repository, and "
+                "the link is not followed", path=layout.relative(entry), found="a symbolic link",
+                expected="a folder of records" if entry.name in known else "nothing else in this folder",
+                hint="replace the link with the folder itself"))
+        elif entry.is_dir() and entry.name not in known:
             problems.append(Problem(
                 "unknown-resource", f"folder {entry.name!r} matches no schema in schemas/",
                 path=layout.relative(entry), found=entry.name, expected=f"one of {', '.join(sorted(known))}",

@@ -20,6 +20,8 @@ CODES: dict[str, str] = {
     "control-character": "an invisible control character",
     "tab-indentation": "a tab used for indentation",
     "empty-file": "the file is empty or holds only comments",
+    "symlink": "a record file or folder that is a symbolic link: never followed, wherever it points",
+    "stray-line-break": "a lone carriage return, U+2028 or U+2029: YAML counts it as a line end, git does not",
     # the YAML
     "yaml-syntax": "the YAML cannot be parsed",
     "multiple-documents": "more than one YAML document (`---`) in one file",
@@ -47,6 +49,19 @@ CODES: dict[str, str] = {
     "formula-injection": "text a spreadsheet would run as a formula",
     "uncited-fact": "a fact that must be cited has no citation",
     "citation-unknown-field": "a citation names a field its record's table does not have",
+    "number-limit": "a number beyond the documented limits (docs/dataset-format.md, Numbers)",
+    "invisible-character": "an invisible character in text (zero-width, direction mark, line separator)",
+    "multiline-text": "a line break in a field that holds one line (x-multiline allows them)",
+    "not-nfc": "text not in Unicode NFC form (an accent as a separate combining mark)",
+    "surrounding-whitespace": "space before or after a text value",
+    "missing-value-word": "NA, N/A or another word for no value in a required text field",
+    "mass-deletion": "a resource lost more of its records since git's base than the change says is intended",
+    # broadsheet build: a fault of the machine while writing (out/ and the committed files stay as they were)
+    "disk-full": "no space left on the device while writing an output",
+    "file-size-limit": "an output would exceed the file size limit",
+    "permission-denied": "an output cannot be written: no permission",
+    "read-only-filesystem": "an output cannot be written: the file system is read-only",
+    "write-failed": "an output cannot be written (another fault of the machine)",
     # broadsheet fmt
     "not-a-record": "fmt was given a file that is not a record file",
     "fmt-unsafe": "fmt cannot rewrite the file without changing a value, so it leaves it alone",

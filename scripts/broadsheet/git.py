@@ -91,3 +91,13 @@ def changed_paths(root: Path, base: str, head: str | None) -> list[str]:
 
 def _split_z(out: bytes) -> list[str]:
     return [p.decode("utf-8", "surrogateescape") for p in out.split(b"\0") if p]
+
+
+def record_names(root: Path, commit: str) -> list[str]:
+    """Every file under datapackage/ at `commit`, relative to the dataset root."""
+    return _split_z(git(root, "ls-tree", "-r", "--name-only", "-z", commit, "--", f"{DATA_DIR}/"))
+
+
+def messages(root: Path, base: str, head: str = "HEAD") -> str:
+    """The messages of the commits after `base` up to `head`, one after the other."""
+    return git(root, "log", "--format=%B", f"{base}..{head}", check=False).decode("utf-8", "replace")

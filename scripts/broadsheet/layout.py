@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -109,8 +110,12 @@ class Layout:
                 *self.data_dir.glob(f"*/*{RECORD_SUFFIX}")]
 
     def relative(self, path: Path) -> str:
-        """A path as shown to people: relative to the root, with forward slashes."""
-        try:
-            return path.resolve().relative_to(self.root).as_posix()
-        except ValueError:
-            return path.as_posix()
+        """A path as shown to people: relative to the root, with forward slashes. A symbolic link is named as
+        itself, never as its target (which may be anywhere, or another file of the repository)."""
+        lexical = Path(os.path.abspath(path))
+        for root in (self.root, self.root.resolve()):
+            try:
+                return lexical.relative_to(root).as_posix()
+            except ValueError:
+                continue
+        return path.as_posix()

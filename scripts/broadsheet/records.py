@@ -8,7 +8,10 @@ schema alone decides what a value means. Everything YAML allows but a hand-kept 
 
 from __future__ import annotations
 
+import errno
+import os
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,6 +33,11 @@ NULL_WORDS = frozenset({"", "~", "null", "Null", "NULL"})
 # C0/C1 control characters other than tab, LF and CR; they are invisible in editors and break exports.
 CONTROL_CHARACTER = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 TAB_IN_INDENT = re.compile(r"^[ ]*\t", re.MULTILINE)
+# Line breaks YAML counts and git, GitHub and most tools do not (a line ends at LF): with them in a file, every
+# line number after them would be wrong. (NEL, U+0085, is a control character above.)
+STRAY_LINE_BREAK = re.compile("\r(?!\n)|[\u2028\u2029]")
+STRAY_BREAK_NAMES = {"\r": "a lone carriage return (U+000D)", "\u2028": "a line separator (U+2028)",
+                     "\u2029": "a paragraph separator (U+2029)"}
 # Only files containing one of these characters can hold an anchor, alias or tag: they get an event scan.
 NEEDS_EVENT_SCAN = re.compile(r"[&*!]")
 
@@ -72,17 +80,53 @@ class ParsedFile:
     problems: list[Problem]
 
 
+class NotARegularFile(OSError):
+    """A record path names a symbolic link, a pipe, a device or a folder: nothing is read from it."""
+
+
+def open_record(path: Path | str) -> int:
+    """A descriptor for reading the regular file at `path`, never following a symbolic link in its last
+    component (a link may point anywhere on the host: its target is neither read nor named) and never waiting
+    on a pipe. Raises NotARegularFile (errno ELOOP for a link) or another OSError."""
+    try:
+        descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            raise NotARegularFile(errno.ELOOP, "a symbolic link") from None
+        raise
+    if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+        os.close(descriptor)
+        raise NotARegularFile(errno.EINVAL, "not a regular file")
+    return descriptor
+
+
+def read_record(path: Path | str, limit: int | None = None) -> bytes:
+    """The bytes of a record file (at most `limit` of them, when given), read through open_record."""
+    with os.fdopen(open_record(path), "rb") as handle:
+        return handle.read() if limit is None else handle.read(limit)
+
+
+def not_a_file(shown_as: str, error: OSError) -> Problem:
+    """The problem for a path that open_record refused, or that could not be read."""
+    if isinstance(error, NotARegularFile) and error.errno == errno.ELOOP:
+        return Problem("symlink", "the record file is a symbolic link: records are read only from files in the "
+                       "repository, and the link is not followed", path=shown_as, found="a symbolic link",
+                       expected="a regular file", hint="replace the link with the record file itself")
+    return Problem("unreadable-file", f"cannot read file: {error.strerror}", path=shown_as)
+
+
 def parse_file(path: Path, shown_as: str, max_bytes: int = MAX_FILE_BYTES) -> ParsedFile:
     """Read one record file; never raises for bad content, reports it instead."""
     try:
-        size = path.stat().st_size
-        if size > max_bytes:
-            return _fail(shown_as, "file-too-large", f"file is {size} bytes; the limit is {max_bytes}",
-                         found=f"{size} bytes", expected=f"at most {max_bytes} bytes",
-                         hint="split the record or move bulky text out of it")
-        raw = path.read_bytes()
+        with os.fdopen(open_record(path), "rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            if size > max_bytes:
+                return _fail(shown_as, "file-too-large", f"file is {size} bytes; the limit is {max_bytes}",
+                             found=f"{size} bytes", expected=f"at most {max_bytes} bytes",
+                             hint="split the record or move bulky text out of it")
+            raw = handle.read()
     except OSError as error:
-        return _fail(shown_as, "unreadable-file", f"cannot read file: {error.strerror}")
+        return ParsedFile(shown_as, None, [not_a_file(shown_as, error)])
     return parse_bytes(raw, shown_as)
 
 
@@ -221,6 +265,16 @@ def _scan_characters(text: str, path: str) -> list[Problem]:
         problems.append(Problem("control-character", f"invisible control character {code}", path=path,
                                 line=line, column=column, found=code, expected="printable text",
                                 hint="delete the character; it usually comes from pasting"))
+    seen: dict[str, int] = {}
+    for match in STRAY_LINE_BREAK.finditer(text):
+        seen[match.group()] = seen.get(match.group(), 0) + 1
+        if seen[match.group()] == 1:  # the first of each kind (a file saved with CR line ends has one per line)
+            line, column = _position(text, match.start())
+            name = STRAY_BREAK_NAMES[match.group()]
+            problems.append(Problem("stray-line-break", f"{name}: YAML reads it as a line break, git and GitHub "
+                                    "do not", path=path, line=line, column=column, found=f"U+{ord(match.group()):04X}",
+                                    expected="line ends written as LF (or CRLF)",
+                                    hint="delete it, or save the file with LF line ends"))
     for match in TAB_IN_INDENT.finditer(text):
         line, column = _position(text, match.end() - 1)
         problems.append(Problem("tab-indentation", "a tab in indentation", path=path, line=line, column=column,
@@ -254,8 +308,15 @@ def _scan_events(text: str, path: str) -> list[Problem]:
     return problems
 
 
+# Errors libyaml finds where an unfinished construct ends (often the end of the file): they are reported where
+# the construct begins, the quote, bracket or key the curator has to fix.
+OPENED_AT_CONTEXT = ("while scanning a quoted scalar", "while parsing a flow", "while scanning a simple key")
+
+
 def _syntax_problem(error: yaml.MarkedYAMLError, path: str) -> Problem:
     mark = error.problem_mark or error.context_mark
+    if error.context_mark and (error.context or "").startswith(OPENED_AT_CONTEXT):
+        mark = error.context_mark
     line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
     what = " ".join(filter(None, [error.context, error.problem]))
     return Problem("yaml-syntax", f"YAML syntax error: {what}", path=path, line=line, column=column,

@@ -25,7 +25,7 @@ from broadsheet.discover import discover
 from broadsheet.errors import Problem, Report
 from broadsheet.layout import Layout
 from broadsheet.package import PackageSpec, load_package
-from broadsheet.records import MAX_FILE_BYTES, ParsedFile, decode_record, parse_file, parse_text
+from broadsheet.records import MAX_FILE_BYTES, ParsedFile, decode_record, open_record, parse_file, parse_text
 from broadsheet.speed import incremental, keys, plainlines, vouch, workers
 from broadsheet.speed.cache import Cache
 from broadsheet.speed.packing import unpack
@@ -134,7 +134,7 @@ def _one_file(package: PackageSpec, speed: Speed) -> workers.OneFile:
         spec = package.resources[resource]
         signature, raw = None, None
         try:
-            with open(path, "rb") as handle:
+            with os.fdopen(open_record(path), "rb") as handle:  # no link followed, no pipe waited on
                 stat = os.fstat(handle.fileno())
                 signature = (stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino)
                 raw = handle.read(MAX_FILE_BYTES + 1)

@@ -13,8 +13,10 @@ import calendar
 import hashlib
 import marshal
 import re
+import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from broadsheet.errors import Problem
 from broadsheet.package import FieldSpec, PackageSpec
@@ -24,8 +26,32 @@ INTEGER = re.compile(r"-?(?:0|[1-9][0-9]*)", re.ASCII)
 NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?", re.ASCII)
 DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
 PARTIAL_DATE = re.compile(r"([0-9]{4})(?:-([0-9]{2})(?:-([0-9]{2}))?)?", re.ASCII)
+SHOWN_CHARACTERS = 60  # of a rejected value, in its problem's message and `found`
 # A spreadsheet runs a cell that starts with one of these as a formula (CSV injection).
 FORMULA_START = ("=", "+", "-", "@")
+
+# Limits of numbers (docs/dataset-format.md, "Numbers"). Every value within them is held exactly by SQLite (a
+# 64-bit INTEGER or a REAL) and by JSON, and is as cheap to convert as any other; beyond them a value is the
+# located error `number-limit`, found on the text before anything makes its digits (a 4,301-digit int cannot
+# even be printed; 1e9999999 took a build tens of minutes).
+MAX_INTEGER_DIGITS = 18  # |integer| < 10**18 < 2**63
+MAX_SIGNIFICANT_DIGITS = 15  # a decimal of up to 15 significant digits round-trips through a double exactly
+MAX_ADJUSTED_EXPONENT = 17  # |number| < 1e18, so an integral number is a 64-bit integer too
+MIN_ADJUSTED_EXPONENT = -300  # |number| >= 1e-300 unless it is 0: no denormal doubles
+NUMBER_LIMITS = (f"at most {MAX_SIGNIFICANT_DIGITS} significant digits (an integral value: up to "
+                 f"{MAX_INTEGER_DIGITS} digits) and 0 or a magnitude from 1e{MIN_ADJUSTED_EXPONENT} to below "
+                 f"1e{MAX_ADJUSTED_EXPONENT + 1}")
+LIMIT_HINT = "see Numbers in docs/dataset-format.md; a figure beyond them belongs in a text field"
+
+# Text as decoded from its escapes (`"\0"`, `"\u200b"`) and block scalars, in every string field.
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")  # tab, LF and CR have rules of their own
+# Invisible format characters and separators: zero-width spaces and joiners, direction marks and overrides
+# (which reorder what a reader sees), the soft hyphen, word joiners, line and paragraph separators, the BOM.
+INVISIBLE = re.compile("[\u00ad\u061c\u180e\u200b-\u200f\u2028\u2029\u202a-\u202e\u2060-\u2064"
+                       "\u2066-\u206f\ufeff\ufff9-\ufffb]")
+# What spreadsheets and statistics tools write for "no value": in a required text field they hide a gap.
+MISSING_WORDS = frozenset({"NA", "N/A", "n/a", "#N/A", "N.A.", "na", "NaN", "null", "NULL", "Null", "None",
+                           "none", "nil", "-", "--", "?", "unknown", "Unknown"})
 
 
 @dataclass(frozen=True)
@@ -44,8 +70,14 @@ class CellRule:
 
     def problem(self, spec_name: str, field_name: str, text: str, path: str, line: int, column: int,
                 record_id: str) -> Problem:
+        # invisible and control characters are shown as escapes: printed as they are, they would vanish, or
+        # reorder the line they are printed on
+        found = text if text.isprintable() else text.encode("unicode_escape").decode("ascii")
+        if len(found) > SHOWN_CHARACTERS:  # a 4,301-digit number is shown by its start and its length
+            found = f"{found[:SHOWN_CHARACTERS]}… ({len(text)} characters)"
+            text = found
         return Problem(self.code, f"{field_name} {text!r} {self.verdict}", path=path, line=line, column=column,
-                       resource=spec_name, record_id=record_id, field=field_name, found=text,
+                       resource=spec_name, record_id=record_id, field=field_name, found=found,
                        expected=self.expected, hint=self.hint)
 
 
@@ -126,6 +158,57 @@ def _spreadsheet_safe(text: str) -> bool:
     return not text.startswith(FORMULA_START) and "\t" not in text and "\r" not in text
 
 
+def _no_tab_or_cr(text: str) -> bool:
+    return "\t" not in text and "\r" not in text
+
+
+def _integer_within_limits(text: str) -> bool:
+    return len(text) - text.startswith("-") <= MAX_INTEGER_DIGITS or not INTEGER.fullmatch(text)
+
+
+def _number_within_limits(text: str) -> bool:
+    """Short plain decimals are within the limits at a glance; the others are measured as a Decimal, which holds
+    any exponent as a small number (nothing here makes the value's digits). Text the number rule rejects is that
+    rule's to report."""
+    if len(text) <= MAX_SIGNIFICANT_DIGITS and "e" not in text and "E" not in text:
+        return True
+    if not NUMBER.fullmatch(text):
+        return True
+    value = Decimal(text)
+    if not value:
+        return True
+    if not MIN_ADJUSTED_EXPONENT <= value.adjusted() <= MAX_ADJUSTED_EXPONENT:
+        return False
+    return value == value.to_integral_value() or len(value.normalize().as_tuple().digits) <= MAX_SIGNIFICANT_DIGITS
+
+
+def _no_control_character(text: str) -> bool:
+    return text.isprintable() or CONTROL.search(text) is None
+
+
+def _no_invisible_character(text: str) -> bool:
+    return text.isprintable() or INVISIBLE.search(text) is None
+
+
+def _nfc(text: str) -> bool:
+    return text.isascii() or unicodedata.is_normalized("NFC", text)
+
+
+def _trimmed(text: str) -> bool:
+    return not (text[0].isspace() or text[-1].isspace()) or not text.strip()  # blank: the required rule's
+
+
+def _text(spec: FieldSpec) -> bool:
+    return spec.type == "string"
+
+
+def _missing_words_refused(spec: FieldSpec) -> bool:
+    """Required text fields, unless the field allows the words (`x-allow-missing-words`) or lists one."""
+    enum = spec.constraints.get("enum") or ()
+    return (spec.type == "string" and spec.required and not spec.flag("allow-missing-words")
+            and not MISSING_WORDS & set(enum))
+
+
 for _rule in (
     CellRule("integer", "type-error", _type_is("integer"), INTEGER.fullmatch, "an integer in plain ASCII digits",
              "write digits only: no `_`, spaces, leading zeros, decimals or exponents"),
@@ -137,10 +220,38 @@ for _rule in (
     CellRule("partial-date", "type-error", lambda spec: spec.type == "string" and bool(spec.flag("partial-date")),
              _partial_date_ok, "a date YYYY, YYYY-MM or YYYY-MM-DD",
              "give as much of the date as the source states, e.g. 2025 or 2025-05 or 2025-05-21"),
-    CellRule("spreadsheet-safe-text", "formula-injection", _type_is("string"), _spreadsheet_safe,
+    CellRule("spreadsheet-safe-text", "formula-injection",
+             lambda spec: spec.type == "string" and not spec.flag("allow-formula-start"), _spreadsheet_safe,
              "text that does not start with = + - @ and has no tab or carriage return",
              "a spreadsheet would run this cell as a formula; reword it or drop the leading character",
              verdict="is unsafe in a spreadsheet"),
+    # a field with `x-allow-formula-start: true` (an E.164 phone number, +4412345678) may start with = + - @;
+    # its schema's pattern says what it holds
+    CellRule("spreadsheet-safe-text-any-start", "formula-injection",
+             lambda spec: spec.type == "string" and bool(spec.flag("allow-formula-start")), _no_tab_or_cr,
+             "text without a tab or carriage return", "a spreadsheet would split or run this cell; reword it",
+             verdict="is unsafe in a spreadsheet"),
+    CellRule("integer-limits", "number-limit", _type_is("integer"), _integer_within_limits,
+             f"an integer of at most {MAX_INTEGER_DIGITS} digits", LIMIT_HINT, verdict="is beyond the limits"),
+    CellRule("number-limits", "number-limit", _type_is("number"), _number_within_limits, NUMBER_LIMITS,
+             LIMIT_HINT, verdict="is beyond the limits"),
+    CellRule("no-control-character", "control-character", _text, _no_control_character, "printable text",
+             "an escape such as \\0 or \\a wrote an invisible control character: delete it"),
+    CellRule("no-invisible-character", "invisible-character", _text, _no_invisible_character,
+             "text without invisible characters (zero-width, direction marks, line separators)",
+             "delete the invisible character; it usually comes from pasting or an escape such as \\u200b"),
+    CellRule("single-line-text", "multiline-text", lambda spec: spec.type == "string" and not spec.flag(
+             "multiline"), lambda text: "\n" not in text, "one line of text",
+             "write it on one line (a block scalar | or > and \\n make line breaks); a field whose schema has "
+             "x-multiline: true may hold several"),
+    CellRule("nfc", "not-nfc", _text, _nfc, "text in Unicode NFC form (composed accents)",
+             "retype the accented letters, or normalise the text to NFC: é must be one character, not e + ◌́"),
+    CellRule("trimmed-text", "surrounding-whitespace", _text, _trimmed, "no space before or after the text",
+             "delete the spaces at the start and end of the value"),
+    CellRule("no-missing-value-word", "missing-value-word", _missing_words_refused,
+             lambda text: text not in MISSING_WORDS, "a value, not a word for no value",
+             "leave the field out if the value is not known; a field whose schema has x-allow-missing-words: true "
+             "may hold such words", verdict="is a word for no value"),
 ):
     REGISTRY.register(_rule)
 

@@ -98,6 +98,9 @@ def build(root: Path | None, check: bool) -> None:
             sys.exit(EXIT_OK)
         with StageLine() as progress:
             result = building.build(layout, progress)
+    except building.WriteFailed as error:  # a full disk, no permission: one line, exit 1
+        click.echo(f"{error.path}: error[{error.code}] {error.reason}; {error.outcome}", err=True)
+        sys.exit(EXIT_INVALID)
     except building.BuildError as error:
         click.echo(f"error[build-verify] the new build failed verification; out/ is unchanged: {error}", err=True)
         sys.exit(EXIT_INVALID)

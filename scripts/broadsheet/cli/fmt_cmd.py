@@ -39,6 +39,7 @@ def fmt(root: Path | None, check: bool, paths: tuple[Path, ...]) -> None:
     from broadsheet.fmt import format_record
     from broadsheet.layout import RECORD_SUFFIX
     from broadsheet.package import load_package
+    from broadsheet.records import not_a_file, read_record
     from broadsheet.report import text_line
 
     try:
@@ -55,9 +56,9 @@ def fmt(root: Path | None, check: bool, paths: tuple[Path, ...]) -> None:
     for file in files:
         shown = layout.relative(file)
         try:
-            raw = file.read_bytes()
+            raw = read_record(file)  # a link is neither followed nor replaced by its target's text
         except OSError as error:
-            click.echo(f"{shown}: error[unreadable-file] {error.strerror}", err=True)
+            click.echo(text_line(not_a_file(shown, error)), err=True)
             failed += 1
             continue
         result = format_record(package, shown, raw)

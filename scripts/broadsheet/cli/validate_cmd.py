@@ -35,12 +35,16 @@ def validate(root: Path | None, output_format: str | None, no_cache: bool = Fals
       broadsheet validate --no-cache --full     # what CI may run: no cache, frictionless on every row
     """
     from broadsheet import validate as validation
+    from broadsheet.check.deletions import mass_deletions
     from broadsheet.report import RENDERERS
 
     if output_format is None:
         output_format = "github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text"
     try:
-        report = validation.report(_layout(root), validation.Speed(vouch=not full, cache=not no_cache))
+        layout = _layout(root)
+        report = validation.report(layout, validation.Speed(vouch=not full, cache=not no_cache))
+        report.extend(mass_deletions(layout, {  # a top-level resource's rows are its records
+            name.removeprefix("rows."): count for name, count in report.stats.items() if name.startswith("rows.")}))
     except BroadsheetError as error:
         _fail_config(error)
         return

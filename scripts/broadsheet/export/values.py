@@ -41,6 +41,30 @@ def exact_number(text: str) -> int | float | str:
     return text
 
 
+def canonical_number(text: str) -> str:
+    """The one written form of a `number` value in every output: what JSON writes for it (digits for an integral
+    value, 1568000000 for 1.568e9; Python's shortest round-trip form for a fraction, 1.5 for 1.50). CSV, JSON and
+    SQLite then hold the same number as the same text. Validated values are always exact (see checks'
+    number limits); any other text is returned as it is."""
+    value = exact_number(text)
+    return value if isinstance(value, str) else repr(value)
+
+
+def canonical_rows(spec: ResourceSpec, rows: Sequence[Sequence[str | None]]) -> list[list[str | None]]:
+    """The rows with every `number` cell in its canonical form (other cells as validated)."""
+    numbers = [i for i, field in enumerate(spec.fields) if field.type == "number"]
+    if not numbers:
+        return [list(row) for row in rows]
+    result = []
+    for row in rows:
+        row = list(row)
+        for i in numbers:
+            if row[i] is not None:
+                row[i] = canonical_number(row[i])  # type: ignore[arg-type]
+        result.append(row)
+    return result
+
+
 def cast(field: FieldSpec, text: str | None) -> Typed:
     """A validated cell as the JSON/SQLite value of its schema type. Unknown types stay text."""
     if text is None:

@@ -43,6 +43,7 @@ from broadsheet.atomic import write_atomically
 from broadsheet.check.rules import REGISTRY
 from broadsheet.layout import Layout
 from broadsheet.package import PackageSpec, load_package
+from broadsheet.records import read_record
 from broadsheet.speed.packing import Packed, unpack
 from broadsheet.tables import FileRows
 
@@ -109,7 +110,7 @@ class Cache:
                 todo.append(index)  # never seen: the worker takes its signature while reading it
                 continue
             try:
-                stat = os.stat(path)
+                stat = os.stat(path, follow_symlinks=False)  # a link is not its target
             except OSError:
                 todo.append(index)
                 continue
@@ -194,8 +195,7 @@ class Cache:
 
 def _digest(path: str) -> str:
     try:
-        with open(path, "rb") as handle:
-            return hashlib.sha256(handle.read()).hexdigest()
+        return hashlib.sha256(read_record(path)).hexdigest()  # a link or a pipe: no digest, so not cached
     except OSError:
         return ""
 

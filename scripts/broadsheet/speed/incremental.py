@@ -50,6 +50,7 @@ from broadsheet.check.rules import REGISTRY
 from broadsheet.discover import discover
 from broadsheet.errors import Problem, Report
 from broadsheet.package import PackageSpec
+from broadsheet.records import read_record
 from broadsheet.speed.cache import Cache
 from broadsheet.speed.packing import pack_problem, unpack
 from broadsheet.speed.vouch import UNKNOWN, key_value
@@ -380,7 +381,7 @@ class Warm:
         if info is None or not info[0]:
             return False
         try:
-            return hashlib.sha256((self.root / shown).read_bytes()).hexdigest() == info[0]
+            return hashlib.sha256(read_record(self.root / shown)).hexdigest() == info[0]  # a link: not the same
         except OSError:
             return False
 
@@ -523,7 +524,7 @@ def _stat_names(folder: Path, names: list[str]) -> array:
         stat = os.stat
         for name in names:
             try:
-                s = stat(name, dir_fd=descriptor)
+                s = stat(name, dir_fd=descriptor, follow_symlinks=False)  # a link is not its target
                 flat.extend((s.st_size, s.st_mtime_ns, s.st_ctime_ns, s.st_ino))
             except OSError:
                 flat.extend((-1, -1, -1, -1))

@@ -17,7 +17,7 @@ import re
 from collections.abc import Callable
 from decimal import Decimal
 
-from broadsheet.check.rules import DATE, INTEGER, REGISTRY, cell_problems
+from broadsheet.check.rules import DATE, INTEGER, MAX_INTEGER_DIGITS, REGISTRY, cell_problems
 from broadsheet.errors import Problem
 from broadsheet.package import FieldSpec, ResourceSpec
 from broadsheet.tables import Table
@@ -57,7 +57,7 @@ def _type_check(spec: FieldSpec) -> tuple[CellCheck, Callable[[str], object]] | 
     if spec.type == "string":
         return (lambda text: True), (lambda text: text)
     if spec.type == "integer" and descriptor.get("bareNumber", True) and "groupChar" not in descriptor:
-        return (lambda text: INTEGER.fullmatch(text) is not None), int
+        return (lambda text: INTEGER.fullmatch(text) is not None and len(text) <= MAX_INTEGER_DIGITS), int
     if spec.type == "number" and descriptor.get("bareNumber", True) and not (
             {"groupChar", "decimalChar", "floatNumber"} & set(descriptor)):
         return (lambda text: PLAIN_NUMBER.fullmatch(text) is not None), Decimal
@@ -164,7 +164,8 @@ def key_value(spec: FieldSpec) -> Callable[[str | None], object]:
     if spec.type == "string":
         return lambda text: text
     if spec.type == "integer":
-        return lambda text: None if text is None else int(text) if INTEGER.fullmatch(text) else UNKNOWN
+        return lambda text: None if text is None else int(text) if INTEGER.fullmatch(text) and len(
+            text) <= MAX_INTEGER_DIGITS else UNKNOWN  # no int of thousands of digits (number-limit reports it)
     return lambda text: None if text is None else UNKNOWN
 
 
