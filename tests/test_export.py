@@ -183,12 +183,8 @@ def test_sqlite_schema_keys_and_indexes(museums):
     indexes = {row[0] for row in db.execute(
         "SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'idx_%'")}
     assert indexes == {"idx_cities_country", "idx_museums_city_id", "idx_museums_kind",
-<<<<<<< ours
-                       "idx_museum_citations_source_id", "idx_search_record", "idx_search_words_word"}
-=======
                        "idx_museum_citations_source_id", "idx_search_record",
                        "idx_search_words_word"}
->>>>>>> theirs
     assert db.execute("PRAGMA foreign_key_check").fetchall() == []
     assert db.execute("SELECT free_entry, typeof(free_entry) FROM museums WHERE id = 'louvre'").fetchone() == (
         0, "integer")
