@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from broadsheet.cli.base import EXIT_INVALID, _fail_config, _layout, cli, root_option
+from broadsheet.cli.base import EXIT_INVALID, _fail_config, _fail_write, _layout, cli, root_option
 from broadsheet.errors import BroadsheetError
 
 
@@ -31,6 +31,7 @@ def serve(root: Path | None, port: int, host: str, no_build: bool) -> None:
       broadsheet serve --port 9000 --no-build
     """
     from broadsheet import serve as site
+    from broadsheet.build import WriteFailed
 
     try:
         layout = _layout(root)
@@ -43,6 +44,9 @@ def serve(root: Path | None, port: int, host: str, no_build: bool) -> None:
                        err=True)
             sys.exit(EXIT_INVALID)
         prepared = site.prepare(layout, package)
+    except WriteFailed as error:  # the build it needed met a full disk or a missing permission
+        _fail_write(error)
+        return
     except BroadsheetError as error:
         _fail_config(error)
         return
