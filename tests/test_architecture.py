@@ -156,6 +156,10 @@ def layer_of(name: str) -> int:
     return places[0]
 
 
+def test_every_module_has_its_place_in_the_layer_table():
+    assert {name: layer_of(name) for name in MODULES}  # layer_of fails for a module in no layer or in two
+
+
 def test_every_import_goes_down_the_layer_table():
     upward = [(name, imported) for name, path in MODULES.items() for imported in toolkit_imports(path)
               if layer_of(imported) > layer_of(name)]

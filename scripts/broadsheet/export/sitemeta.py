@@ -21,12 +21,13 @@ from broadsheet.export.history import HISTORY_TABLE
 from broadsheet.export.sqlite import COLUMNS, SEARCH, TABLES
 from broadsheet.layout import Layout
 from broadsheet.package import PackageSpec, ResourceSpec, citation
+from broadsheet.words import WORDS
 
 PROSE = "metadata.yml"
 # Tables the build adds for the site itself; nobody browses them as data.
 # The tables the build adds besides the package's, named where they are made; the site learns them from the
 # generated metadata (`plugins.broadsheet.internal_tables`).
-INTERNAL = {"search": SEARCH, "columns": COLUMNS, "tables": TABLES, "history": HISTORY_TABLE}
+INTERNAL = {"search": SEARCH, "columns": COLUMNS, "tables": TABLES, "history": HISTORY_TABLE, "words": WORDS}
 INTERNAL_TABLES = tuple(INTERNAL.values())
 FTS_INDEXES = ("_fts", "_trigram")
 FTS_SHADOWS = ("", "_data", "_idx", "_docsize", "_config", "_content")
