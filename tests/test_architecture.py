@@ -9,7 +9,7 @@ from pathlib import Path
 from conftest import REPO
 
 PACKAGE = REPO / "scripts" / "broadsheet"
-PLUGINS = REPO / "site" / "plugins"
+PLUGINS = REPO / "scripts" / "broadsheet_site"
 
 
 def imports(path: Path, top_level_only: bool = False) -> set[str]:
@@ -55,8 +55,8 @@ def test_only_the_cli_prints():
 def test_site_plugins_import_only_datasette_and_the_standard_library():
     import sys
 
-    allowed = {"datasette", "__future__"} | set(sys.stdlib_module_names)
-    for path in sorted(PLUGINS.glob("*.py")):
+    allowed = {"datasette", "__future__", "broadsheet_site"} | set(sys.stdlib_module_names)
+    for path in sorted(PLUGINS.rglob("*.py")):
         assert imports(path) <= allowed, path.name
 
 
@@ -95,7 +95,7 @@ def test_toolkit_names_no_dataset():
     """Nothing in the toolkit may know a resource or field name of any dataset; the columns a generic module
     needs are found by their role in x-broadsheet (cites, locator, note, position, label...)."""
     names = dataset_names() - set(VOCABULARY)
-    for path in [*modules(), *sorted(PLUGINS.glob("*.py"))]:
+    for path in [*modules(), *sorted(PLUGINS.rglob("*.py"))]:
         source = path.read_text(encoding="utf-8")
         literals = {node.value for node in ast.walk(ast.parse(source)) if isinstance(node, ast.Constant)
                     and isinstance(node.value, str)}
@@ -253,3 +253,9 @@ def test_every_code_is_registered_and_every_registered_code_is_used():
     used = emitted_codes() | REGISTRY.codes() | CROSS_ROW_CODES | {"constraint-error"} | WRITE_CODES
     assert used - set(CODES) == set()  # a code the README would not list
     assert set(CODES) - used == set()  # a registered code nothing reports
+
+
+def test_the_toolkit_and_the_site_plugin_do_not_import_each_other():
+    """The plugin runs inside Datasette on the generated metadata alone; the toolkit names it only by string."""
+    assert [p.name for p in sorted(PLUGINS.rglob("*.py")) if "broadsheet" in imports(p)] == []
+    assert [p.name for p in modules() if "broadsheet_site" in imports(p)] == []

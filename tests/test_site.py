@@ -7,7 +7,6 @@ The museums fixture is built with the real `broadsheet build` into a temporary c
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import json
 import shutil
 import sqlite3
@@ -21,6 +20,7 @@ from broadsheet.build import build
 from broadsheet.export import sitemeta
 from broadsheet.layout import Layout
 from broadsheet.package import load_package
+from broadsheet_site import security
 from conftest import FIXTURES, REPO
 
 DB = "museums-fixture"
@@ -310,7 +310,7 @@ def test_redirects_stay_on_the_site(ds, path: str) -> None:
     ("/\\evil.example", "/"), ("javascript:alert(1)", "/"), ("evil.example", "/"), ("/a\\b", "/"),
 ])
 def test_location_headers_are_made_local(target: str, kept: str) -> None:
-    assert load_plugin("security").local_location(target) == kept
+    assert security.local_location(target) == kept
 
 
 @pytest.mark.parametrize("path", [
@@ -340,34 +340,26 @@ def test_limits_hold_even_with_sql_turned_on(site: serve.Site, tmp_path: Path, s
     metadata["databases"][DB]["allow_sql"] = True
     opened = tmp_path / "metadata.json"
     opened.write_text(json.dumps(metadata), encoding="utf-8")
-    ds = serve.app(serve.Site(site.database, opened, site.assets))
+    ds = serve.app(serve.Site(site.database, opened, site.overrides))
     response = asyncio.run(ds.client.get(f"/{DB}.json", params={"sql": sql}))
     assert response.status_code == 400
     assert message in response.json()["error"].lower()
-
-
-def load_plugin(name: str):  # type: ignore[no-untyped-def]
-    spec = importlib.util.spec_from_file_location(f"site_plugin_{name}", REPO / "site" / "plugins" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_an_unexpected_error_shows_no_trace_or_path(ds) -> None:
     """The plugin's error handler, given a real request and an exception that names a server path."""
     from datasette.utils.asgi import Request
 
-    security = load_plugin("security")
     request = Request.fake(f"/{DB}/museums")
     request.scope["csrftoken"] = lambda: ""  # what Datasette's CSRF middleware adds to every real request
     exception = RuntimeError("unable to open /srv/secret/out/museums-fixture.db")
-    response = asyncio.run(security.handle_exception(ds, request, exception)())
+    response = asyncio.run(security.error_page(ds, request, exception)())
     assert response.status == 500
     assert "Something went wrong" in response.body
     assert "/srv/secret" not in response.body and "Traceback" not in response.body
     json_request = Request.fake("/x.json")
     json_request.scope["csrftoken"] = lambda: ""
-    json_response = asyncio.run(security.handle_exception(ds, json_request, exception)())
+    json_response = asyncio.run(security.error_page(ds, json_request, exception)())
     assert json_response.status == 500 and "/srv/secret" not in json_response.body
 
 
@@ -396,7 +388,7 @@ class Server:
                                         stderr=subprocess.PIPE)
         for _ in range(200):  # up to 20 s for Datasette to start
             try:
-                with urllib.request.urlopen(self.url + "/-/versions.json", timeout=1):
+                with urllib.request.urlopen(self.url + "/", timeout=1):
                     return
             except OSError:
                 if self.process.poll() is not None:
@@ -412,3 +404,21 @@ class Server:
         except Exception:
             self.process.kill()
             self.process.wait(timeout=10)
+
+
+HOOKS = ["asgi_wrapper", "extra_template_vars", "handle_exception", "prepare_connection", "register_routes",
+         "startup"]
+
+
+@pytest.mark.parametrize("first", ["broadsheet_site", "broadsheet_site.security", "broadsheet_site.config",
+                                   "broadsheet_site.search", "datasette.app"])
+def test_the_plugin_registers_every_hook_whichever_module_is_imported_first(first: str) -> None:
+    """Datasette loads the plugin by its entry point while its own modules are first imported; a module of the
+    plugin imported before Datasette must not leave a half-initialised plugin registered."""
+    import subprocess
+    import sys
+
+    code = (f"import {first}\nfrom datasette.plugins import pm\n"
+            "print(sorted(h.name for h in pm.get_hookcallers(pm.get_plugin('broadsheet'))))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert done.stdout.split("\n")[0] == str(HOOKS)

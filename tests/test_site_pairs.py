@@ -3,14 +3,11 @@ columns), drawn from a real SQLite file through the plugin's own functions."""
 
 from __future__ import annotations
 
-import importlib.util
 import sqlite3
 from pathlib import Path
 
 import pytest
 from datasette.app import Datasette
-
-from conftest import REPO
 
 RESOURCES = {"things": {"title": "Things", "top_level": True, "key": ["id"], "label": "name", "url": None,
                         "fields": [{"name": "id", "title": "Id"}, {"name": "name", "title": "Name"}]}}
@@ -20,10 +17,8 @@ RULE = {"resource": "things", "record": "thing_id", "key": ["measure", "link"], 
 
 @pytest.fixture
 def labels(tmp_path: Path):  # type: ignore[no-untyped-def]
-    spec = importlib.util.spec_from_file_location("pairs_site_plugin", REPO / "site" / "plugins" / "broadsheet_site.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    from broadsheet_site import labels as module_labels
+    from broadsheet_site import record as module
     conn = sqlite3.connect(tmp_path / "pairs.db")
     conn.row_factory = sqlite3.Row
     conn.executescript("""
@@ -37,7 +32,7 @@ def labels(tmp_path: Path):  # type: ignore[no-untyped-def]
     """)
     conn.commit()
     datasette = Datasette(immutables=[str(tmp_path / "pairs.db")])
-    return module, module.Labels(datasette, "pairs", RESOURCES, conn)
+    return module, module_labels.Labels(datasette, "pairs", RESOURCES, conn)
 
 
 def test_pairs_of_a_record_with_the_other_record_linked(labels) -> None:  # type: ignore[no-untyped-def]

@@ -4,26 +4,18 @@ only where that is cheap. Real Datasette in process, real SQLite files."""
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import json
 import sqlite3
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
 from broadsheet import serve
 from broadsheet.export import sitemeta
-from conftest import REPO
+from broadsheet_site import cache as cache_module
+from broadsheet_site import facets, search
+from broadsheet_site.folding import fold
 from test_site import make_site
-
-
-def plugin(name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(f"speed_plugin_{name}", REPO / "site" / "plugins" / f"{name}.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")
@@ -54,15 +46,14 @@ ROWS = [(1, "Абай облысы"), (2, "Abay region"), (5, "Semey\nSemei"), (
     ("   ", 10, []),
 ])
 def test_folded_index_finds_every_spelling_in_row_order(text: str, limit: int, rowids: list[int]) -> None:
-    index = plugin("broadsheet_site").FoldedIndex.from_rows(ROWS)
+    index = search.FoldedIndex.from_rows(ROWS)
     assert index.find(text, limit) == rowids
 
 
 def test_folding_everything_at_once_equals_folding_each_text() -> None:
-    site = plugin("broadsheet_site")
     texts = ["Ёлка Қазақстан", "Ḱhan-Tengri", "Straße ǅ", "Айдос Һ", "北京", "ĲssEL"]
-    index = site.FoldedIndex.from_rows(list(enumerate(texts)))
-    assert index.text.split("\n") == [site.fold(t) for t in texts]
+    index = search.FoldedIndex.from_rows(list(enumerate(texts)))
+    assert index.text.split("\n") == [fold(t) for t in texts]
 
 
 def test_search_page_uses_the_index_for_other_spellings(site: serve.Site) -> None:
@@ -108,12 +99,11 @@ def test_the_cache_can_be_turned_off(site: serve.Site, tmp_path: Path) -> None:
     metadata["plugins"]["broadsheet"]["response_cache_mb"] = 0
     off = tmp_path / "metadata.json"
     off.write_text(json.dumps(metadata), encoding="utf-8")
-    ds = serve.app(serve.Site(site.database, off, site.assets))
+    ds = serve.app(serve.Site(site.database, off, site.overrides))
     assert [get(ds, "/museums-fixture/museums").headers.get("x-cache") for _ in range(2)] == [None, None]
 
 
 def test_the_cache_is_bounded_in_bytes_and_forgets_the_least_recently_used() -> None:
-    cache_module = plugin("response_cache")
     cache = cache_module.ResponseCache(max_bytes=3 * (100 + 64), max_entry=200)  # sizes count 64 for the frame
     for name in (b"a", b"b", b"c"):
         cache.put((name,), cache_module.Stored(200, [], b"x" * 100))
@@ -176,7 +166,7 @@ def test_field_title(field: str, title: str) -> None:
     resources = {"things": {"title": "Things", "fields": [{"name": "name_en", "title": "Name (English)"}]},
                  "names": {"title": "Names", "fields": [{"name": "name", "title": "Name"},
                                                         {"name": "note", "title": "Note"}]}}
-    assert plugin("broadsheet_site").field_title(resources, "things", field) == title
+    assert search.field_title(resources, "things", field) == title
 
 
 # ---------------------------------------------------------------- facets on the first page of a selection
@@ -190,7 +180,7 @@ def test_field_title(field: str, title: str) -> None:
     (b"q=_next", b"q=_next"),  # a value, not the parameter
 ])
 def test_pages_after_the_first_ask_for_no_facets(query: bytes, sent: bytes) -> None:
-    assert plugin("broadsheet_site").without_facets_after_the_first_page(query) == sent
+    assert facets.without_facets_after_the_first_page(query) == sent
 
 
 def test_facets_are_shown_on_the_first_page_only(site: serve.Site) -> None:

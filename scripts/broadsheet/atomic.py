@@ -111,11 +111,30 @@ def locked(out_dir: Path) -> Iterator[None]:
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
+def held(folder: Path) -> bool:
+    """True while a running site answers from this build: it holds a shared flock on the build's folder (see
+    broadsheet_site.builds), so the folder is kept until the site has moved on to a newer build."""
+    try:
+        descriptor = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(descriptor)  # closing releases the lock just taken
+    return False
+
+
 def clean(out_dir: Path) -> None:
-    """Remove what killed or superseded builds left: temp and unreferenced build folders, dangling links."""
+    """Remove what killed or superseded builds left: temp and unreferenced build folders (unless a running site
+    still answers from one), dangling links."""
     current = out_dir / CURRENT
     live = os.readlink(current) if current.is_symlink() else None
     for entry in out_dir.iterdir():
+        if entry.name.startswith(".build-") and entry.name != live and not entry.is_symlink() and held(entry):
+            continue
         if entry.name.startswith((".tmp-", ".build-")) and entry.name != live and not entry.is_symlink():
             shutil.rmtree(entry, ignore_errors=True)
         elif entry.is_symlink() and not entry.exists():

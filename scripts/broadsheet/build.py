@@ -43,9 +43,10 @@ from broadsheet.export.sqlite import SortedTable
 from broadsheet.export.values import canonical_rows, dumps, sort_order
 from broadsheet.layout import CSV_SUFFIX, Layout
 from broadsheet.package import PackageSpec
-from broadsheet.records import read_record
+from broadsheet.records import open_record
 from broadsheet.validate import Validated
 
+STALE_HASH = "stale: inputs changed while the build read them"
 DB_NAME = re.compile(r"^[a-z][a-z0-9_-]*$")
 STAGES = ("validate", "tables", "sqlite", "downloads", "verify", "repository", "swap", "cleanup")
 PAUSE_ENV, PAUSE_FILE_ENV = "BROADSHEET_TEST_PAUSE", "BROADSHEET_TEST_PAUSE_FILE"
@@ -197,25 +198,41 @@ def check(layout: Layout) -> CheckResult:
     return CheckResult(validated.report, sorted(stale + generated.removed))
 
 
-def input_hash(layout: Layout) -> str:
-    """A hash of everything a build reads (not what it writes), so `serve` can tell whether to rebuild."""
-    digest = hashlib.sha256(__version__.encode())
+def descriptor_basis(layout: Layout) -> str:
+    """The part of datapackage.json a build reads (all but `resources`, which it writes)."""
     package = json.loads(layout.descriptor.read_text(encoding="utf-8"))
     package.pop("resources", None)
-    digest.update(json.dumps(package, sort_keys=True).encode())
+    return json.dumps(package, sort_keys=True)
+
+
+def input_hash(layout: Layout, changed_after_ns: int | None = None, basis_before: str | None = None) -> str:
+    """A hash of everything a build reads (not what it writes), so `serve` can tell whether to rebuild.
+
+    With `changed_after_ns`, a file modified after that moment (a curator's edit while the build was reading), or
+    a datapackage.json whose read part is not `basis_before`, makes the hash STALE_HASH, which matches no inputs:
+    the build's output is then never taken for current, since it may hold a file as it was before the edit while
+    the hash would say after. (datapackage.json is compared by content: a concurrent build rewrites its
+    `resources`.)"""
+    digest = hashlib.sha256(__version__.encode())
+    basis = descriptor_basis(layout)
+    digest.update(basis.encode())
     files = layout.input_files()
     # Every path was found under the root, so cutting the root off names it; Layout.relative would resolve
     # each one (a system call per path component: 0.5 s for 10k records).
     prefix = len(str(layout.root)) + 1
+    stale = False
     for name, path in sorted((str(p)[prefix:].replace(os.sep, "/"), str(p)) for p in files):
-        try:
-            data = read_record(path)  # a linked record (which validate refuses) is not followed here either
+        try:  # through open_record: a linked record (which validate refuses) is not followed here either
+            with os.fdopen(open_record(path), "rb") as handle:
+                if changed_after_ns is not None and os.fstat(handle.fileno()).st_mtime_ns >= changed_after_ns:
+                    stale = True
+                data = handle.read()
         except OSError as error:
             data = f"\0unreadable: {error.strerror}".encode()
         digest.update(name.encode() + b"\0" + data + b"\0")
-    return digest.hexdigest()
-
-
+    if basis_before is not None and basis != basis_before:
+        stale = True
+    return STALE_HASH if stale else digest.hexdigest()
 
 
 def _database(layout: Layout, package: PackageSpec, tables: dict[str, SortedTable], path: Path,
@@ -309,6 +326,12 @@ def build(layout: Layout, progress: Progress | None = None) -> BuildResult:
 
 
 def _build(layout: Layout, progress: Progress | None) -> BuildResult:
+    # Inputs written from here on may or may not be in what this build reads: input_hash then says stale.
+    started_ns = time.time_ns()
+    try:
+        basis: str | None = descriptor_basis(layout)
+    except (OSError, ValueError):  # validation reports what is wrong with it
+        basis = None
     _pause("validate", progress)
     validated = validate.rows(layout)
     if not validated.report.valid:
@@ -316,7 +339,7 @@ def _build(layout: Layout, progress: Progress | None) -> BuildResult:
     name = db_name(package=validated.package)
     writing = _Writing()
     try:
-        return _write(layout, progress, validated, name, writing)
+        return _write(layout, progress, validated, name, writing, (started_ns, basis))
     except (OSError, sqlite3.Error, _Fault) as error:
         fault = (error.code, error.reason, error.named) if isinstance(error, _Fault) else write_fault(error)
         if fault is None:
@@ -352,7 +375,8 @@ def _shown(layout: Layout, path: Path, build_dir: Path | None) -> str:
 
 
 def _write(layout: Layout, progress: Progress | None, validated: Validated, name: str,
-           writing: _Writing) -> BuildResult:
+           writing: _Writing, read_from: tuple[int, str | None]) -> BuildResult:
+    """Write every output; `read_from` is when the build started reading, and datapackage.json's read part then."""
     package = validated.package
     out_dir = layout.out_dir
     with atomic.locked(out_dir):
@@ -369,7 +393,7 @@ def _write(layout: Layout, progress: Progress | None, validated: Validated, name
         _pause("downloads", progress)
         tables_json = {resource: rows_json(table.spec.field_names, table.columns)
                        for resource, table in generated.tables.items()}
-        hashed = input_hash(layout)
+        hashed = input_hash(layout, changed_after_ns=read_from[0], basis_before=read_from[1])
         downloads = Downloads(package, name, generated, tables_json)  # deflates while the database is built
         try:
             views = cast(Views, job.get("views"))

@@ -1,11 +1,20 @@
-"""Assemble the `datasette serve` command for a built package: immutable database, generated metadata, the site's
-templates, plugins and static files, and limits that keep a public site answering."""
+"""Assemble the `datasette serve` command for a built package: immutable database, generated metadata, the
+dataset's own template overrides, and limits that keep a public site answering.
+
+The site itself is the `broadsheet_site` package, a Datasette plugin that Datasette loads by its entry point
+(group `datasette`, name `broadsheet`); its templates and stylesheet are package data, so a wheel serves a
+dataset anywhere. A dataset's `site/` folder holds only its prose (metadata.yml) and, optionally, `templates/`
+that override the package's."""
 
 from __future__ import annotations
 
+import importlib
 import json
+import os
 import sys
 from dataclasses import dataclass
+from importlib.metadata import entry_points
+from importlib.resources import files
 from pathlib import Path
 
 from broadsheet import build
@@ -24,7 +33,8 @@ SETTINGS: dict[str, int | bool] = {
     "num_sql_threads": 3,
     "allow_download": False,  # the SQLite file is offered under /-/downloads/ with the other downloads
     "allow_csv_stream": True,
-    "max_csv_mb": 50,
+    "max_csv_mb": 0,  # a CSV is streamed page by page in bounded memory: cut at a size it would end in a 200
+    # whose last line says "truncated", so it is not cut (the whole-table CSVs under /-/downloads/ are files)
     "default_cache_ttl": 300,
     "suggest_facets": False,
     "truncate_cells_html": 0,
@@ -32,30 +42,39 @@ SETTINGS: dict[str, int | bool] = {
 
 
 class SiteNotFound(BroadsheetError):
-    """The site's templates and plugins are missing."""
+    """The site plugin is not installed in this Python environment."""
+
+
+PLUGIN_NAME = "broadsheet"  # the entry point's name in the `datasette` group
+PLUGIN_MODULE = "broadsheet_site"
 
 
 @dataclass(frozen=True)
 class Site:
-    """Where the database, the generated metadata and the site assets are."""
+    """Where the database, the generated metadata and the dataset's own site folder are."""
 
     database: Path
     metadata: Path
-    assets: Path
+    overrides: Path | None = None  # the dataset's site/ folder; its templates/ win over the package's
 
     @property
     def downloads(self) -> Path:
         return self.database.parent / "downloads"
 
+    @property
+    def templates(self) -> Path | None:
+        folder = self.overrides / "templates" if self.overrides else None
+        return folder if folder is not None and folder.is_dir() else None
 
-def site_assets(layout: Layout) -> Path:
-    """The folder with templates/ and plugins/: the dataset's own site/, else the toolkit's (for a second dataset
-    that only brings data)."""
-    for candidate in (layout.site_dir, Path(__file__).resolve().parents[2] / "site"):
-        if (candidate / "templates").is_dir() and (candidate / "plugins").is_dir():
-            return candidate
-    raise SiteNotFound("no site/templates and site/plugins found beside datapackage.json or the toolkit",
-                       path="site/")
+
+def static_dir() -> Path:
+    """The site's stylesheet folder, inside the installed plugin package (served at /static/)."""
+    return Path(str(files(PLUGIN_MODULE) / "static"))
+
+
+def plugin_installed() -> bool:
+    """True when the plugin package is registered by its entry point, as `datasette serve` will find it."""
+    return any(ep.value == PLUGIN_MODULE for ep in entry_points(group="datasette", name=PLUGIN_NAME))
 
 
 def database_path(layout: Layout, package: PackageSpec) -> Path:
@@ -88,41 +107,75 @@ def build_if_needed(layout: Layout, rebuild: bool = True) -> tuple[PackageSpec, 
     return package, None
 
 
-def prepare(layout: Layout, package: PackageSpec, assets: Path | None = None) -> Site:
+def prepare(layout: Layout, package: PackageSpec, overrides: Path | None = None) -> Site:
     metadata = sitemeta.write(layout, package)
-    return Site(database_path(layout, package), metadata, assets or site_assets(layout))
+    folder = overrides or layout.site_dir
+    return Site(database_path(layout, package), metadata, folder if folder.is_dir() else None)
 
 
 def setting_text(value: int | bool) -> str:
     return ("on" if value else "off") if isinstance(value, bool) else str(value)
 
 
+SITE_ENV = "BROADSHEET_SITE"  # how `command(..., processes=N)` tells each worker process which site to build
+
+
+def cores() -> int:
+    return len(os.sched_getaffinity(0))
+
+
 def command(site: Site, host: str = "127.0.0.1", port: int = 8001,
-            settings: dict[str, int | bool] | None = None) -> list[str]:
-    """The argument list that runs Datasette on the site (with the current Python, so the venv's Datasette)."""
+            settings: dict[str, int | bool] | None = None, processes: int = 1) -> list[str]:
+    """The argument list that runs Datasette on the site (with the current Python, so the venv's Datasette).
+
+    One process: `datasette serve`. More: uvicorn's own workers (`--workers N`: one listening socket shared by N
+    processes, each a whole Datasette with its response cache and its pinned build), each building the same
+    site as `app` from what `environment` puts in its environment."""
+    if not plugin_installed():
+        raise SiteNotFound(f"the site plugin ({PLUGIN_MODULE}) is not registered in this Python environment; "
+                           "reinstall Broadsheet (pip install -e . in a checkout)")
+    if processes > 1:
+        return [sys.executable, "-m", "uvicorn", "broadsheet.serve:worker_app", "--factory",
+                "--workers", str(processes), "--host", host, "--port", str(port), "--lifespan", "on",
+                "--log-level", "info"]
     args = [sys.executable, "-m", "datasette", "serve", "-i", str(site.database),
             "--metadata", str(site.metadata),
-            "--template-dir", str(site.assets / "templates"),
-            "--plugins-dir", str(site.assets / "plugins"),
+            "--static", f"static:{static_dir()}",
             "--host", host, "--port", str(port)]
-    static = site.assets / "static"
-    if static.is_dir():
-        args += ["--static", f"static:{static}"]
+    if site.templates:
+        args += ["--template-dir", str(site.templates)]
     for name, value in {**SETTINGS, **(settings or {})}.items():
         args += ["--setting", name, setting_text(value)]
     return args
 
 
-def app(site: Site, settings: dict[str, int | bool] | None = None):  # type: ignore[no-untyped-def]
-    """The same site as `command` runs, as an in-process Datasette (for tests and scripts)."""
-    from datasette.app import Datasette
+def environment(site: Site, settings: dict[str, int | bool] | None = None) -> dict[str, str]:
+    """The variables a worker process of `command(..., processes=N)` needs (add them to the environment)."""
+    return {SITE_ENV: json.dumps({"database": str(site.database), "metadata": str(site.metadata),
+                                  "overrides": str(site.overrides) if site.overrides else None,
+                                  "settings": settings or {}})}
 
-    static = site.assets / "static"
+
+def worker_app():  # type: ignore[no-untyped-def]
+    """One worker's ASGI app (uvicorn `--factory`): the site `environment` describes, exactly as `app` builds it."""
+    spec = json.loads(os.environ[SITE_ENV])
+    overrides = Path(spec["overrides"]) if spec.get("overrides") else None
+    return app(Site(Path(spec["database"]), Path(spec["metadata"]), overrides), spec.get("settings") or {}).app()
+
+
+def app(site: Site, settings: dict[str, int | bool] | None = None):  # type: ignore[no-untyped-def]
+    """The same site as `command` runs, as an in-process Datasette (for tests and scripts). Where the entry point
+    is not registered (a checkout whose environment was installed before the plugin package existed), the plugin
+    is registered here, so in-process sites match what `datasette serve` loads from a fresh install."""
+    from datasette.app import Datasette
+    from datasette.plugins import pm
+
+    if pm.get_plugin(PLUGIN_NAME) is None:
+        pm.register(importlib.import_module(PLUGIN_MODULE), name=PLUGIN_NAME)
     return Datasette(
         immutables=[str(site.database)],
         metadata=json.loads(site.metadata.read_text(encoding="utf-8")),
-        template_dir=str(site.assets / "templates"),
-        plugins_dir=str(site.assets / "plugins"),
-        static_mounts=[("static", str(static))] if static.is_dir() else [],
+        template_dir=str(site.templates) if site.templates else None,
+        static_mounts=[("static", str(static_dir()))],
         settings={**SETTINGS, **(settings or {})},
     )

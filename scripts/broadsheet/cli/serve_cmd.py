@@ -18,7 +18,9 @@ from broadsheet.errors import BroadsheetError
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to bind. 0.0.0.0 makes the site reachable from other machines.")
 @click.option("--no-build", is_flag=True, help="Serve out/ as it is, even when the data changed since the build.")
-def serve(root: Path | None, port: int, host: str, no_build: bool) -> None:
+@click.option("--processes", type=click.IntRange(min=1), default=None,
+              help="Datasette processes behind the one address (uvicorn workers). Default: the number of cores.")
+def serve(root: Path | None, port: int, host: str, no_build: bool, processes: int | None) -> None:
     """Build the package if out/ is missing or stale, then serve the site with Datasette.
 
     \b
@@ -29,6 +31,7 @@ def serve(root: Path | None, port: int, host: str, no_build: bool) -> None:
     Examples:
       broadsheet serve                   http://127.0.0.1:8001
       broadsheet serve --port 9000 --no-build
+      broadsheet serve --processes 1      one Datasette process
     """
     from broadsheet import serve as site
     from broadsheet.build import WriteFailed
@@ -44,13 +47,17 @@ def serve(root: Path | None, port: int, host: str, no_build: bool) -> None:
                        err=True)
             sys.exit(EXIT_INVALID)
         prepared = site.prepare(layout, package)
+        processes = processes or site.cores()
+        args = site.command(prepared, host=host, port=port, processes=processes)
     except WriteFailed as error:  # the build it needed met a full disk or a missing permission
         _fail_write(error)
         return
     except BroadsheetError as error:
         _fail_config(error)
         return
-    args = site.command(prepared, host=host, port=port)
-    click.echo(f"Serving {prepared.database.relative_to(layout.root).as_posix()} at http://{host}:{port}/", err=True)
+    shown = prepared.database.relative_to(layout.root).as_posix()
+    workers = f" with {processes} processes" if processes > 1 else ""
+    click.echo(f"Serving {shown} at http://{host}:{port}/{workers}", err=True)
     sys.stderr.flush()
-    os.execv(args[0], args)  # Datasette replaces this process, so Ctrl-C and exit codes are its own
+    # Datasette (or uvicorn and its workers) replaces this process, so Ctrl-C and exit codes are its own
+    os.execve(args[0], args, {**os.environ, **site.environment(prepared)})

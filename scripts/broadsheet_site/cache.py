@@ -15,8 +15,6 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
-from datasette import hookimpl
-
 DEFAULT_TOTAL_MB = 64
 DEFAULT_ENTRY_KB = 1024
 # Paths never cached: downloads are files on disk, sent as they are, and streaming exports can be huge.
@@ -81,9 +79,11 @@ def cacheable_response(status: int, headers: list[tuple[bytes, bytes]]) -> bool:
 
 
 def request_key(scope: dict) -> tuple:
-    """The address as the visitor asked for it, with the host: the changes feed writes absolute links."""
+    """The address as the visitor asked for it, with the host (the changes feed writes absolute links) and the
+    build that answers it (so a page of the previous build is never sent once the site has moved on)."""
     host = next((v for k, v in scope.get("headers") or [] if k.lower() == b"host"), b"")
-    return scope.get("scheme", "http"), host, scope.get("root_path", ""), scope["path"], scope.get("query_string", b"")
+    return (scope.get("scheme", "http"), host, scope.get("root_path", ""), scope["path"],
+            scope.get("query_string", b""), scope.get("broadsheet.build"))
 
 
 def settings(datasette) -> tuple[int, int]:
@@ -93,31 +93,28 @@ def settings(datasette) -> tuple[int, int]:
     return int(float(total) * 1024 * 1024), int(float(entry) * 1024)
 
 
-@hookimpl
-def asgi_wrapper(datasette):
-    def wrap(app):
-        cache: ResponseCache | None = None
+def cached(datasette, app):  # type: ignore[no-untyped-def]
+    """An ASGI app that answers repeated cacheable requests to `app` from one bounded cache."""
+    cache: ResponseCache | None = None
 
-        async def cached(scope, receive, send):
-            nonlocal cache
-            if cache is None:  # settings are read on the first request, when the metadata is loaded
-                total, entry = settings(datasette)
-                cache = ResponseCache(total, entry)
-            if cache.max_bytes <= 0 or not cacheable_request(scope):
-                await app(scope, receive, send)
-                return
-            key = request_key(scope)
-            stored = cache.get(key)
-            if stored is not None:
-                await send({"type": "http.response.start", "status": stored.status,
-                            "headers": [*stored.headers, (b"x-cache", b"hit")]})
-                await send({"type": "http.response.body", "body": stored.body})
-                return
-            await app(scope, receive, recording(cache, key, send))
+    async def wrapped(scope, receive, send):
+        nonlocal cache
+        if cache is None:  # settings are read on the first request, when the metadata is loaded
+            total, entry = settings(datasette)
+            cache = ResponseCache(total, entry)
+        if cache.max_bytes <= 0 or not cacheable_request(scope):
+            await app(scope, receive, send)
+            return
+        key = request_key(scope)
+        stored = cache.get(key)
+        if stored is not None:
+            await send({"type": "http.response.start", "status": stored.status,
+                        "headers": [*stored.headers, (b"x-cache", b"hit")]})
+            await send({"type": "http.response.body", "body": stored.body})
+            return
+        await app(scope, receive, recording(cache, key, send))
 
-        return cached
-
-    return wrap
+    return wrapped
 
 
 def recording(cache: ResponseCache, key: tuple, send):  # type: ignore[no-untyped-def]

@@ -1,0 +1,111 @@
+"""Broadsheet's site, a Datasette plugin (entry point `broadsheet` in the `datasette` group).
+
+This module holds the hooks and nothing else: each one hands over to the module of its page or concern.
+
+    config     the `plugins.broadsheet` settings that `broadsheet.export.sitemeta` generates, and small helpers
+    folding    spelling-insensitive text keys
+    labels     display names of records, values as shown
+    home       the home page
+    record     record pages
+    search     the search page and its folded index
+    feed       the Atom feed of changes
+    downloads  the downloads listing and /-/downloads/
+    titles     column and breadcrumb titles for every page
+    public     what a public read-only site refuses (methods, introspection, bad parameters); CSV typing
+    facets     facets on a selection's first page only
+    builds     one build per process, switched whole when `broadsheet build` commits a new one
+    cache      a bounded in-process cache of whole responses
+    security   headers, redirects, SQLite limits and error pages for a public site
+    templates/, static/   the pages' templates and stylesheet (package data)
+
+Generic: every table, label and link comes from the generated metadata; nothing here names a table of any
+dataset. It imports only Datasette and the standard library.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from datasette import hookimpl
+
+
+@hookimpl
+def prepare_connection(conn):  # type: ignore[no-untyped-def]
+    conn.create_function("broadsheet_fold", 1, folding.fold, deterministic=True)
+    security.bound_connection(conn)
+
+
+@hookimpl
+def startup(datasette):  # type: ignore[no-untyped-def]
+    async def inner() -> None:
+        """Pin the build the site answers from, and build its folded search index before the first visitor
+        searches (about a second at 100k records)."""
+        builds.pin(datasette)
+        db = config.config(datasette).get("database")
+        if db in datasette.databases and "_search" in await config.table_names(datasette, db):
+            await search.folded_index(datasette.get_database(db))
+
+    return inner
+
+
+@hookimpl
+def asgi_wrapper(datasette):  # type: ignore[no-untyped-def]
+    """One wrapper, so the order is fixed: security outermost (every answer, cached or not, gets its headers),
+    then what a public site refuses, then the build that answers (switched whole between requests), then the
+    response cache (keyed by that build), then the facet rule (which rewrites the request Datasette sees)."""
+    def wrap(app):  # type: ignore[no-untyped-def]
+        answering = builds.pinned(datasette, cache.cached(datasette, facets.first_page_facets(app)))
+        return security.secured(public.screened(datasette, answering))
+
+    return wrap
+
+
+@hookimpl
+def register_routes():  # type: ignore[no-untyped-def]
+    return [
+        (r"^/-/search$", search.search_page),
+        (r"^/-/changes\.atom$", feed.changes_feed),
+        (r"^/-/downloads/(?P<name>[^/]+)$", downloads.download),
+        (r"^/-/downloads/(?P<folder>csv|json)/(?P<name>[^/]+)$", downloads.download),
+    ]
+
+
+@hookimpl
+def extra_template_vars(template, database, table, view_name, request, datasette):  # type: ignore[no-untyped-def]
+    async def inner() -> dict[str, Any]:
+        found: dict[str, Any] = {"bs_search_href": "/-/search", "bs_feed_href": "/-/changes.atom",
+                                 "bs_crumb_titles": titles.crumb_titles(datasette, database, table),
+                                 "bs_column_titles": titles.column_titles(datasette, database, table)}
+        if view_name == "index":
+            found["bs_home"] = await home.home(datasette)
+        elif view_name == "table" and request is not None:
+            found["url_csv"] = public.csv_link(request)
+        elif view_name == "row" and request is not None and "pks" in request.url_vars:
+            found["bs_record"] = await record.record(datasette, database, table, request.url_vars["pks"])
+        return found
+
+    return inner
+
+
+@hookimpl
+def handle_exception(datasette, request, exception):  # type: ignore[no-untyped-def]
+    return security.error_page(datasette, request, exception)
+
+
+# The modules of the pages come last: importing them imports Datasette's own modules, which load this plugin by
+# its entry point; by then every hook above is defined, so Datasette registers a complete module.
+from broadsheet_site import (  # noqa: E402
+    builds,
+    cache,
+    config,
+    downloads,
+    facets,
+    feed,
+    folding,
+    home,
+    public,
+    record,
+    search,
+    security,
+    titles,
+)
