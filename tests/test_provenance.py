@@ -228,6 +228,7 @@ class Audit:
     mismatches: list[Mismatch] = field(default_factory=list)
     counts: Counter = field(default_factory=Counter)
     used: set[str] = field(default_factory=set)  # library ids cited by a sources record
+    library_of: dict[str, str] = field(default_factory=dict)  # source id -> library id
 
     def fail(self, path: str, line: int, code: str, message: str) -> None:
         self.mismatches.append(Mismatch(path, line, code, message))
@@ -376,6 +377,7 @@ def audit(layout: Layout, library: Path = LIBRARY, facts: Path = FACTS) -> Audit
         if ledger.library_id is None:
             continue
         result.used.add(ledger.library_id)
+        result.library_of[source_id] = ledger.library_id
         if ledger.facts_entry is not None:
             continue  # a FACTS.md source keeps its id and its FACTS.md-era record
         if source_id != ledger.library_id:
@@ -707,6 +709,14 @@ def main() -> int:
     print(f"library files used: {len(library) - len(unused)} of {len(library)}")
     for name in unused:
         print(f"  unused: {name}")
+    tables = validate(Layout(REPO)).tables
+    cited = {result.library_of[value] for table in tables if table.spec.name != "sources"
+             and "source_id" in table.spec.field_names
+             for value in (row[table.column("source_id")] for row in table.rows) if value in result.library_of}
+    print(f"library files cited by at least one record: {len(cited)} of {len(library)}")
+    for name in library:
+        if name not in cited:
+            print(f"  not cited: {name}")
     mismatches = result.mismatches + check_scripts(Layout(REPO))
     print(f"mismatches: {len(mismatches)}")
     for mismatch in mismatches:
