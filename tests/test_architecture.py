@@ -112,7 +112,7 @@ def test_toolkit_names_no_dataset():
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("contracts", ("broadsheet", "broadsheet.errors", "broadsheet.report")),
     ("places", ("broadsheet.layout", "broadsheet.atomic", "broadsheet.git")),
-    ("schemas", ("broadsheet.package",)),
+    ("schemas", ("broadsheet.package", "broadsheet.viewdoc")),
     ("reader-facing text: labels, money, search words", ("broadsheet.display", "broadsheet.words")),
     ("reading: records, rows, discovery", ("broadsheet.records", "broadsheet.tables", "broadsheet.discover")),
     ("checking: rules, the frictionless boundary", ("broadsheet.check", "broadsheet.check.*")),

@@ -156,3 +156,87 @@ def test_flagship_pages_for_a_journalist(tmp_path: Path, browser) -> None:  # ty
     finally:
         context.close()
         running.stop()
+
+
+@pytest.fixture(scope="module")
+def flagship_server(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """The real dataset, built in a copy and served by a real `datasette` process."""
+    from broadsheet import serve
+    from broadsheet.build import build
+    from broadsheet.layout import Layout
+    from broadsheet.package import load_package
+
+    root = tmp_path_factory.mktemp("flagship-questions") / "flagship"
+    root.mkdir()
+    for name in ("datapackage.json", "schemas", "datapackage", "site", "CITATION.cff"):
+        source = REPO / name
+        (shutil.copytree if source.is_dir() else shutil.copy)(source, root / name)
+    layout = Layout(root)
+    assert build(layout).built
+    running = Server(serve.prepare(layout, load_package(layout)))
+    yield running
+    running.stop()
+
+
+WIDTHS = [(1280, 900), (390, 844)]
+
+
+def overflow(page) -> int:  # type: ignore[no-untyped-def]
+    """How many CSS pixels the page is wider than the window (0: no horizontal scroll)."""
+    return int(page.evaluate("document.documentElement.scrollWidth - window.innerWidth"))
+
+
+def question_ids() -> list[str]:
+    from test_site_questions import QUESTIONS
+
+    return [q[0] for q in QUESTIONS]
+
+
+@pytest.mark.parametrize("width", [w for w, _ in WIDTHS])
+@pytest.mark.parametrize("question", question_ids())
+def test_journalist_questions_by_clicking(flagship_server: Server, browser, question: str, width: int) -> None:  # type: ignore[no-untyped-def]
+    """Each question of tests/test_site_questions.py, clicked through from the home page in Chromium: the links
+    are found by their visible text, and the page reached shows the answers."""
+    import re
+
+    from test_site_questions import QUESTIONS
+
+    _, clicks, answers = next(q for q in QUESTIONS if q[0] == question)
+    height = dict(WIDTHS)[width]
+    context = browser.new_context(viewport={"width": width, "height": height})
+    try:
+        page = context.new_page()
+        page.goto(flagship_server.url + "/")
+        for pattern in clicks:
+            page.get_by_role("link", name=re.compile(pattern)).first.click()
+            page.wait_for_load_state()
+        text = page.locator("body").inner_text()
+        assert [a for a in answers if not re.search(a, text, re.S)] == [], page.url
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize(("width", "height"), WIDTHS)
+def test_claim_and_project_pages_fit_the_screen(flagship_server: Server, browser, width: int, height: int) -> None:  # type: ignore[no-untyped-def]
+    """The claim page (from the home page's headline) and a project's story (from the claim page), at a desktop
+    and a phone width, with screenshots for the closing note."""
+    import re
+
+    context = browser.new_context(viewport={"width": width, "height": height})
+    try:
+        page = context.new_page()
+        page.goto(flagship_server.url + "/")
+        shot(page, f"flagship-home-{width}")
+        page.locator("[data-testid=headline]").click()
+        page.wait_for_url("**/claims/**")
+        assert page.locator("h2", has_text="What the data itemises").is_visible()
+        assert page.locator(".bs-item").count() >= 3
+        assert overflow(page) <= 0, f"claim page {overflow(page)} px too wide at {width}"
+        shot(page, f"flagship-claim-{width}")
+        page.get_by_role("link", name=re.compile("Xinjiang Shutu electronics plant")).first.click()
+        page.wait_for_url("**/projects/**")
+        assert page.locator("h2", has_text="Timeline").is_visible()
+        assert overflow(page) <= 0, f"project page {overflow(page)} px too wide at {width}"
+        shot(page, f"flagship-project-{width}")
+    finally:
+        context.close()

@@ -155,8 +155,9 @@ def cities_served(root: Path) -> int:
         conn.close()
 
 
+@pytest.mark.parametrize("command", ["build", "serve"])  # serve builds when the data changed
 @pytest.mark.parametrize(("case", "fault", "code", "where"), FAULT_CASES, ids=[c[0] for c in FAULT_CASES])
-def test_a_write_fault_is_one_line_and_the_last_good_build_survives(mounts, case, fault, code, where):
+def test_a_write_fault_is_one_line_and_the_last_good_build_survives(mounts, case, fault, code, where, command):
     base = mounts.folder()
     root = base / "museums"
     shutil.copytree(FIXTURES / "museums", root)
@@ -189,7 +190,7 @@ def test_a_write_fault_is_one_line_and_the_last_good_build_survives(mounts, case
                 without_capabilities()  # root writes anywhere: the build runs as root without that power
 
         try:
-            run = subprocess.run([sys.executable, "-m", "broadsheet", "build", "--root", str(root)],
+            run = subprocess.run([sys.executable, "-m", "broadsheet", command, "--root", str(root)],
                                  capture_output=True, text=True, timeout=120, preexec_fn=limited,
                                  env={**os.environ, "HOME": str(base)})
         finally:

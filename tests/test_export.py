@@ -233,6 +233,38 @@ def test_views_are_materialised_and_described(museums):
         b"\xef\xbb\xbfcity_id,museums\r\nalmaty,1\r\nparis,1\r\n")
 
 
+def test_a_view_is_a_described_resource_of_the_zipped_package(museums, tmp_path):
+    write(museums, "schemas/views/museums_per_city.sql",
+          "-- Museums per city.\n-- Columns:\n--   city_id: The city.\n--   museums: How many museums\n"
+          "--     stand in it.\nSELECT city_id, count(*) AS museums FROM museums GROUP BY city_id;\n")
+    db = built(museums)
+    assert db.execute("SELECT description FROM _tables WHERE table_name = 'museums_per_city'").fetchone() == (
+        "Museums per city.",)
+    assert db.execute("SELECT column_name, description FROM _columns WHERE table_name = 'museums_per_city' "
+                      "ORDER BY position").fetchall() == [("city_id", "The city."),
+                                                          ("museums", "How many museums stand in it.")]
+    with zipfile.ZipFile(museums.out_dir / "downloads/museums-fixture.zip") as archive:
+        descriptor = json.loads(archive.read("datapackage.json"))
+        archive.extractall(tmp_path)
+        view_csv = archive.read("views/museums_per_city.csv")
+    (view,) = [r for r in descriptor["resources"] if r["name"] == "museums_per_city"]
+    assert view["path"] == "views/museums_per_city.csv" and view["description"] == "Museums per city."
+    assert view["schema"] == {"fields": [{"name": "city_id", "type": "string", "description": "The city."},
+                                         {"name": "museums", "type": "integer",
+                                          "description": "How many museums stand in it."}]}
+    assert view["bytes"] == len(view_csv)
+    # the committed descriptor stays the tables' (its paths resolve in the repository)
+    assert "museums_per_city" not in (museums.root / "datapackage.json").read_text(encoding="utf-8")
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    frictionless = Path(sys.executable).parent / "frictionless"
+    checked = subprocess.run([str(frictionless), "validate", "datapackage.json"], cwd=tmp_path,
+                             capture_output=True, text=True, timeout=300)
+    assert checked.returncode == 0, checked.stdout[-2000:]
+
+
 def test_tables_and_columns_describe_the_schemas(museums):
     db = built(museums)
     assert db.execute("SELECT * FROM _tables ORDER BY table_name").fetchall() == [
@@ -274,11 +306,11 @@ def test_bundle_has_everything_and_fixed_timestamps(museums):
     with zipfile.ZipFile(museums.out_dir / "downloads/museums-fixture.zip") as archive:
         names = archive.namelist()
         assert {info.date_time for info in archive.infolist()} == {(1980, 1, 1, 0, 0, 0)}
-        # fixed order: license, readme, descriptor, the tables' files sorted, then the whole-package JSON (last
-        # because it holds the views' rows, which come later)
+        # fixed order: license, readme, the tables' files sorted, then the whole-package JSON (it holds the views'
+        # rows, which come later), then the descriptor (it describes the views' files too)
         tables = ("cities", "museum_citations", "museum_names", "museums", "sources")
-        assert names == ["LICENSE.txt", "README.txt", "datapackage.json", *(f"datapackage/{r}.csv" for r in tables),
-                         *(f"json/{r}.json" for r in tables), "json/museums-fixture.json"]
+        assert names == ["LICENSE.txt", "README.txt", *(f"datapackage/{r}.csv" for r in tables),
+                         *(f"json/{r}.json" for r in tables), "json/museums-fixture.json", "datapackage.json"]
         assert archive.testzip() is None  # every CRC checks, the streamed entry's included
         assert archive.read("json/museums-fixture.json") == (
             museums.out_dir / "downloads/json/museums-fixture.json").read_bytes()

@@ -2,6 +2,17 @@
 -- Rows are ordered by date (partial dates compare as text, so "2025" sorts before "2025-05-21"), then by
 -- their position in the record, so a later row on the same date wins. Projects without any status row
 -- appear with an empty status. Current status is never typed by hand.
+-- Columns:
+--   project_id: The project.
+--   project: The project's English name.
+--   sector: The project's economic sector.
+--   place_id: The most precise place a source gives for the project.
+--   status: The status of the latest row of the project's own status history.
+--   evidence: What kind of evidence that row gives.
+--   status_date: The row's date.
+--   source_id: The source giving it.
+--   locator: Where in the source.
+--   history_rows: How many rows the project's status history has.
 SELECT
   p.id AS project_id,
   p.name_en AS project,

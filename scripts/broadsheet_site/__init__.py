@@ -8,6 +8,7 @@ This module holds the hooks and nothing else: each one hands over to the module 
     home       the home page
     record     record pages
     search     the search page and its folded index
+    pages      question pages of the kinds a dataset declares (`site.pages`), e.g. a claim or a project's story
     feed       the Atom feed of changes
     downloads  the downloads listing and /-/downloads/
     titles     column and breadcrumb titles for every page
@@ -61,13 +62,28 @@ def asgi_wrapper(datasette):  # type: ignore[no-untyped-def]
 
 
 @hookimpl
-def register_routes():  # type: ignore[no-untyped-def]
-    return [
+def register_routes(datasette):  # type: ignore[no-untyped-def]
+    routes = [
         (r"^/-/search$", search.search_page),
         (r"^/-/changes\.atom$", feed.changes_feed),
         (r"^/-/downloads/(?P<name>[^/]+)$", downloads.download),
         (r"^/-/downloads/(?P<folder>csv|json)/(?P<name>[^/]+)$", downloads.download),
     ]
+    pattern = pages.route_pattern(datasette)
+    return [*routes, (pattern, pages.page)] if pattern else routes
+
+
+@hookimpl
+def render_cell(row, value, column, table, database, datasette):  # type: ignore[no-untyped-def]
+    """A cell that keys a question page (`links_from` of a page kind) links to it; coded, list, money and
+    address cells are shown as the schema says."""
+    href = pages.linked_cell(datasette, table, column, value)
+    if href is None:
+        return values.table_cell(datasette, database, table, column, value, row) if table and database else None
+    from datasette.utils import markupsafe  # Datasette's own (the plugin imports nothing else)
+
+    escape = markupsafe.escape
+    return markupsafe.Markup(f'<a href="{escape(href)}">{escape(value)}</a>')
 
 
 @hookimpl
@@ -79,21 +95,21 @@ def extra_template_vars(template, database, table, view_name, request, datasette
                                  "bs_value_labels": values.value_labels(datasette, database, table)}
         if view_name == "index":
             found["bs_home"] = await home.home(datasette)
+            if found["bs_home"] and request is not None:
+                found["bs_home"]["cite"] = await home.citation_of(datasette, request,
+                                                                  datasette.absolute_url(request, "/"))
         elif view_name == "table" and request is not None:
             found["url_csv"] = public.csv_link(request)
         elif view_name == "row" and request is not None and "pks" in request.url_vars:
             found["bs_record"] = await record.record(datasette, database, table, request.url_vars["pks"])
+            if found["bs_record"]:
+                found["bs_record"]["pages"] = pages.pages_of_resource(datasette, table, found["bs_record"]["id"])
+                found["bs_record"]["permanent"] = datasette.absolute_url(request, request.path)
+                found["bs_record"]["cite"] = await home.citation_of(datasette, request,
+                                                                    found["bs_record"]["permanent"])
         return found
 
     return inner
-
-
-@hookimpl
-def render_cell(row, value, column, table, database, datasette):  # type: ignore[no-untyped-def]
-    """Coded, list, money and address cells of table pages, as the schema says to show them."""
-    if not table or not database:
-        return None
-    return values.table_cell(datasette, database, table, column, value, row)
 
 
 @hookimpl
@@ -112,6 +128,7 @@ from broadsheet_site import (  # noqa: E402
     feed,
     folding,
     home,
+    pages,
     public,
     record,
     search,

@@ -29,6 +29,12 @@ def _layout(root: Path | None):  # type: ignore[no-untyped-def]
     return Layout.find(root)
 
 
+def _fail_write(error: Any) -> None:
+    """A fault of the machine while writing an output (broadsheet.build.WriteFailed): one line, exit 1."""
+    click.echo(f"{error.path}: error[{error.code}] {error.reason}; {error.outcome}", err=True)
+    sys.exit(EXIT_INVALID)
+
+
 def _fail_config(error: BroadsheetError) -> None:
     prefix = f"{error.where()}: " if error.where() else ""
     click.echo(f"{prefix}error[config] {error.message}", err=True)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from broadsheet.cli.base import EXIT_INVALID, EXIT_OK, _fail_config, _layout, cli, root_option
+from broadsheet.cli.base import EXIT_INVALID, EXIT_OK, _fail_config, _fail_write, _layout, cli, root_option
 from broadsheet.errors import BroadsheetError
 
 PROGRESS_AFTER = 2.0  # seconds: quicker builds show nothing (BROADSHEET_PROGRESS_AFTER overrides it)
@@ -99,8 +99,7 @@ def build(root: Path | None, check: bool) -> None:
         with StageLine() as progress:
             result = building.build(layout, progress)
     except building.WriteFailed as error:  # a full disk, no permission: one line, exit 1
-        click.echo(f"{error.path}: error[{error.code}] {error.reason}; {error.outcome}", err=True)
-        sys.exit(EXIT_INVALID)
+        _fail_write(error)
     except building.BuildError as error:
         click.echo(f"error[build-verify] the new build failed verification; out/ is unchanged: {error}", err=True)
         sys.exit(EXIT_INVALID)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from broadsheet.cli.base import EXIT_INVALID, _fail_config, _layout, cli, root_option
+from broadsheet.cli.base import EXIT_INVALID, _fail_config, _fail_write, _layout, cli, root_option
 from broadsheet.errors import BroadsheetError
 
 
@@ -34,6 +34,7 @@ def serve(root: Path | None, port: int, host: str, no_build: bool, processes: in
       broadsheet serve --processes 1      one Datasette process
     """
     from broadsheet import serve as site
+    from broadsheet.build import WriteFailed
 
     try:
         layout = _layout(root)
@@ -48,6 +49,9 @@ def serve(root: Path | None, port: int, host: str, no_build: bool, processes: in
         prepared = site.prepare(layout, package)
         processes = processes or site.cores()
         args = site.command(prepared, host=host, port=port, processes=processes)
+    except WriteFailed as error:  # the build it needed met a full disk or a missing permission
+        _fail_write(error)
+        return
     except BroadsheetError as error:
         _fail_config(error)
         return

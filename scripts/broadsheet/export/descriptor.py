@@ -7,13 +7,11 @@ import hashlib
 from typing import Any
 
 from broadsheet.package import EXTENSION, PackageSpec, ResourceSpec
+from broadsheet.viewdoc import view_doc
 
 
 def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
-
-
-
 
 
 def resource_entry(spec: ResourceSpec, path: str, data: bytes) -> dict[str, Any]:
@@ -43,3 +41,33 @@ def package_descriptor(package: PackageSpec, csv_files: dict[str, tuple[str, byt
     descriptor = dict(package.descriptor)
     descriptor["resources"] = resources
     return descriptor
+
+
+def field_type(values: list[Any]) -> str:
+    """A view column's Table Schema type, from the values it holds: integer, number, or string."""
+    present = [v for v in values if v is not None and v != ""]
+    if present and all(isinstance(v, int) and not isinstance(v, bool) for v in present):
+        return "integer"
+    if present and all(isinstance(v, int | float) and not isinstance(v, bool) for v in present):
+        return "number"
+    return "string"
+
+
+def view_entry(name: str, sql: str, header: list[str], rows: list[tuple[Any, ...]], path: str,
+               data: bytes) -> dict[str, Any]:
+    """A derived view as a resource of the package: its CSV, its fields (types from the rows) and the
+    descriptions its SQL file's leading comment gives (broadsheet.viewdoc)."""
+    doc = view_doc(sql)
+    fields = []
+    for position, column in enumerate(header):
+        described: dict[str, Any] = {"name": column, "type": field_type([row[position] for row in rows])}
+        if doc.columns.get(column):
+            described["description"] = doc.columns[column]
+        fields.append(described)
+    entry: dict[str, Any] = {"name": name, "path": path, "profile": "tabular-data-resource",
+                             "title": name.replace("_", " ").capitalize() + " (derived)"}
+    if doc.description:
+        entry["description"] = doc.description
+    entry.update({"format": "csv", "mediatype": "text/csv", "encoding": "utf-8", "bytes": len(data),
+                  "hash": f"sha256:{sha256(data)}", "schema": {"fields": fields}})
+    return entry

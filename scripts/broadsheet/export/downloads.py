@@ -3,11 +3,13 @@ JSON document, and the zip bundle of them all."""
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING
 
-from broadsheet.export import bundle
+from broadsheet.export import bundle, descriptor
 from broadsheet.export.csv import BOM, csv_bytes
 from broadsheet.export.json import array_json, document_head, document_tail
+from broadsheet.export.values import dumps
 from broadsheet.layout import CSV_SUFFIX
 from broadsheet.package import PackageSpec
 
@@ -20,11 +22,13 @@ Views = dict[str, tuple[list[str], list[tuple[object, ...]]]]
 class Downloads:
     """Files under out/downloads/ keyed by their path there, and the zip, made in two steps: `tables` while the
     database is still being built (most of the deflating happens then), `views` once its views have run.
-    Zip order: LICENSE.txt, README.txt, datapackage.json, the tables' CSV and JSON (sorted), the whole-package
-    JSON, the views' JSON and CSV (sorted)."""
+    Zip order: LICENSE.txt, README.txt, the tables' CSV and JSON (sorted), the whole-package JSON, the views' JSON
+    and CSV (sorted), and last datapackage.json: the committed descriptor with every view added as a described
+    resource (its CSV under views/, its fields and their descriptions), which needs the views' rows."""
 
     def __init__(self, package: PackageSpec, name: str, generated: Generated, tables_json: dict[str, bytes]) -> None:
-        self.name, self.tables_json = name, tables_json
+        self.name, self.tables_json, self.package = name, tables_json, package
+        self.descriptor = generated.descriptor
         bom = BOM.encode("utf-8")
         data_dir = package.layout.relative(package.layout.data_dir)
         self.files: dict[str, bytes] = {"datapackage.json": generated.descriptor}
@@ -42,7 +46,6 @@ class Downloads:
         codes = {f"{spec.name}.{f.name}": f.labels for spec in package.resources.values() for f in spec.fields
                  if f.labels}
         self.bundle.add("README.txt", bundle.readme_text(package.descriptor, sorted(listed), codes).encode("utf-8"))
-        self.bundle.add("datapackage.json", generated.descriptor)
         for entry in sorted(entries):
             self.bundle.add(entry, entries[entry])
         self.head = document_head(name, tables_json)
@@ -67,4 +70,14 @@ class Downloads:
         self.files[f"json/{self.name}.json"] = self.head + tail
         for entry in sorted(entries):
             self.bundle.add(entry, entries[entry])
+        self.bundle.add("datapackage.json", self.with_views(views, entries))
         return self.files, self.bundle.close()
+
+    def with_views(self, views: Views, entries: dict[str, bytes]) -> bytes:
+        """The committed datapackage.json with each view as a resource of the zip (its CSV under views/)."""
+        described = json.loads(self.descriptor)
+        described["resources"] = [*(described.get("resources") or []), *(
+            descriptor.view_entry(view, self.package.views[view], header, rows, f"views/{view}.csv",
+                                  entries[f"views/{view}.csv"])
+            for view, (header, rows) in sorted(views.items()))]
+        return dumps(described).encode("utf-8")

@@ -21,6 +21,7 @@ from broadsheet.export.history import HISTORY_TABLE
 from broadsheet.export.sqlite import COLUMNS, SEARCH, TABLES
 from broadsheet.layout import Layout
 from broadsheet.package import PackageSpec, ResourceSpec, citation
+from broadsheet.viewdoc import view_doc
 from broadsheet.words import WORDS
 
 PROSE = "metadata.yml"
@@ -211,8 +212,13 @@ def generate(layout: Layout, package: PackageSpec, prose: dict[str, Any] | None 
     db = database_name(package)
     cheap = cheap_sorts(layout.out_dir / f"{db}.db")
     tables: dict[str, Any] = {name: table_metadata(package, spec, cheap) for name, spec in package.resources.items()}
-    for view in package.views:
+    for view, sql in package.views.items():
+        doc = view_doc(sql)
         tables[view] = {"title": view.replace("_", " ").capitalize()}
+        if doc.description:
+            tables[view]["description"] = doc.description
+        if doc.columns:
+            tables[view]["columns"] = dict(doc.columns)
     for internal in INTERNAL_TABLES:
         tables[internal] = {"hidden": True}
         for index in FTS_INDEXES:

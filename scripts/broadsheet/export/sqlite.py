@@ -26,6 +26,7 @@ from pathlib import Path
 from broadsheet import words
 from broadsheet.export.values import INT64, Typed, typed_columns
 from broadsheet.package import FieldSpec, PackageSpec, ResourceSpec
+from broadsheet.viewdoc import view_doc
 
 SEARCH = "_search"
 COLUMNS = "_columns"
@@ -190,14 +191,8 @@ def _search(conn: sqlite3.Connection, rows: list[tuple[str, str, str | None, str
 
 
 def view_comment(sql: str) -> str:
-    """The `--` comment lines a view file starts with: its description."""
-    lines = []
-    for line in sql.splitlines():
-        stripped = line.strip()
-        if not stripped.startswith("--"):
-            break
-        lines.append(stripped.lstrip("-").strip())
-    return " ".join(line for line in lines if line)
+    """The `--` comment lines a view file starts with, up to its `Columns:` list: its description."""
+    return view_doc(sql).description
 
 
 def _describe(conn: sqlite3.Connection, package: PackageSpec, views: list[str]) -> None:
@@ -221,9 +216,10 @@ def _describe(conn: sqlite3.Connection, package: PackageSpec, views: list[str]) 
         conn.execute(f"INSERT INTO {TABLES} VALUES (?, ?, ?, ?, ?)",
                      (name, name, view_comment(package.views[name]) or None, None, count(name)))
         info = conn.execute(f"PRAGMA table_info({quote(name)})").fetchall()
+        described = view_doc(package.views[name]).columns
         conn.executemany(f"INSERT INTO {COLUMNS} VALUES (?, ?, ?, ?, ?, ?, ?)",
-                         [(name, column[1], column[0] + 1, (column[2] or "any").lower(), None, None, None)
-                          for column in info])
+                         [(name, column[1], column[0] + 1, (column[2] or "any").lower(), None,
+                           described.get(column[1]), None) for column in info])
 
 
 def build_database(path: Path, package: PackageSpec, tables: dict[str, SortedTable]) -> list[str]:

@@ -1,0 +1,176 @@
+"""Pages that answer a question about one record, drawn from sections the dataset declares.
+
+A dataset declares page kinds in site/metadata.yml under `site.pages.<kind>`; nothing here knows what a kind is
+about (a claim and what it contains, a project's story, …). Each kind has
+
+    title      what one page is, e.g. "Claim" (the kicker above the heading)
+    resource   the resource whose ids key the pages: `/<path>/<id>`; its record pages link here, and the heading
+               is that record's label
+    path       the first segment of the address (default: the kind's name)
+    links_from {table: column or [columns]}: cells of that column in that table (a derived view, say) link to the page
+    sections   in order, each
+        title    the section's heading
+        kind     `facts` (the first row as titled values), `list` (every row, as a list of titled values),
+                 `sentence` (the first row's values in `text`'s {column} blanks) or `text` (`text` as it is)
+        sql      the query (read-only, `:id` is the page's id) for every kind but `text`
+        columns  the columns shown, in order; each a name or a mapping with `name` and optionally
+                 `title`, `link` (a resource whose record the value names), `page` (a page kind the value keys),
+                 `unit_column` (a column holding the currency or unit of this amount), `field`
+                 ("resource.field": shown as that field is shown on record pages), `suffix` (a column whose value
+                 follows in brackets), `label` (a column whose value is the text of the link)
+        text     for `sentence` and `text`; `empty`: what to say when the query returns no row
+        note     a sentence under the heading
+
+Values are shown as record pages show them: names instead of ids (linked), numbers with separators.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from datasette import NotFound, Response
+from datasette.utils import sqlite_timelimit, tilde_decode, tilde_encode
+
+from broadsheet_site.config import config
+from broadsheet_site.labels import Labels, cell, fmt_number, readable
+
+KINDS = ("facts", "list", "sentence", "text")
+
+
+def page_kinds(datasette) -> dict[str, dict[str, Any]]:  # type: ignore[no-untyped-def]
+    found = (datasette.plugin_config("broadsheet") or {}).get("pages") or {}
+    return {name: spec for name, spec in found.items() if isinstance(spec, dict)}
+
+
+def route_pattern(datasette) -> str | None:  # type: ignore[no-untyped-def]
+    """The pattern of every declared page kind's addresses, or None when the dataset declares none."""
+    import re
+
+    paths = sorted({re.escape(path_of(name, spec)) for name, spec in page_kinds(datasette).items()})
+    return rf"^/(?P<bs_page>{'|'.join(paths)})/(?P<bs_key>[^/]+)$" if paths else None
+
+
+def path_of(name: str, spec: dict[str, Any]) -> str:
+    return str(spec.get("path") or name)
+
+
+def page_href(datasette, kind: str, record_id: Any) -> str | None:  # type: ignore[no-untyped-def]
+    spec = page_kinds(datasette).get(kind)
+    return f"/{path_of(kind, spec)}/{tilde_encode(str(record_id))}" if spec else None
+
+
+def pages_of_resource(datasette, resource: str, record_id: Any) -> list[dict[str, str]]:  # type: ignore[no-untyped-def]
+    """Links to the pages keyed by a record, for its record page."""
+    return [{"title": str(spec.get("title") or name), "href": page_href(datasette, name, record_id) or ""}
+            for name, spec in page_kinds(datasette).items() if spec.get("resource") == resource]
+
+
+def linked_cell(datasette, table: str | None, column: str, value: Any) -> str | None:  # type: ignore[no-untyped-def]
+    """The page a table cell links to, when a page kind declares `links_from: {table: column}`."""
+    if value in (None, "") or not table:
+        return None
+    for name, spec in page_kinds(datasette).items():
+        columns = (spec.get("links_from") or {}).get(table) or []
+        if column in ([columns] if isinstance(columns, str) else columns):
+            return page_href(datasette, name, value)
+    return None
+
+
+async def page(datasette, request) -> Response:  # type: ignore[no-untyped-def]
+    kinds = page_kinds(datasette)
+    path, key = request.url_vars["bs_page"], tilde_decode(request.url_vars["bs_key"])
+    kind = next((name for name, spec in kinds.items() if path_of(name, spec) == path), None)
+    conf = config(datasette)
+    db = conf.get("database")
+    if kind is None or db not in datasette.databases:
+        raise NotFound("No such page")
+    spec, resources = kinds[kind], conf.get("resources") or {}
+    limit_ms = datasette.setting("sql_time_limit_ms")
+
+    def build(conn) -> dict[str, Any] | None:  # type: ignore[no-untyped-def]
+        with sqlite_timelimit(conn, limit_ms):
+            return page_content(Labels(datasette, db, resources, conn), kind, spec, key)
+
+    content = await datasette.get_database(db).execute_fn(build)
+    if content is None:
+        raise NotFound(f"No {spec.get('title') or kind} with the id {key}")
+    content["permanent"] = datasette.absolute_url(request, request.path)
+    from broadsheet_site.home import citation_of
+
+    content["cite"] = await citation_of(datasette, request, content["permanent"])
+    html = await datasette.render_template(["broadsheet_page.html"], {"bs_page": content}, request=request)
+    return Response.html(html)
+
+
+def page_content(labels: Labels, kind: str, spec: dict[str, Any], key: str) -> dict[str, Any] | None:
+    resource = spec.get("resource")
+    if not resource or labels.row(resource, key) is None:
+        return None
+    record = labels.link(resource, key)
+    return {"kind": kind, "kind_title": str(spec.get("title") or kind), "id": key, "label": record["text"],
+            "record_href": record.get("href"),
+            "sections": [section(labels, s, key) for s in spec.get("sections") or [] if s.get("kind") in KINDS]}
+
+
+def section(labels: Labels, spec: dict[str, Any], key: str) -> dict[str, Any]:
+    kind = spec["kind"]
+    found: dict[str, Any] = {"kind": kind, "title": spec.get("title") or "", "note": spec.get("note") or "",
+                             "anchor": str(spec.get("anchor") or ""), "text": "", "rows": []}
+    if kind == "text":
+        found["text"] = str(spec.get("text") or "")
+        return found
+    rows = labels.query(str(spec.get("sql") or "select 1 where 0"), {"id": key})  # type: ignore[arg-type]
+    columns = [column_spec(c) for c in spec.get("columns") or (list(rows[0]) if rows else [])]
+    shown = [[(c, value(labels, c, row)) for c in columns] for row in rows]
+    if kind == "sentence":
+        found["text"] = sentence(str(spec.get("text") or ""), shown[0]) if shown else ""
+    else:
+        found["rows"] = [[{"title": c["title"], **v} for c, v in r if v.get("text")]
+                         for r in (shown[:1] if kind == "facts" else shown)]
+    if not rows:
+        found["text"] = str(spec.get("empty") or "")
+    return found
+
+
+def column_spec(column: str | dict[str, Any]) -> dict[str, Any]:
+    spec = {"name": column} if isinstance(column, str) else dict(column)
+    spec.setdefault("title", column_words(spec["name"]))
+    return spec
+
+
+def column_words(column: str) -> str:
+    words = column.removesuffix("_id").replace("_", " ").strip()
+    return words[:1].upper() + words[1:]
+
+
+def value(labels: Labels, column: dict[str, Any], row: dict[str, Any]) -> dict[str, Any]:
+    """One cell as shown: {text, href}."""
+    raw = row.get(column["name"])
+    if raw is None or raw == "":
+        return {"text": ""}
+    if column.get("link"):
+        shown = labels.link(column["link"], raw)
+    elif column.get("page"):
+        shown = {"text": str(raw), "href": page_href(labels.datasette, column["page"], raw)}
+    elif column.get("field") and "." in column["field"]:
+        resource, field = column["field"].split(".", 1)
+        shown = cell(labels, labels.resources.get(resource) or {}, field, raw)
+    else:
+        kind = "number" if isinstance(raw, int | float) and not isinstance(raw, bool) else None
+        shown = {"text": readable(kind, raw)}
+    if column.get("label") and row.get(column["label"]) not in (None, ""):
+        shown = {**shown, "text": str(row[column["label"]])}
+    if column.get("unit_column") and isinstance(raw, int | float):
+        shown = {**shown, "text": f"{row.get(column['unit_column']) or ''} {fmt_number(raw)}".strip()}
+    if column.get("suffix") and row.get(column["suffix"]) not in (None, ""):
+        shown = {**shown, "after": str(row[column["suffix"]])}
+    return {"text": shown.get("text") or "", "href": shown.get("href"), "after": shown.get("after") or ""}
+
+
+def sentence(text: str, cells: list[tuple[dict[str, Any], dict[str, Any]]]) -> str:
+    values = {c["name"]: v["text"] + (f" ({v['after']})" if v.get("after") else "") for c, v in cells}
+    try:
+        return text.format_map(values)
+    except (KeyError, ValueError):
+        return ""
+
