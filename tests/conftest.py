@@ -22,6 +22,17 @@ def museums(tmp_path: Path) -> Layout:
     return Layout(target)
 
 
+FLAGSHIP_PARTS = ("datapackage.json", "schemas", "datapackage", "site", "CITATION.cff")
+
+
+def copy_of_flagship(root: Path) -> Layout:
+    """A writable copy of this repository's dataset (what a build reads, nothing of the toolkit) in `root`."""
+    for name in FLAGSHIP_PARTS:
+        source = REPO / name
+        (shutil.copytree if source.is_dir() else shutil.copy)(source, root / name)
+    return Layout(root)
+
+
 def write(layout: Layout, relative: str, content: str | bytes) -> Path:
     path = layout.root / relative
     path.parent.mkdir(parents=True, exist_ok=True)

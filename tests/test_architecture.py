@@ -24,6 +24,14 @@ def imports(path: Path, top_level_only: bool = False) -> set[str]:
     return names
 
 
+def toolkit_modules(path: Path) -> set[str]:
+    """The toolkit's modules a file imports, by their dotted names."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+    names |= {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module}
+    return {name for name in names if name == "broadsheet" or name.startswith("broadsheet.")}
+
+
 def modules() -> list[Path]:
     return sorted(PACKAGE.rglob("*.py"))
 
@@ -60,7 +68,7 @@ def test_site_plugins_import_only_datasette_and_the_standard_library():
     allowed = {"datasette", "__future__", "broadsheet_site", "babel", "Stemmer", "rapidfuzz", "markupsafe"} | set(
         sys.stdlib_module_names)
     for path in sorted(PLUGINS.rglob("*.py")):
-        assert imports(path) <= allowed, path.name
+        assert imports(path) <= allowed | {"broadsheet"}, path.name
 
 
 # Words that are a dataset's field names and also the toolkit's own vocabulary, each with where it comes from.
@@ -259,6 +267,8 @@ def test_every_code_is_registered_and_every_registered_code_is_used():
 
 
 def test_the_toolkit_and_the_site_plugin_do_not_import_each_other():
-    """The plugin runs inside Datasette on the generated metadata alone; the toolkit names it only by string."""
-    assert [p.name for p in sorted(PLUGINS.rglob("*.py")) if "broadsheet" in imports(p)] == []
+    """The plugin runs inside Datasette on the generated metadata alone: of the toolkit it imports only the pure
+    display module, so a value is shown the same way on pages, in the dictionary and in the downloads' README.
+    The toolkit names the plugin only by string."""
+    assert [p.name for p in sorted(PLUGINS.rglob("*.py")) if toolkit_modules(p) - {"broadsheet.display"}] == []
     assert [p.name for p in modules() if "broadsheet_site" in imports(p)] == []

@@ -4,12 +4,11 @@
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 import pytest
 
-from conftest import REPO
+from conftest import REPO, copy_of_flagship
 from test_site import DB, Server, make_site
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -117,15 +116,11 @@ def test_flagship_pages_for_a_journalist(tmp_path: Path, browser) -> None:  # ty
     """The real dataset, built in a copy: the home page headline, a Cyrillic search and a record page."""
     from broadsheet import serve
     from broadsheet.build import build
-    from broadsheet.layout import Layout
     from broadsheet.package import load_package
 
     root = tmp_path / "flagship"
     root.mkdir()
-    for name in ("datapackage.json", "schemas", "datapackage", "site"):
-        source = REPO / name
-        (shutil.copytree if source.is_dir() else shutil.copy)(source, root / name)
-    layout = Layout(root)
+    layout = copy_of_flagship(root)
     assert build(layout).built
     package = load_package(layout)
     running = Server(serve.prepare(layout, package))
@@ -163,15 +158,11 @@ def flagship_server(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[n
     """The real dataset, built in a copy and served by a real `datasette` process."""
     from broadsheet import serve
     from broadsheet.build import build
-    from broadsheet.layout import Layout
     from broadsheet.package import load_package
 
     root = tmp_path_factory.mktemp("flagship-questions") / "flagship"
     root.mkdir()
-    for name in ("datapackage.json", "schemas", "datapackage", "site", "CITATION.cff"):
-        source = REPO / name
-        (shutil.copytree if source.is_dir() else shutil.copy)(source, root / name)
-    layout = Layout(root)
+    layout = copy_of_flagship(root)
     assert build(layout).built
     running = Server(serve.prepare(layout, load_package(layout)))
     yield running

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 
 import pytest
 
+from broadsheet.layout import Layout
+from broadsheet.package import load_package
 from conftest import REPO
-from test_browser import ARGS, CHROMIUM, SHOTS
-from test_site import Server
+from test_browser import CHROMIUM, SHOTS, browser, flagship_server  # noqa: F401 (fixtures shared by name)
 
 AXE = REPO / "node_modules" / "axe-core" / "axe.min.js"
 sync_api = pytest.importorskip("playwright.sync_api")
@@ -22,31 +22,9 @@ WIDTHS = (1280, 390)
 
 
 @pytest.fixture(scope="module")
-def flagship(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
-    from broadsheet import serve
-    from broadsheet.build import build
-    from broadsheet.layout import Layout
-    from broadsheet.package import load_package
-
-    root = tmp_path_factory.mktemp("phone") / "flagship"
-    root.mkdir()
-    for name in ("datapackage.json", "schemas", "datapackage", "site", "CITATION.cff"):
-        source = REPO / name
-        (shutil.copytree if source.is_dir() else shutil.copy)(source, root / name)
-    layout = Layout(root)
-    assert build(layout).built
-    package = load_package(layout)
-    running = Server(serve.prepare(layout, package))
-    yield package.name, running
-    running.stop()
-
-
-@pytest.fixture(scope="module")
-def browser():  # type: ignore[no-untyped-def]
-    with sync_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
-        yield launched
-        launched.close()
+def flagship(flagship_server):  # type: ignore[no-untyped-def] # noqa: F811
+    """The database name and the real server of test_browser's flagship build."""
+    return load_package(Layout(REPO)).name, flagship_server
 
 
 def pages(db: str) -> dict[str, str]:
@@ -68,7 +46,7 @@ def serious(violations: list[dict]) -> list[str]:
 
 @pytest.mark.parametrize("width", WIDTHS)
 @pytest.mark.parametrize("name", list(pages("db")))
-def test_page_fits_the_screen_and_passes_axe(flagship, browser, name: str, width: int) -> None:  # type: ignore[no-untyped-def]
+def test_page_fits_the_screen_and_passes_axe(flagship, browser, name: str, width: int) -> None:  # type: ignore[no-untyped-def] # noqa: F811
     db, running = flagship
     context = browser.new_context(viewport={"width": width, "height": 900})
     try:

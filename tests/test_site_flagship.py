@@ -12,18 +12,14 @@ import pytest
 
 from broadsheet import serve
 from broadsheet.build import build
-from broadsheet.layout import Layout
 from broadsheet.package import load_package
-from conftest import REPO
+from conftest import copy_of_flagship
 
 
 @pytest.fixture(scope="module")
 def flagship(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
     root = tmp_path_factory.mktemp("flagship")
-    for name in ("datapackage.json", "schemas", "datapackage", "site", "CITATION.cff"):
-        source = REPO / name
-        (shutil.copytree if source.is_dir() else shutil.copy)(source, root / name)
-    layout = Layout(root)
+    layout = copy_of_flagship(root)
     result = build(layout)
     assert result.built, [p.message for p in result.report.problems][:5]
     package = load_package(layout)

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import shutil
 import sqlite3
 from pathlib import Path
 
 import pytest
 
 from broadsheet.build import build
-from broadsheet.layout import Layout
 from broadsheet.viewdoc import view_doc
-from conftest import REPO
+from conftest import REPO, copy_of_flagship
 
 CASES = [
     ("no comment", "SELECT 1", "", {}),
@@ -36,10 +34,7 @@ def test_view_doc(name: str, sql: str, description: str, columns: dict[str, str]
 def flagship_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The flagship built from a copy of the repository, so the check never depends on a stale out/."""
     root = tmp_path_factory.mktemp("flagship")
-    for name in ("datapackage.json", "schemas", "datapackage", "site", "CITATION.cff"):
-        source = REPO / name
-        (shutil.copytree if source.is_dir() else shutil.copy)(source, root / name)
-    result = build(Layout(root))
+    result = build(copy_of_flagship(root))
     assert result.built, [p.message for p in result.report.problems][:5]
     return next((root / "out").glob("*.db"))
 

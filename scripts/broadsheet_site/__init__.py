@@ -20,7 +20,7 @@ This module holds the hooks and nothing else: each one hands over to the module 
     templates/, static/   the pages' templates and stylesheet (package data)
 
 Generic: every table, label and link comes from the generated metadata; nothing here names a table of any
-dataset. It imports only Datasette and the standard library.
+dataset. Of the toolkit it imports only `broadsheet.display`, the one rule for how a value is shown.
 """
 
 from __future__ import annotations

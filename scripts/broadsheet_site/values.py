@@ -4,13 +4,16 @@ a web address as a link; the table pages' cells (render_cell) and the facets' la
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from babel.numbers import format_compact_decimal, format_decimal
+from babel.numbers import format_decimal
 from markupsafe import Markup
 from markupsafe import escape as html_escape
 
+from broadsheet.display import DEFAULT_LOCALE as LOCALE
+from broadsheet.display import items as as_list
+from broadsheet.display import label as code_label
+from broadsheet.display import money
 from broadsheet_site.config import config
 
 
@@ -47,36 +50,6 @@ def readable(kind: str | None, value: Any) -> str:
     if kind == "boolean" and value in (0, 1):
         return "yes" if value else "no"
     return str(value)
-
-
-LOCALE = "en_GB"
-
-
-def code_label(codes: dict[str, str], value: Any) -> str:
-    """A code's label from the schema's `categories`, or the value itself when the schema declares none."""
-    text = "" if value is None else str(value)
-    return codes.get(text, text)
-
-
-def as_list(value: Any) -> list[Any] | None:
-    """An array value (a list, or the JSON text SQLite stores) as a list; None when it is not one."""
-    if isinstance(value, list):
-        return value
-    if isinstance(value, str) and value.startswith("["):
-        try:
-            parsed = json.loads(value)
-        except ValueError:
-            return None
-        return parsed if isinstance(parsed, list) else None
-    return None
-
-
-def money(amount: Any, currency: Any, locale: str = LOCALE) -> str | None:
-    """"USD 1.568bn", "KZT 336bn": the ISO 4217 code and the amount in the locale's compact notation (Babel's
-    CLDR patterns, up to three decimals, so 1,568,000,000 does not become 1.6). None without a currency."""
-    if not currency or isinstance(amount, bool) or not isinstance(amount, (int, float)):
-        return None
-    return f"{currency} {format_compact_decimal(amount, format_type='short', locale=locale, fraction_digits=3)}"
 
 
 def table_cell(datasette, database: str, table: str, column: str, value: Any, row: Any) -> Markup | None:
