@@ -209,6 +209,31 @@ def test_plain_reader_on_random_lines(tmp_path_factory, values):
     assert plain in (None, exact)
 
 
+KEY_CHARACTERS = st.sampled_from([*"aZ_-. 0:#'\"", "end-type", "x-", "-x", "a -b", "a- b"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(keys=st.lists(st.lists(KEY_CHARACTERS, min_size=1, max_size=4).map("".join), min_size=1, max_size=4),
+       value=LINE_VALUES)
+def test_plain_reader_on_hyphenated_and_odd_keys(keys, value):
+    """Field names Frictionless allows (hyphens, capitals, spaces, dots) as keys, in a record and in a list
+    entry: the plain reader agrees with the exact one, or leaves the file to it."""
+    text = "\n".join([*(f"{key}: {value}" for key in keys), "list-key:", *(f"  - {key}: {value}" for key in keys)])
+    exact = parse_text(text + "\n", "x.yaml")
+    plain = plainlines.read(text + "\n")
+    assert plain is None or (not exact.problems and plain == exact.entry)
+
+
+def test_plain_reader_on_the_layout_fixtures():
+    for name in ("assembly", "roster"):
+        for path in sorted((FIXTURES / name / "datapackage").rglob("*.y*ml")):
+            text, _failed = decode_record(path.read_bytes(), path.name)
+            assert text is not None
+            plain = plainlines.read(text)
+            if plain is not None:
+                assert plain == parse_text(text, path.name).entry
+
+
 def test_worker_processes_build_what_one_process_builds(tmp_path):
     """Enough files for the parallel path; some broken, so problems make the trip from the workers too."""
     import sys

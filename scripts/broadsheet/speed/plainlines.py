@@ -20,7 +20,7 @@ import re
 from broadsheet.layout import MAX_DEPTH
 from broadsheet.records import NULL_WORDS, Cell, Entry, Seq
 
-SIMPLE_LINE = re.compile(r"( *)(- )?([A-Za-z_][A-Za-z0-9_]*):(?: (.+))?")
+SIMPLE_LINE = re.compile(r"( *)(- )?([A-Za-z_][A-Za-z0-9_-]*):(?: (.+))?")  # keys: names, `end-type`
 # A plain scalar libyaml reads as exactly these characters: no leading indicator, no tab, no trailing space.
 SIMPLE_PLAIN = re.compile(r"[^-?:,\[\]{}#&*!|>'\"%@` ](?:[^\t]*[^\t :])?")
 SIMPLE_FLOW_ITEM = re.compile(r"[^-?:,\[\]{}#&*!|>'\"%@` ](?:[^\t,\[\]{}]*[^\t ,\[\]{}:])?")
