@@ -378,3 +378,32 @@ def test_a_warm_run_after_an_edit_answers_as_a_cold_one(roster, case, relative, 
     write(roster, relative, content)
     assert problems(roster, validate.CACHED) == problems(roster)
     assert problems(roster, validate.CACHED) == problems(roster)
+
+
+def test_diff_and_history_compare_each_record_of_a_big_file(tmp_path):
+    from broadsheet.diff import diff_revisions
+    from broadsheet.history import record_history
+    from test_diff import commit, git
+
+    layout = copy("roster", tmp_path)
+    root = layout.root
+    git(root, "init", "-q", "-b", "main")
+    git(root, "config", "user.name", "Curator")
+    git(root, "config", "user.email", "curator@example.org")
+    first = commit(root, "Roster", "2025-01-01T10:00:00+00:00", {BIG: big_list()})
+    second = commit(root, "Scores", "2025-02-01T10:00:00+00:00", {
+        BIG: big_list({117: {"score": "118"}}), TEAMS: "red:\n  title: Red Team\nblue:\n  title: Blue Team\n"
+                                                      "green:\n  title: Green Team\n"})
+    broken = commit(root, "Broken", "2025-03-01T10:00:00+00:00", {BIG: big_list() + "- id: [\n"})
+    commit(root, "Fixed", "2025-04-01T10:00:00+00:00", {BIG: big_list({117: {"score": "118"}, 3: {"name": "Third"}})})
+    package = load_package(layout)
+    found = diff_revisions(package, first, second)
+    changes = [(r.resource, r.record_id, r.change, [(f.field, f.old, f.new) for f in r.fields]) for r in found.records]
+    assert changes == [
+        ("entrants", "e:1117", "changed", [("score", "117", "118")]),
+        ("teams", "green", "added", [("id", None, "green"), ("title", None, "Green Team")])]
+    history = [(r["record_id"], r["date"], r["change"], r["fields_changed"]) for r in record_history(layout, package)
+               if r["date"] > "2025-01-01"]
+    assert history == [("e:1117", "2025-02-01", "changed", ["score"]),
+                       ("green", "2025-02-01", "added", ["id", "title"]), ("e:1003", "2025-04-01", "changed", ["name"])]
+    assert broken

@@ -27,6 +27,39 @@ JSON_SCHEMA_VERSION = 1
 Row = dict[str, str | None]
 
 
+def record_states(package: PackageSpec, path: str, raw: bytes) -> dict[str, RecordState]:
+    """Every record a file holds, keyed for comparison: by its path for a file of one record, by path and id for
+    a file of many (so a record is compared with itself wherever it stands in the file)."""
+    spec = package.record_resource(path)
+    if spec is None or spec.records is None:
+        return {}
+    if spec.records.records == ONE:
+        state = record_state(package, path, raw)
+        return {path: state} if state is not None else {}
+    parsed = parse_bytes(raw, path, spec.records)
+    if parsed.many is None:
+        first = parsed.problems[0] if parsed.problems else None
+        error = f"line {first.line}: {first.message}" if first and first.line else (first.message if first else "")
+        return {path: RecordState(spec.name, "", path, {}, {}, None, error or "does not parse")}
+    tables = build_tables(package, {spec.name: [parsed]})
+    top = tables[spec.name]
+    children = list_paths(package, spec)
+    shown = {key_path: row_fields(package, child) for key_path, child in children.items()}
+    states = {}
+    for row, origin in zip(top.rows, top.origins, strict=True):
+        fields: Row = dict(zip(spec.field_names, row, strict=True))
+        lists = {}
+        for key_path, child in children.items():
+            table = tables[child.name]
+            columns = [table.column(name) for name in shown[key_path]]
+            lists[key_path] = [{name: child_row[c] for name, c in zip(shown[key_path], columns, strict=True)}
+                               for child_row, child_origin in zip(table.rows, table.origins, strict=True)
+                               if child_origin.record_id == origin.record_id]
+        label = fields.get(spec.label_field) if spec.label_field else None
+        states[f"{path}\0{origin.record_id}"] = RecordState(spec.name, origin.record_id, path, fields, lists, label)
+    return states
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # records as comparable values
 
@@ -215,7 +248,8 @@ def compare_records(old: RecordState | None, new: RecordState | None, order: lis
 
 def diff_states(package: PackageSpec, old: dict[str, RecordState], new: dict[str, RecordState],
                 base: str, head: str) -> Diff:
-    """Compare two snapshots keyed by path (only the paths that may differ need to be present)."""
+    """Compare two snapshots keyed by path, or path and id for files of many records (only the keys that may
+    differ need to be present)."""
     result = Diff(base, head, [spec.name for spec in package.top_level])
     order = {spec.name: spec.field_names for spec in package.top_level}
     rank = {name: i for i, name in enumerate(result.resources)}
@@ -237,7 +271,7 @@ def diff_revisions(package: PackageSpec, base: str | None = None, head: str | No
         raise GitError(f"{root.name} is not inside a git repository")
     base_commit = resolve(root, base) if base else default_base(root)
     head_commit = resolve(root, head) if head else None
-    paths = [p for p in changed_paths(root, base_commit, head_commit) if record_location(package, p)]
+    paths = [p for p in changed_paths(root, base_commit, head_commit) if package.record_resource(p)]
     prefix = repo_prefix(root)
     names = [f"{base_commit}:{prefix}{p}" for p in paths]
     if head_commit:
@@ -256,9 +290,8 @@ def diff_revisions(package: PackageSpec, base: str | None = None, head: str | No
             except OSError:
                 after = None
         for raw, side in ((before, old), (after, new)):
-            state = record_state(package, path, raw) if raw is not None else None
-            if state is not None:
-                side[path] = state
+            if raw is not None:
+                side.update(record_states(package, path, raw))
     head_name = short(root, head_commit) if head_commit else WORKTREE
     return diff_states(package, old, new, short(root, base_commit), head_name)
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from broadsheet.diff import RecordState, compare_records, record_location, record_state
+from broadsheet.diff import RecordState, compare_records, record_states
 from broadsheet.git import GitError, git, in_repository, read_blobs
 from broadsheet.layout import DATA_DIR, Layout
 from broadsheet.package import PackageSpec, load_package
@@ -80,39 +80,45 @@ def record_history(layout: Layout, package: PackageSpec | None = None) -> list[d
     except GitError:  # a repository without commits yet
         return []
     for commit in commits:
-        commit.files[:] = [f for f in commit.files if record_location(package, f.path)]
+        commit.files[:] = [f for f in commit.files if package.record_resource(f.path)]
     blobs = sorted({b for c in commits for f in c.files for b in (f.old_blob, f.new_blob) if b != NO_BLOB})
     contents = read_blobs(layout.root, blobs)
-    states: dict[tuple[str, str], RecordState | None] = {}
+    states: dict[tuple[str, str], dict[str, RecordState]] = {}
 
-    def state(blob: str, path: str) -> RecordState | None:
+    def state(blob: str, path: str) -> dict[str, RecordState]:
+        """The records of one version of a file, by record_states' keys."""
         if blob == NO_BLOB or contents.get(blob) is None:
-            return None
+            return {}
         if (blob, path) not in states:
-            states[(blob, path)] = record_state(package, path, contents[blob] or b"")
+            states[(blob, path)] = record_states(package, path, contents[blob] or b"")
         return states[(blob, path)]
 
     rows: list[dict[str, Any]] = []
-    last_good: dict[str, RecordState] = {}  # a file's latest version that parsed, to compare across a broken one
+    last_good: dict[str, RecordState] = {}  # a record's latest version that parsed, to compare across a broken one
     for commit in commits:
         for change in commit.files:
-            row = _history_row(package, commit, change, state(change.old_blob, change.path),
-                               state(change.new_blob, change.path), last_good)
-            if row is not None:
-                rows.append(row)
+            old, new = state(change.old_blob, change.path), state(change.new_blob, change.path)
+            if any(s.error for s in new.values()):
+                continue  # a version that does not parse says nothing about values; the fix will be compared
+            if any(s.error for s in old.values()):  # compare with the file's latest version that parsed
+                old = {key: s for key, s in last_good.items() if s.path == change.path}
+            for key in dict.fromkeys([*old, *new]):
+                row = _history_row(package, commit, key, old.get(key), new.get(key), last_good)
+                if row is not None:
+                    rows.append(row)
     return rows
 
 
-def _history_row(package: PackageSpec, commit: Commit, change: FileChange, old: RecordState | None,
+def _history_row(package: PackageSpec, commit: Commit, key: str, old: RecordState | None,
                  new: RecordState | None, last_good: dict[str, RecordState]) -> dict[str, Any] | None:
     if new is not None and new.error:
         return None  # a version that does not parse says nothing about values; the fix will be compared
     if old is not None and old.error:
-        old = last_good.get(change.path)
+        old = last_good.get(key)
     if new is None:
-        last_good.pop(change.path, None)
+        last_good.pop(key, None)
     else:
-        last_good[change.path] = new
+        last_good[key] = new
     either = new or old
     if either is None:
         return None
