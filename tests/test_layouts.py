@@ -364,3 +364,17 @@ def test_worker_processes_build_files_of_many_records_as_one_process_does(roster
         assert many.tables[name].rows == one.tables[name].rows
         assert many.tables[name].origins == one.tables[name].origins
     assert len({o.record_id for o in many.tables["entrants"].origins}) == 202 + 2 * (PARALLEL_FROM + 50)
+
+
+@pytest.mark.parametrize(("case", "relative", "content"), [
+    ("an id twice in one list file", BIG, big_list({120: {"id": "e:1119"}})),
+    ("an id of another file", BIG, big_list({3: {"id": "e:1"}})),
+    ("a team removed from the mapping", TEAMS, "red:\n  title: Red Team\n"),
+    ("a record moved between files", FIRST, "- id: e:1\n  name: First Entrant\n"),
+])
+def test_a_warm_run_after_an_edit_answers_as_a_cold_one(roster, case, relative, content):
+    for _ in range(3):  # a clean index, written by a run that found the per-file cache warm
+        assert problems(roster, validate.CACHED) == []
+    write(roster, relative, content)
+    assert problems(roster, validate.CACHED) == problems(roster)
+    assert problems(roster, validate.CACHED) == problems(roster)
