@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from broadsheet.constraints import expectations, sentence
 from broadsheet.diff import list_keys
 from broadsheet.errors import BroadsheetError
 from broadsheet.package import FieldSpec, PackageSpec, ResourceSpec
@@ -19,21 +20,10 @@ class ScaffoldError(BroadsheetError):
 def field_hint(spec: FieldSpec, package: PackageSpec, owner: ResourceSpec) -> str:
     """One line saying what a field holds and what validation accepts."""
     parts = [spec.description.rstrip(".") + "." if spec.description else ""]
-    constraints = spec.constraints
-    kind = {"integer": "Whole number.", "number": "Number.", "boolean": "true or false.",
-            "date": "Date YYYY-MM-DD.", "array": "List: [first, second]."}.get(spec.type, "")
-    if spec.flag("partial-date"):
-        kind = "Date YYYY, YYYY-MM or YYYY-MM-DD."
-    parts.append(kind)
-    if constraints.get("required"):
-        parts.append("Required.")
-    if "enum" in constraints:
-        parts.append("One of: " + ", ".join(str(v) for v in constraints["enum"]) + ".")
-    for key, word in (("minimum", "At least"), ("maximum", "At most"), ("maxLength", "At most")):
-        if key in constraints:
-            parts.append(f"{word} {constraints[key]}{' characters' if key == 'maxLength' else ''}.")
-    if "pattern" in constraints and spec.name != owner.id_field:
-        parts.append(f"Matches {constraints['pattern']}")
+    phrases = expectations(spec)
+    if spec.name == owner.id_field:
+        phrases.pop("pattern", None)  # the id's own rule is the file name's; the template says nothing of it
+    parts += [sentence(phrase) for phrase in phrases.values()]
     for fk in owner.foreign_keys:
         if fk["fields"] == [spec.name] and fk["reference"]["resource"] != owner.parent:
             parts.append(f"The id of a record in {fk['reference']['resource'] or owner.name}.")
