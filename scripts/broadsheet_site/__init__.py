@@ -42,9 +42,10 @@ def startup(datasette):  # type: ignore[no-untyped-def]
         """Pin the build the site answers from, and build its folded search index before the first visitor
         searches (about a second at 100k records)."""
         builds.pin(datasette)
-        db = config.config(datasette).get("database")
-        if db in datasette.databases and "_search" in await config.table_names(datasette, db):
-            await search.folded_index(datasette.get_database(db))
+        conf = config.config(datasette)
+        db, table = conf.get("database"), config.internal(conf, "search")
+        if db in datasette.databases and table in await config.table_names(datasette, db):
+            await search.folded_index(datasette.get_database(db), table)
 
     return inner
 

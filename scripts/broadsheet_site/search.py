@@ -13,7 +13,7 @@ from typing import Any
 from datasette import Response
 
 from broadsheet_site import forgiving
-from broadsheet_site.config import config, log, record_href, table_names
+from broadsheet_site.config import config, fts_index, internal, log, quote, record_href, table_names
 from broadsheet_site.folding import fold
 from broadsheet_site.record import top_ancestor
 
@@ -68,16 +68,18 @@ def forget(path: str) -> None:
         del _indexes[key]
 
 
-async def folded_index(database) -> FoldedIndex:
+async def folded_index(database, table: str) -> FoldedIndex:
     """The database's folded search index, built on first use in a SQL thread (concurrent callers share the
-    build; kept for the life of the process, keyed by the file and its modification time)."""
+    build; kept for the life of the process, keyed by the file and its modification time). `table` is the
+    search table the metadata names."""
     key = (str(database.path), Path(database.path).stat().st_mtime if database.path else 0.0)
     if key in _indexes:
         return _indexes[key]
     building = (*key, id(asyncio.get_running_loop()))
     if building not in _building:
         def build(conn) -> FoldedIndex:
-            return FoldedIndex.from_rows(conn.execute("select rowid, text from _search order by rowid").fetchall())
+            return FoldedIndex.from_rows(conn.execute(f"select rowid, text from {quote(table)} order by rowid")
+                                         .fetchall())
 
         _building[building] = asyncio.ensure_future(database.execute_fn(build))
     try:
@@ -91,7 +93,8 @@ async def search(datasette, q: str) -> list[dict[str, Any]]:
     conf = config(datasette)
     db = conf.get("database")
     q = q.strip()[:200]
-    if not q or not db or db not in datasette.databases or "_search" not in await table_names(datasette, db):
+    table = internal(conf, "search")
+    if not q or not db or db not in datasette.databases or table not in await table_names(datasette, db):
         return []
     database = datasette.get_database(db)
     found: list[dict[str, Any]] = []
@@ -99,18 +102,18 @@ async def search(datasette, q: str) -> list[dict[str, Any]]:
     if forgiving.WORDS in names:
         words = await forgiving.vocabulary(database)
         found += await database.execute_fn(lambda conn: forgiving.forgiving_search(conn, words, q, SEARCH_LIMIT))
-    if "_search_fts" in names:
+    if fts_index(table) in names:
         try:
             found += [dict(r) for r in (await database.execute(
-                "select s.resource, s.record_id, s.label, s.field, s.text from _search_fts f "
-                "join _search s on s.rowid = f.rowid where _search_fts match ? order by f.rank limit ?",
-                [fts_query(q), SEARCH_LIMIT])).rows]
+                f"select s.resource, s.record_id, s.label, s.field, s.text from {quote(fts_index(table))} f "
+                f"join {quote(table)} s on s.rowid = f.rowid where {quote(fts_index(table))} match ? "
+                "order by f.rank limit ?", [fts_query(q), SEARCH_LIMIT])).rows]
         except Exception:  # an odd query must not become an error page; the spelling search below still runs
             log.info("full-text query failed for %r", q)
-    rowids = (await folded_index(database)).find(q, SEARCH_LIMIT)
+    rowids = (await folded_index(database, table)).find(q, SEARCH_LIMIT)
     if rowids:
         found += [dict(r) for r in (await database.execute(
-            "select resource, record_id, label, field, text from _search where rowid in "
+            f"select resource, record_id, label, field, text from {quote(table)} where rowid in "
             f"({', '.join('?' for _ in rowids)}) order by rowid", rowids)).rows]
     return ranked_results(datasette, db, conf.get("resources") or {}, found)
 
