@@ -29,6 +29,12 @@ CASES = [
      "abc", ("probe 'abc' is not text matching `^[A-Z]{2}$`", "text matching `^[A-Z]{2}$`"),
      "| `probe` | string |  | A probe. Text matching `^[A-Z]{2}$`. |",
      "A probe. Text matching `^[A-Z]{2}$`."),
+    ("a pattern without ^ and $ says that it applies to the whole value", {
+        "type": "string", "constraints": {"pattern": "[A-Z]+"}},
+     "abc", ("probe 'abc' is not text matching `[A-Z]+` as a whole (from its first character to its last)",
+             "text matching `[A-Z]+` as a whole (from its first character to its last)"),
+     "| `probe` | string |  | A probe. Text matching `[A-Z]+` as a whole (from its first character to its last). |",
+     "A probe. Text matching `[A-Z]+` as a whole (from its first character to its last)."),
     ("minimum of a whole number", {"type": "integer", "constraints": {"minimum": 1}},
      "0", ("probe '0' is not at least 1", "at least 1"),
      "| `probe` | integer |  | A probe. At least 1. |",

@@ -43,7 +43,7 @@ def expectations(field: FieldSpec, show: Callable[[object], str] = str) -> dict[
         listed = "one of " + ", ".join(show(value) for value in field.enum)
         found["enum"] = ("each item " + listed) if field.coded is not field.descriptor else listed
     if "pattern" in constraints and not field.flag("partial-date"):  # a partial date's pattern is the type's words
-        found["pattern"] = f"text matching {_code(constraints['pattern'])}"
+        found["pattern"] = pattern_words(str(constraints["pattern"]))
     for bound, words in (("minimum", "at least {}"), ("maximum", "at most {}")):
         if bound in constraints:
             found[bound] = words.format(constraints[bound])
@@ -53,6 +53,13 @@ def expectations(field: FieldSpec, show: Callable[[object], str] = str) -> dict[
     if constraints.get("unique"):
         found["unique"] = "unique"
     return found
+
+
+def pattern_words(pattern: str) -> str:
+    """A pattern as validation applies it: to the whole value, which a pattern without `^` and `$` does not say."""
+    anchored = pattern.startswith("^") and pattern.endswith("$")
+    whole = "" if anchored else " as a whole (from its first character to its last)"
+    return f"text matching {_code(pattern)}{whole}"
 
 
 def sentence(phrase: str) -> str:
