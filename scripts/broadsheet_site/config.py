@@ -7,6 +7,7 @@ import json
 import logging
 import time
 import weakref
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +35,7 @@ def config(datasette) -> dict[str, Any]:
     name, db = settings.get("resources_file"), settings.get("database")
     if not name or "resources" in settings or db not in datasette.databases or not datasette.get_database(db).path:
         return settings
-    structure = _structure(str(LINKS.get(db) or datasette.get_database(db).path), Path(name).name)
+    structure = _structure(str(LINKS.get(db) or datasette.get_database(db).path), _file_name(name))
     if structure is None:
         return settings
     # One dict per (server, structure), shared by every caller: callers read it and never change it.
@@ -42,6 +43,12 @@ def config(datasette) -> dict[str, Any]:
     if merged is None or merged["resources"] is not structure:
         merged = _merged[datasette] = {**settings, "resources": structure}
     return merged
+
+
+@lru_cache(maxsize=16)
+def _file_name(name: str) -> str:
+    """Only a file name is taken from the settings: the structure file lives beside the database."""
+    return Path(name).name
 
 
 def _structure(database_path: str, name: str) -> dict[str, Any] | None:
