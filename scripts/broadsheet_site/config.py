@@ -68,6 +68,17 @@ def _structure(database_path: str, name: str) -> dict[str, Any] | None:
     return _structures[key]
 
 
+def internal(conf: dict[str, Any], role: str) -> str:
+    """The name of a table the build adds for the site, by its role (`search`, `history`, `tables`, `columns`,
+    `words`), as the generated metadata hands it (`internal_tables`); "" when it names none (the feature is off)."""
+    return str((conf.get("internal_tables") or {}).get(role) or "")
+
+
+def fts_index(table: str) -> str:
+    """Datasette's convention: the full-text index of table T is the FTS5 table T_fts."""
+    return f"{table}_fts" if table else ""
+
+
 def quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
