@@ -18,15 +18,23 @@ PALETTE = ["#1f5fa8", "#e07b00", "#2e8b3e", "#c0392b", "#7d4fb0", "#8c5a2b", "#d
 
 async def chart(database, resources: dict[str, Any], spec: dict[str, Any],  # type: ignore[no-untyped-def]
                 number: int = 0) -> dict[str, Any]:
-    """A stacked bar chart configured in site/metadata.yml under `site.charts`: `sql` gives rows of `bar` (one
-    bar each), `series` (a segment each, optionally labelled by a schema field's categories: `series_labels:
-    resource.field`), `value` and `currency`; shown as an SVG with a title and description, and the same
-    figures as a table beside it."""
+    """A stacked bar chart configured in site/metadata.yml under `site.charts`, from the rows of its `sql`
+    (see `drawn`)."""
     try:
         rows = [dict(r) for r in (await database.execute(spec["sql"])).rows]
     except Exception:  # a broken chart must not take the home page down
         log.error("chart %r failed", spec.get("title"))
         return {}
+    return drawn(rows, resources, spec, number)
+
+
+def drawn(rows: list[dict[str, Any]], resources: dict[str, Any], spec: dict[str, Any],
+          number: int = 0) -> dict[str, Any]:
+    """A stacked bar chart of `rows`: one bar per value of `bar`, a segment per `series` (optionally labelled by
+    a schema field's categories: `series_labels: resource.field`), sized by `value`, in the currency of
+    `currency_column`; shown as an SVG with a title and description, and the same figures as a table beside it.
+    Bars are drawn largest first, or in the rows' order with `order: rows`. Used by the home page's charts and
+    by the `chart` sections of question pages (scripts/broadsheet_site/pages.py)."""
     table, _, column = str(spec.get("series_labels") or "").partition(".")
     codes = next((f.get("labels") or {} for f in (resources.get(table) or {}).get("fields") or []
                   if f["name"] == column), {})
@@ -36,12 +44,18 @@ async def chart(database, resources: dict[str, Any], spec: dict[str, Any],  # ty
     currencies = {str(r.get(cur) or "") for r in rows}
     currency = currencies.pop() if len(currencies) == 1 else ""
     for row in rows:
+        if not isinstance(row.get(value), int | float):
+            continue  # an amount not known is left out, never drawn as nothing
         segments = bars.setdefault(str(row.get(bar) or ""), {})
         name = code_label(codes, row.get(series))
         segments[name] = segments.get(name, 0.0) + float(row.get(value) or 0)
-    names = sorted({name for segments in bars.values() for name in segments})
+    if not bars:
+        return {}
+    names = list(dict.fromkeys(name for segments in bars.values() for name in segments))
+    if spec.get("order") != "rows":
+        names.sort()
     colours = {name: PALETTE[i % len(PALETTE)] for i, name in enumerate(names)}
-    order = sorted(bars, key=lambda b: -sum(bars[b].values()))
+    order = list(bars) if spec.get("order") == "rows" else sorted(bars, key=lambda b: -sum(bars[b].values()))
     return {"title": spec.get("title") or "", "description": spec.get("description") or "",
             "svg": Markup(bar_svg(order, bars, names, colours, currency, spec.get("title") or "", number)),
             "legend": [{"name": n, "colour": colours[n]} for n in names],
