@@ -15,8 +15,6 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
-from broadsheet_site.config import settings as plugin_settings
-
 DEFAULT_TOTAL_MB = 64
 DEFAULT_ENTRY_KB = 1024
 # Paths never cached: downloads are files on disk, sent as they are, and streaming exports can be huge.
@@ -89,7 +87,7 @@ def request_key(scope: dict) -> tuple:
 
 
 def settings(datasette) -> tuple[int, int]:
-    conf = plugin_settings(datasette)
+    conf = datasette.plugin_config("broadsheet") or {}
     total = conf.get("response_cache_mb", DEFAULT_TOTAL_MB)
     entry = conf.get("response_cache_entry_kb", DEFAULT_ENTRY_KB)
     return int(float(total) * 1024 * 1024), int(float(entry) * 1024)

@@ -38,7 +38,7 @@ from datasette import NotFound, Response
 from datasette.utils import sqlite_timelimit, tilde_decode, tilde_encode
 
 from broadsheet_site import charts
-from broadsheet_site.config import config, settings
+from broadsheet_site.config import config
 from broadsheet_site.labels import Labels, cell, fmt_number, readable
 from broadsheet_site.values import code_label, money
 
@@ -46,7 +46,7 @@ KINDS = ("facts", "list", "sentence", "text", "chart")
 
 
 def page_kinds(datasette) -> dict[str, dict[str, Any]]:  # type: ignore[no-untyped-def]
-    found = settings(datasette).get("pages") or {}
+    found = config(datasette).get("pages") or {}
     return {name: spec for name, spec in found.items() if isinstance(spec, dict)}
 
 

@@ -22,7 +22,7 @@ from datasette import Response
 from datasette.utils import path_with_format
 from datasette.utils.asgi import Request
 
-from broadsheet_site.config import settings
+from broadsheet_site.config import PLUGIN
 
 METHODS = ("GET", "HEAD")
 OPEN_PATHS = ("/-/search", "/-/changes.atom")
@@ -31,7 +31,7 @@ THROUGH_KEYS = ("table", "column", "value")
 
 
 def introspection_on(datasette) -> bool:  # type: ignore[no-untyped-def]
-    return bool(settings(datasette).get("introspection"))
+    return bool((datasette.plugin_config(PLUGIN) or {}).get("introspection"))
 
 
 def refusal(scope: dict[str, Any], introspection: bool = False) -> tuple[int, str] | None:
