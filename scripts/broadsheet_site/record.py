@@ -122,7 +122,7 @@ def child_lists(labels: Labels, table: str, record_id: str, names: set[str],
         rows = []
         for row in labels.query(f"select * from {quote(name)} {child_where(spec)}", [record_id]):
             rows.append({"cells": [cell(labels, spec, c["name"], row.get(c["name"]), row) for c in columns],
-                         "raw": row})
+                         "raw": row, "lists": nested_lists(labels, name, row, names)})
         if rows:
             lists.append({"name": name, "title": spec["title"], "columns": columns, "rows": rows,
                           "href": labels.datasette.urls.table(labels.db, name) + f"?{next(iter(spec['parent_link']))}="
@@ -130,6 +130,28 @@ def child_lists(labels: Labels, table: str, record_id: str, names: set[str],
         if name in rules and rows:
             disagreements += disagreeing(spec, rules[name], columns, rows)
     return lists, disagreements
+
+
+def nested_lists(labels: Labels, table: str, row: dict[str, Any], names: set[str]) -> list[dict[str, Any]]:
+    """The lists inside one list entry (grandchildren, and theirs): each child table's rows whose link columns
+    hold this entry's values, in their order."""
+    found = []
+    for name in labels.resources[table].get("children") or []:
+        spec = labels.resources[name]
+        link = spec.get("parent_link") or {}
+        if spec.get("cites") or name not in names or not link:
+            continue
+        hidden = set(link) | {spec.get("position")}
+        columns = [f for f in spec["fields"] if f["name"] not in hidden]
+        where = " and ".join(f"{quote(column)} = ?" for column in link)
+        order = f" order by {quote(spec['position'])}" if spec.get("position") else ""
+        rows = [{"cells": [cell(labels, spec, c["name"], inner.get(c["name"]), inner) for c in columns],
+                 "lists": nested_lists(labels, name, inner, names)}
+                for inner in labels.query(f"select * from {quote(name)} where {where}{order}",
+                                          [row.get(parent) for parent in link.values()])]
+        if rows:
+            found.append({"name": name, "title": spec["title"], "columns": columns, "rows": rows})
+    return found
 
 
 def disagreeing(spec: dict[str, Any], rule: dict[str, Any], columns: list, rows: list) -> list[dict[str, Any]]:
