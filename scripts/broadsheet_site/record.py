@@ -7,9 +7,13 @@ from typing import Any
 
 from datasette.utils import sqlite_timelimit, tilde_decode, tilde_encode
 
-from broadsheet_site.config import config, quote, table_names
+from broadsheet_site.config import config, internal, quote, table_names
 from broadsheet_site.labels import Labels, cell, readable
 from broadsheet_site.values import fields_of, shown
+
+# The supports query's columns, by position (broadsheet.export.sitemeta writes it): resource, record_id, record,
+# fact, and where in the source (the citation table's locator column, whatever the schema names it).
+SUPPORTS_WHERE = 4
 
 
 async def record(datasette, db: str, table: str, pks: str) -> dict[str, Any] | None:
@@ -51,7 +55,7 @@ def record_page(labels: Labels, conf: dict[str, Any], table: str, record_id: str
         "related": related(labels, table, record_id, names),
         "supports": supports(labels, spec, record_id),
         "table_href": labels.datasette.urls.table(labels.db, table),
-        "dates": record_dates(labels, table, record_id, names),
+        "dates": record_dates(labels, internal(conf, "history"), table, record_id, names),
     }
 
 
@@ -69,7 +73,8 @@ def supports(labels: Labels, spec: dict[str, Any], record_id: str) -> list[dict[
             kind = (labels.resources.get(row["resource"]) or {}).get("title") or row["resource"]
             records[key] = {**link, "kind": kind, "facts": []}
         fact = fact_title(labels.resources.get(row["resource"]) or {}, str(row["fact"] or ""))
-        shown_fact = fact + (f" ({row['locator']})" if row.get("locator") else "")
+        where = list(row.values())[SUPPORTS_WHERE]
+        shown_fact = fact + (f" ({where})" if where else "")
         if shown_fact not in records[key]["facts"]:
             records[key]["facts"].append(shown_fact)
     return sorted(records.values(), key=lambda r: (r["kind"], r["text"]))
@@ -104,8 +109,9 @@ def citations_by_field(labels: Labels, table: str, record_id: str, names: set[st
     found: dict[str, list] = {}
     for row in labels.query(f"select * from {quote(name)} {child_where(spec)}", [record_id]):
         source = labels.link(ref["table"], row[ref["column"]]) if ref else {"text": ""}
-        found.setdefault(row[spec["cites"]], []).append(
-            {"source": source, "locator": row.get("locator") or "", "note": row.get("note") or ""})
+        found.setdefault(row[spec["cites"]], []).append(  # the columns in these roles, as the schema declares them
+            {"source": source, "locator": row.get(spec.get("locator") or "") or "",
+             "note": row.get(spec.get("note") or "") or ""})
     return found
 
 
@@ -285,11 +291,11 @@ def owner_column(resources: dict[str, Any], name: str) -> str | None:
     return None
 
 
-def record_dates(labels: Labels, resource: str, record_id: str, names: set[str]) -> dict[str, str]:
-    """When the record was first added and last changed, from the history of the data."""
-    if "record_history" not in names:
+def record_dates(labels: Labels, history: str, resource: str, record_id: str, names: set[str]) -> dict[str, str]:
+    """When the record was first added and last changed, from the history of the data (the table `history`)."""
+    if history not in names:
         return {}
     row = labels.conn.execute(
-        "select min(date), max(date) from record_history where resource = ? and record_id = ?",
+        f"select min(date), max(date) from {quote(history)} where resource = ? and record_id = ?",
         [resource, record_id]).fetchone()
     return {"added": row[0], "changed": row[1]} if row and row[0] else {}
