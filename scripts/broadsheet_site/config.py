@@ -7,6 +7,7 @@ import json
 import logging
 import time
 import weakref
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +35,7 @@ def config(datasette) -> dict[str, Any]:
     name, db = settings.get("resources_file"), settings.get("database")
     if not name or "resources" in settings or db not in datasette.databases or not datasette.get_database(db).path:
         return settings
-    structure = _structure(str(LINKS.get(db) or datasette.get_database(db).path), Path(name).name)
+    structure = _structure(str(LINKS.get(db) or datasette.get_database(db).path), _file_name(name))
     if structure is None:
         return settings
     # One dict per (server, structure), shared by every caller: callers read it and never change it.
@@ -42,6 +43,12 @@ def config(datasette) -> dict[str, Any]:
     if merged is None or merged["resources"] is not structure:
         merged = _merged[datasette] = {**settings, "resources": structure}
     return merged
+
+
+@lru_cache(maxsize=16)
+def _file_name(name: str) -> str:
+    """Only a file name is taken from the settings: the structure file lives beside the database."""
+    return Path(name).name
 
 
 def _structure(database_path: str, name: str) -> dict[str, Any] | None:
@@ -59,6 +66,17 @@ def _structure(database_path: str, name: str) -> dict[str, Any] | None:
         _structures[key] = json.loads(path.read_text(encoding="utf-8"))
     _checked[(database_path, name)] = (now, key)
     return _structures[key]
+
+
+def internal(conf: dict[str, Any], role: str) -> str:
+    """The name of a table the build adds for the site, by its role (`search`, `history`, `tables`, `columns`,
+    `words`), as the generated metadata hands it (`internal_tables`); "" when it names none (the feature is off)."""
+    return str((conf.get("internal_tables") or {}).get(role) or "")
+
+
+def fts_index(table: str) -> str:
+    """Datasette's convention: the full-text index of table T is the FTS5 table T_fts."""
+    return f"{table}_fts" if table else ""
 
 
 def quote(name: str) -> str:
