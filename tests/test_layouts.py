@@ -289,6 +289,8 @@ def test_new_applies_the_id_pattern_and_writes_a_file_validate_accepts(assembly,
     refused = "id 'member/zz' of members.id is not text matching `^member/[0-9a-f]{4}$`"
     with pytest.raises(ScaffoldError, match=re.escape(refused)):
         template(package, "members", "member/zz")
+    assert "\n# extras:\n#   <extra_name>: <extra_value>  # The name. Required. The value.\n" in template(
+        package, "members")  # key/value rows are written as a mapping
     path = record_file(package, "members", "member/9a9a")
     assert path == assembly.root / "datapackage/members/member-9a9a.yml"
     path.write_text(template(package, "members", "member/9a9a").replace("\ngiven-name:\n", "\ngiven-name: Di\n"),

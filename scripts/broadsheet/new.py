@@ -106,6 +106,11 @@ def _list_example(package: PackageSpec, child: ResourceSpec, key: str, indent: s
     lines = [f"{indent}# {child.title}: {child.description}".rstrip(": ") if indent == "" else "",
              f"{indent}# {key}:"]
     lines = [line for line in lines if line]
+    if child.entries is not None:  # a mapping of name: value, one row per name
+        name_field, value_field = (child.field_map[f] for f in child.entries)
+        lines.append(f"{indent}#   <{name_field.name}>: <{value_field.name}>  # "
+                     f"{field_hint(name_field, package, child)} {field_hint(value_field, package, child)}".rstrip())
+        return lines
     first = True
     for name in child.field_names:
         if name not in child.typed_fields:
