@@ -150,7 +150,6 @@ def cached_run_is_incremental(layout: Layout) -> bool:
 
 def test_one_changed_file_is_answered_by_the_index_and_errors_still_show(museums, exact_stat):
     assert codes(museums) == set()  # a first run leaves the index to the next one
-    assert not cached_run_is_incremental(museums)
     assert cached_run_is_incremental(museums)
     replace_keeping_mtime(museums, LOUVRE, "kind: art", "kind: atr")
     assert cached_run_is_incremental(museums)  # a per-file problem: the index answers, with the error
@@ -158,6 +157,40 @@ def test_one_changed_file_is_answered_by_the_index_and_errors_still_show(museums
     write(museums, "datapackage/museums/tate.yaml", "id: tate\nname_en: Tate\nregistry_code: '050540004455'\n")
     assert not cached_run_is_incremental(museums)  # a duplicate: the full path words it
     assert (("datapackage/museums/tate.yaml", 3, "unique-error")) in codes(museums)
+
+
+def test_the_first_run_leaves_the_index_for_the_next(museums, exact_stat):
+    """A cold run (no cache at all) writes the per-file cache and the index after its report, in a child; the
+    next run waits for the child, is answered by the index, and reports what a run without the cache reports."""
+    assert not museums.cache_dir.exists()
+    validate.report(museums, validate.CACHED)
+    replace_keeping_mtime(museums, LOUVRE, "kind: art", "kind: atr")
+    assert cached_run_is_incremental(museums)
+    assert codes(museums) == {(LOUVRE, 4, "constraint-error")}
+
+
+def test_a_schema_edit_costs_one_full_run(museums, exact_stat):
+    assert codes(museums) == set()
+    schema = museums.schema_path("museums")
+    schema.write_text(schema.read_text(encoding="utf-8").replace("enum: [art, history, science]",
+                                                                 "enum: [history, science]"), encoding="utf-8")
+    assert not cached_run_is_incremental(museums)  # new schemas: every file is read again, once
+    replace_keeping_mtime(museums, "datapackage/cities/paris.yaml", "country: FR", "country: fr")
+    assert cached_run_is_incremental(museums)
+    assert codes(museums) == {(LOUVRE, 4, "constraint-error"), ("datapackage/cities/paris.yaml", 3,
+                                                                "constraint-error")}
+
+
+def test_a_build_leaves_the_cache_and_the_index_valid(museums, exact_stat):
+    """The build rewrites datapackage.json's `resources` (and the CSVs): validation does not read them, so the
+    next validate is still answered by the index."""
+    from broadsheet import build
+
+    assert codes(museums) == set()
+    assert build.build(museums).built
+    replace_keeping_mtime(museums, LOUVRE, "kind: art", "kind: atr")
+    assert cached_run_is_incremental(museums)
+    assert codes(museums) == {(LOUVRE, 4, "constraint-error")}
 
 
 def test_a_cross_record_error_keeps_the_full_path_until_it_is_fixed(museums, exact_stat):

@@ -26,7 +26,7 @@ from broadsheet.errors import Problem, Report
 from broadsheet.layout import Layout
 from broadsheet.package import PackageSpec, load_package
 from broadsheet.records import MAX_FILE_BYTES, ParsedFile, decode_record, open_record, parse_file, parse_text
-from broadsheet.speed import incremental, keys, plainlines, vouch, workers
+from broadsheet.speed import incremental, keys, later, plainlines, vouch, workers
 from broadsheet.speed.cache import Cache
 from broadsheet.speed.packing import unpack
 from broadsheet.tables import FileRows, Table, Tables, build_file, merge_files
@@ -110,17 +110,19 @@ def _validate(layout: Layout, speed: Speed, need_rows: bool) -> tuple[PackageSpe
     clean = _check_tables(package, tables, answer, speed)
     answer.stats = {"files": len(jobs), **{f"rows.{t.spec.name}": len(t.rows) for t in tables}}
     if cache is not None:
-        cache.save()
-        if indexed:
-            if not cache.hits:
-                # A first run: the index (~2 s at 100k records) is left to the next run, which reads every row
-                # from the per-file cache anyway; a one-off cold run (CI) does not pay for it.
-                incremental.forget(layout.cache_dir)
-            else:
-                listing = {shown: names for _folder, shown, names in files.values()}
+        if not indexed:
+            cache.save()  # the writers need the rows now: no child holding a copy of them
+        else:
+            listing = {shown: names for _folder, shown, names in files.values()}
+
+            def leave() -> None:  # what the next run needs: written after this run's report is out
+                cache.save()
                 incremental.write_full(layout.cache_dir, cache.key, package, clean, listing, folders,
                                        cache.signatures, cache.digests, ((r.path, r) for r in results),
                                        answer.problems, answer.stats, cache.started, cache.racy_window_ns)
+
+            incremental.forget(layout.cache_dir)  # now: the index must not answer for files read before
+            later.run_after(layout.cache_dir, leave)
     return package, answer, tables
 
 
