@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from broadsheet import validate
 from broadsheet.layout import Layout
-from broadsheet.speed import cache, incremental
+from broadsheet.speed import cache, incremental, later
 from conftest import write
 
 LOUVRE = "datapackage/museums/louvre.yaml"
@@ -26,6 +26,7 @@ def problems(layout: Layout, use_cache: bool) -> list[tuple]:
     """The whole report (every field of every problem, and the stats) of a run with or without the cache; with
     it, the incremental index answers whenever it can (rows=False, as `broadsheet validate` asks)."""
     report = validate.report(layout, validate.CACHED) if use_cache else validate.rows(layout).report
+    later.wait_all()  # the cache files are whole before a test looks at (or damages) them
     return [*sorted(tuple(p.to_dict().values()) for p in set(report.problems)), sorted(report.stats.items())]
 
 
@@ -145,6 +146,7 @@ def cached_run_is_incremental(layout: Layout) -> bool:
         validate.report(layout, validate.CACHED)
     finally:
         incremental.answer = answer
+    later.wait_all()
     return answers[0] is not None
 
 

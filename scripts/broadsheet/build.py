@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import cast
 
-from broadsheet import __version__, atomic, errors, history, validate
+from broadsheet import __version__, atomic, errors, history, reuse, validate
 from broadsheet.errors import ConfigError, Report
 from broadsheet.export import descriptor, dictionary, sqlite
 from broadsheet.export.csv import csv_bytes
@@ -118,6 +118,7 @@ class BuildResult:
     tables: dict[str, int] = field(default_factory=dict)
     written: list[str] = field(default_factory=list)  # committed files whose bytes changed
     out_bytes: dict[str, int] = field(default_factory=dict)  # artefact (relative to out/) → size
+    kept: bool = False  # nothing changed since the last build, which stands (broadsheet.reuse)
 
 
 @dataclass
@@ -190,6 +191,8 @@ def generate_repository(validated: Validated) -> Generated:
 
 def check(layout: Layout) -> CheckResult:
     """Which committed outputs differ from what a build would write. Writes nothing."""
+    if reuse.current(layout) is not None:
+        return CheckResult(Report())  # the last build's inputs, and the committed files it wrote, as they were
     validated = validate.rows(layout, validate.CACHED)  # reuses what validate parsed (broadsheet.speed.cache)
     if not validated.report.valid:
         return CheckResult(validated.report)
@@ -328,6 +331,14 @@ def build(layout: Layout, progress: Progress | None = None) -> BuildResult:
 def _build(layout: Layout, progress: Progress | None) -> BuildResult:
     # Inputs written from here on may or may not be in what this build reads: input_hash then says stale.
     started_ns = time.time_ns()
+    kept = None
+    if (layout.out_dir / atomic.CURRENT).exists():  # (no out/ yet: nothing to keep, and nothing is created)
+        with atomic.locked(layout.out_dir):
+            kept = reuse.current(layout)
+    if kept is not None:
+        return BuildResult(Report(), True, layout.out_dir / str(kept.build["database"]), dict(kept.build["tables"]),
+                           [], _sizes(layout.out_dir), kept=True)
+    commit = reuse.head(layout)  # before reading: a commit made meanwhile makes the next build a full one
     try:
         basis: str | None = descriptor_basis(layout)
     except (OSError, ValueError):  # validation reports what is wrong with it
@@ -339,7 +350,7 @@ def _build(layout: Layout, progress: Progress | None) -> BuildResult:
     name = db_name(package=validated.package)
     writing = _Writing()
     try:
-        return _write(layout, progress, validated, name, writing, (started_ns, basis))
+        return _write(layout, progress, validated, name, writing, (started_ns, basis), commit)
     except (OSError, sqlite3.Error, _Fault) as error:
         fault = (error.code, error.reason, error.named) if isinstance(error, _Fault) else write_fault(error)
         if fault is None:
@@ -375,7 +386,7 @@ def _shown(layout: Layout, path: Path, build_dir: Path | None) -> str:
 
 
 def _write(layout: Layout, progress: Progress | None, validated: Validated, name: str,
-           writing: _Writing, read_from: tuple[int, str | None]) -> BuildResult:
+           writing: _Writing, read_from: tuple[int, str | None], commit: str) -> BuildResult:
     """Write every output; `read_from` is when the build started reading, and datapackage.json's read part then."""
     package = validated.package
     out_dir = layout.out_dir
@@ -424,12 +435,20 @@ def _write(layout: Layout, progress: Progress | None, validated: Validated, name
         writing.replaced = bool(written)
         for path in generated.removed:
             (layout.root / path).unlink(missing_ok=True)
+        if validated.read is not None and hashed != STALE_HASH:  # what it was made from, for the next build
+            (build_dir / reuse.MANIFEST).write_bytes(reuse.manifest(validated.key, commit, validated.read,
+                                                                    generated.committed, build_dir))
         _pause("swap", progress)
         atomic.swap(out_dir, build_dir, [f"{name}.db", "downloads", "build.json"])
         writing.build_dir = None  # committed: no longer ours to remove
         _pause("cleanup", progress)
         atomic.clean(out_dir)
-    sizes = {p.relative_to(out_dir).as_posix(): p.stat().st_size
-             for p in sorted((out_dir / atomic.CURRENT).resolve().rglob("*")) if p.is_file()}
     return BuildResult(validated.report, True, out_dir / f"{name}.db", counts, sorted(written + generated.removed),
-                       {k.split("/", 1)[1]: v for k, v in sizes.items()})
+                       _sizes(out_dir))
+
+
+def _sizes(out_dir: Path) -> dict[str, int]:
+    """Each file of the current build (relative to out/) and its size."""
+    current = (out_dir / atomic.CURRENT).resolve()
+    return {p.relative_to(current).as_posix(): p.stat().st_size for p in sorted(current.rglob("*")) if p.is_file()
+            and p.name != reuse.MANIFEST}

@@ -55,6 +55,17 @@ class Validated:
     package: PackageSpec
     tables: Tables
     report: Report
+    # with the cache: what was read, per record file as shown (stat signature or None when racy, sha256 of the
+    # bytes), and the key of everything else that decided the answer (configuration_key)
+    read: dict[str, tuple[tuple[int, int, int, int] | None, str]] | None = None
+    key: str = ""
+
+
+def configuration(layout: Layout) -> tuple[PackageSpec, str]:
+    """The package (its schema checks remembered by the cache) and the key of everything besides the record
+    files that decides validation's answer: what a later build compares to know its inputs are unchanged."""
+    cache = Cache.open(layout, "vouched")
+    return cache.package(), cache.key
 
 
 def report(layout: Layout, speed: Speed = FAST) -> Report:
@@ -64,9 +75,12 @@ def report(layout: Layout, speed: Speed = FAST) -> Report:
 
 def rows(layout: Layout, speed: Speed = FAST) -> Validated:
     """Validate every record; the report and every table's rows."""
-    package, answer, tables = _frozen_after(lambda: _validate(layout, speed, need_rows=True))
+    seen: list[Cache] = []
+    package, answer, tables = _frozen_after(lambda: _validate(layout, speed, need_rows=True, seen=seen))
     assert tables is not None
-    return Validated(package, tables, answer)
+    if not seen:
+        return Validated(package, tables, answer)
+    return Validated(package, tables, answer, seen[0].read(), seen[0].key)
 
 
 def _frozen_after(run: Any) -> Any:
@@ -80,8 +94,11 @@ def _frozen_after(run: Any) -> Any:
             gc.enable()
 
 
-def _validate(layout: Layout, speed: Speed, need_rows: bool) -> tuple[PackageSpec, Report, Tables | None]:
+def _validate(layout: Layout, speed: Speed, need_rows: bool,
+              seen: list[Cache] | None = None) -> tuple[PackageSpec, Report, Tables | None]:
     cache = Cache.open(layout, "vouched" if speed.vouch else "reference") if speed.cache else None
+    if cache is not None and seen is not None:
+        seen.append(cache)
     package = cache.package() if cache is not None else load_package(layout)
     one = _one_file(package, speed)
     indexed = cache is not None and speed.vouch and not need_rows

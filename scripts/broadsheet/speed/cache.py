@@ -141,6 +141,12 @@ class Cache:
         self._forget_missing({shown for _resource, _path, shown in jobs})
         return results  # type: ignore[return-value]
 
+    def read(self) -> dict[str, tuple[Signature | None, str]]:
+        """Per file of the last file_rows: the stat signature that stands for its bytes (None when the file changed
+        within the racy window of the read) and the sha256 of the bytes read."""
+        return {shown: (self._trusted(self.signatures.get(shown), self.started), digest)
+                for shown, digest in self.digests.items()}
+
     def _trusted(self, signature: Signature | None, started: int) -> Signature | None:
         """The signature, unless the file changed so shortly before this run that a later write could keep it."""
         if signature is None or signature[2] >= started - self.racy_window_ns:
