@@ -208,14 +208,16 @@ def descriptor_basis(layout: Layout) -> str:
     return json.dumps(package, sort_keys=True)
 
 
-def input_hash(layout: Layout, changed_after_ns: int | None = None, basis_before: str | None = None) -> str:
+def input_hash(layout: Layout, changed_after_ns: int | None = None, basis_before: str | None = None,
+               read: dict[str, tuple[object, str]] | None = None) -> str:
     """A hash of everything a build reads (not what it writes), so `serve` can tell whether to rebuild.
 
     With `changed_after_ns`, a file modified after that moment (a curator's edit while the build was reading), or
     a datapackage.json whose read part is not `basis_before`, makes the hash STALE_HASH, which matches no inputs:
     the build's output is then never taken for current, since it may hold a file as it was before the edit while
     the hash would say after. (datapackage.json is compared by content: a concurrent build rewrites its
-    `resources`.)"""
+    `resources`.) `read` gives the sha256 of the bytes validation read per record file (Validated.read), so a
+    build does not read every file a second time; any other file is read here."""
     digest = hashlib.sha256(__version__.encode())
     basis = descriptor_basis(layout)
     digest.update(basis.encode())
@@ -224,7 +226,17 @@ def input_hash(layout: Layout, changed_after_ns: int | None = None, basis_before
     # each one (a system call per path component: 0.5 s for 10k records).
     prefix = len(str(layout.root)) + 1
     stale = False
+    known = read or {}
     for name, path in sorted((str(p)[prefix:].replace(os.sep, "/"), str(p)) for p in files):
+        if name in known and known[name][1]:
+            try:
+                if changed_after_ns is not None and os.stat(path, follow_symlinks=False).st_mtime_ns >= \
+                        changed_after_ns:
+                    stale = True
+                digest.update(name.encode() + b"\0" + known[name][1].encode() + b"\0")
+                continue
+            except OSError:
+                pass  # gone meanwhile: read it below, which says so
         try:  # through open_record: a linked record (which validate refuses) is not followed here either
             with os.fdopen(open_record(path), "rb") as handle:
                 if changed_after_ns is not None and os.fstat(handle.fileno()).st_mtime_ns >= changed_after_ns:
@@ -232,7 +244,7 @@ def input_hash(layout: Layout, changed_after_ns: int | None = None, basis_before
                 data = handle.read()
         except OSError as error:
             data = f"\0unreadable: {error.strerror}".encode()
-        digest.update(name.encode() + b"\0" + data + b"\0")
+        digest.update(name.encode() + b"\0" + hashlib.sha256(data).hexdigest().encode() + b"\0")
     if basis_before is not None and basis != basis_before:
         stale = True
     return STALE_HASH if stale else digest.hexdigest()
@@ -333,8 +345,13 @@ def _build(layout: Layout, progress: Progress | None) -> BuildResult:
     started_ns = time.time_ns()
     kept = None
     if (layout.out_dir / atomic.CURRENT).exists():  # (no out/ yet: nothing to keep, and nothing is created)
-        with atomic.locked(layout.out_dir):
-            kept = reuse.current(layout)
+        try:
+            with atomic.locked(layout.out_dir):
+                kept = reuse.current(layout)
+                if kept is not None:
+                    atomic.clean(layout.out_dir)  # what a killed or superseded build left, as every build removes
+        except OSError:
+            kept = None  # out/ cannot be locked (nor written): the full build says so, as one located line
     if kept is not None:
         return BuildResult(Report(), True, layout.out_dir / str(kept.build["database"]), dict(kept.build["tables"]),
                            [], _sizes(layout.out_dir), kept=True)
@@ -404,7 +421,7 @@ def _write(layout: Layout, progress: Progress | None, validated: Validated, name
         _pause("downloads", progress)
         tables_json = {resource: rows_json(table.spec.field_names, table.columns)
                        for resource, table in generated.tables.items()}
-        hashed = input_hash(layout, changed_after_ns=read_from[0], basis_before=read_from[1])
+        hashed = input_hash(layout, changed_after_ns=read_from[0], basis_before=read_from[1], read=validated.read)
         downloads = Downloads(package, name, generated, tables_json)  # deflates while the database is built
         try:
             views = cast(Views, job.get("views"))

@@ -80,7 +80,7 @@ def current(layout: Layout) -> Kept | None:
         return None
     try:
         return Kept(folder.resolve(), build) if _unchanged(layout, known, build, folder) else None
-    except (OSError, BroadsheetError, ValueError):
+    except (OSError, BroadsheetError, ValueError, KeyError, TypeError, AttributeError):
         return None  # whatever is wrong, the full build finds and reports it
 
 
@@ -97,8 +97,8 @@ def _unchanged(layout: Layout, known: dict[str, Any], build: dict[str, Any], fol
     if layout.data_dir.is_dir() and {layout.relative(p) for p in layout.data_dir.glob(f"*{CSV_SUFFIX}")} - set(
             committed):
         return False  # a CSV the build would remove
-    for path, digest in committed.items():
-        if hashlib.sha256((layout.root / path).read_bytes()).hexdigest() != digest:
+    for path, digest in committed.items():  # a regular file with those bytes (a link, even to them: rewrite it)
+        if hashlib.sha256(read_record(layout.root / path)).hexdigest() != digest:
             return False
     files, stray = discover(package)
     if stray:

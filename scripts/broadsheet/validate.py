@@ -22,9 +22,9 @@ from typing import Any
 from broadsheet.check import frictionless
 from broadsheet.check.rules import cell_problems, record_problems
 from broadsheet.discover import discover
-from broadsheet.errors import Problem, Report
+from broadsheet.errors import BroadsheetError, Problem, Report
 from broadsheet.layout import Layout
-from broadsheet.package import PackageSpec, load_package
+from broadsheet.package import PackageSpec, check_schemas, load_package
 from broadsheet.records import MAX_FILE_BYTES, ParsedFile, decode_record, open_record, parse_file, parse_text
 from broadsheet.speed import incremental, keys, later, plainlines, vouch, workers
 from broadsheet.speed.cache import Cache
@@ -99,11 +99,32 @@ def _validate(layout: Layout, speed: Speed, need_rows: bool,
     cache = Cache.open(layout, "vouched" if speed.vouch else "reference") if speed.cache else None
     if cache is not None and seen is not None:
         seen.append(cache)
-    package = cache.package() if cache is not None else load_package(layout)
+    # frictionless' schema checks (and its import, ~0.5 s) are left to run while the workers read the records
+    package = cache.package(check=False) if cache is not None else load_package(layout, check=False)
+    try:
+        return _validate_package(layout, package, cache, speed, need_rows)
+    except BroadsheetError:
+        raise
+    except Exception:
+        check_schemas(package)  # a broken schema says so, whatever it broke on the way (as a checked load would)
+        raise
+
+
+def _checked(package: PackageSpec, cache: Cache | None) -> None:
+    """The schema checks load_package left undone (ConfigError for a broken schema); a passed package is kept."""
+    if package.unchecked:
+        check_schemas(package)
+        if cache is not None:
+            cache.keep(package)
+
+
+def _validate_package(layout: Layout, package: PackageSpec, cache: Cache | None, speed: Speed,
+                      need_rows: bool) -> tuple[PackageSpec, Report, Tables | None]:
     one = _one_file(package, speed)
     indexed = cache is not None and speed.vouch and not need_rows
     if indexed:
         assert cache is not None
+        _checked(package, cache)  # (a package the cache remembers is checked: the index only answers for one)
         warm = incremental.answer(package, cache, one, lambda result: local_problems(package, result),
                                   speed.workers)
         if warm is not None:
@@ -114,10 +135,16 @@ def _validate(layout: Layout, speed: Speed, need_rows: bool,
                             racy_window_ns=cache.racy_window_ns if cache is not None else 0)
     jobs = [(name, f"{folder}/{file}", f"{shown}/{file}") for name, (folder, shown, names) in files.items()
             for file in names]
+    def check() -> None:
+        _checked(package, cache)
+
     if cache is not None:
-        results = cache.file_rows(package, jobs, lambda todo: workers.build_all(package, todo, one, speed.workers))
+        results = cache.file_rows(package, jobs, lambda todo: workers.build_all(package, todo, one, speed.workers,
+                                                                                 check))
     else:
-        results = [unpack(packed, package) for _d, _s, packed in workers.build_all(package, jobs, one, speed.workers)]
+        results = [unpack(packed, package)
+                   for _d, _s, packed in workers.build_all(package, jobs, one, speed.workers, check)]
+    _checked(package, cache)
     answer = Report()
     answer.extend(stray)
     for result in results:

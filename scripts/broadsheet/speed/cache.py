@@ -84,23 +84,31 @@ class Cache:
 
     # --- the package -----------------------------------------------------------------------------------------
 
-    def package(self) -> PackageSpec:
-        """load_package, skipping the frictionless schema checks when these exact schemas passed them before."""
+    def package(self, check: bool = True) -> PackageSpec:
+        """load_package, skipping the frictionless schema checks when these exact schemas passed them before.
+        With `check=False` a package read afresh comes with its checks left undone (PackageSpec.unchecked): the
+        caller runs them (package.check_schemas) and then hands it to `keep`."""
         path = self.folder / "package.pickle"
         try:
             key, blob = marshal.loads(path.read_bytes())
             if key == self.key:
                 package = pickle.loads(blob)  # written by this tool, in a git-ignored folder of this repository
-                if isinstance(package, PackageSpec):
+                if isinstance(package, PackageSpec) and not package.unchecked:
                     package.layout = self.layout
                     # the key leaves out the generated `resources`: the writers get the file as it is now
                     package.descriptor = read_descriptor(self.layout)
                     return package
         except Exception:  # noqa: BLE001 - any unreadable cache is an empty cache
             pass
-        package = load_package(self.layout)  # raises ConfigError for broken schemas: never cached
-        self._write(path, marshal.dumps((self.key, pickle.dumps(package, protocol=pickle.HIGHEST_PROTOCOL))))
+        package = load_package(self.layout, check=check)  # raises ConfigError for broken schemas: never cached
+        self.keep(package)
         return package
+
+    def keep(self, package: PackageSpec) -> None:
+        """Remember a package whose schemas passed every check, for the next run."""
+        if not package.unchecked:
+            self._write(self.folder / "package.pickle",
+                        marshal.dumps((self.key, pickle.dumps(package, protocol=pickle.HIGHEST_PROTOCOL))))
 
     # --- per-file results ------------------------------------------------------------------------------------
 
