@@ -38,7 +38,7 @@ def test_categories_reach_dictionary_readme_and_site_structure(museums):
     result = build(museums)
     assert result.built, result.report.to_dict()
     readme = (museums.root / "README.md").read_text(encoding="utf-8")
-    assert ("| `kind` | string |  | What it shows. One of: `art` (Fine art), `history` (History), "
+    assert ("| `kind` | string |  | What it shows. One of `art` (Fine art), `history` (History), "
             "`science` (Science and technology). |") in readme
     assert "Money: the currency is in `registry_code`." in readme
     with zipfile.ZipFile(museums.out_dir / "downloads/museums-fixture.zip") as archive:

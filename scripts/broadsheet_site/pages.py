@@ -38,7 +38,7 @@ KINDS = ("facts", "list", "sentence", "text")
 
 
 def page_kinds(datasette) -> dict[str, dict[str, Any]]:  # type: ignore[no-untyped-def]
-    found = (datasette.plugin_config("broadsheet") or {}).get("pages") or {}
+    found = config(datasette).get("pages") or {}
     return {name: spec for name, spec in found.items() if isinstance(spec, dict)}
 
 

@@ -7,8 +7,12 @@ from typing import Any
 
 from datasette.utils import sqlite_timelimit, tilde_decode, tilde_encode
 
-from broadsheet_site.config import config, quote, table_names
+from broadsheet_site.config import config, internal, quote, table_names
 from broadsheet_site.labels import Labels, cell, readable
+
+# The supports query's columns, by position (broadsheet.export.sitemeta writes it): resource, record_id, record,
+# fact, and where in the source (the citation table's locator column, whatever the schema names it).
+SUPPORTS_WHERE = 4
 
 
 async def record(datasette, db: str, table: str, pks: str) -> dict[str, Any] | None:
@@ -50,7 +54,7 @@ def record_page(labels: Labels, conf: dict[str, Any], table: str, record_id: str
         "related": related(labels, table, record_id, names),
         "supports": supports(labels, spec, record_id),
         "table_href": labels.datasette.urls.table(labels.db, table),
-        "dates": record_dates(labels, table, record_id, names),
+        "dates": record_dates(labels, internal(conf, "history"), table, record_id, names),
     }
 
 
@@ -68,7 +72,8 @@ def supports(labels: Labels, spec: dict[str, Any], record_id: str) -> list[dict[
             kind = (labels.resources.get(row["resource"]) or {}).get("title") or row["resource"]
             records[key] = {**link, "kind": kind, "facts": []}
         fact = fact_title(labels.resources.get(row["resource"]) or {}, str(row["fact"] or ""))
-        shown_fact = fact + (f" ({row['locator']})" if row.get("locator") else "")
+        where = list(row.values())[SUPPORTS_WHERE]
+        shown_fact = fact + (f" ({where})" if where else "")
         if shown_fact not in records[key]["facts"]:
             records[key]["facts"].append(shown_fact)
     return sorted(records.values(), key=lambda r: (r["kind"], r["text"]))
@@ -103,8 +108,9 @@ def citations_by_field(labels: Labels, table: str, record_id: str, names: set[st
     found: dict[str, list] = {}
     for row in labels.query(f"select * from {quote(name)} {child_where(spec)}", [record_id]):
         source = labels.link(ref["table"], row[ref["column"]]) if ref else {"text": ""}
-        found.setdefault(row[spec["cites"]], []).append(
-            {"source": source, "locator": row.get("locator") or "", "note": row.get("note") or ""})
+        found.setdefault(row[spec["cites"]], []).append(  # the columns in these roles, as the schema declares them
+            {"source": source, "locator": row.get(spec.get("locator") or "") or "",
+             "note": row.get(spec.get("note") or "") or ""})
     return found
 
 
@@ -121,7 +127,7 @@ def child_lists(labels: Labels, table: str, record_id: str, names: set[str],
         rows = []
         for row in labels.query(f"select * from {quote(name)} {child_where(spec)}", [record_id]):
             rows.append({"cells": [cell(labels, spec, c["name"], row.get(c["name"]), row) for c in columns],
-                         "raw": row})
+                         "raw": row, "lists": nested_lists(labels, name, row, names)})
         if rows:
             lists.append({"name": name, "title": spec["title"], "columns": columns, "rows": rows,
                           "href": labels.datasette.urls.table(labels.db, name) + f"?{next(iter(spec['parent_link']))}="
@@ -129,6 +135,28 @@ def child_lists(labels: Labels, table: str, record_id: str, names: set[str],
         if name in rules and rows:
             disagreements += disagreeing(spec, rules[name], columns, rows)
     return lists, disagreements
+
+
+def nested_lists(labels: Labels, table: str, row: dict[str, Any], names: set[str]) -> list[dict[str, Any]]:
+    """The lists inside one list entry (grandchildren, and theirs): each child table's rows whose link columns
+    hold this entry's values, in their order."""
+    found = []
+    for name in labels.resources[table].get("children") or []:
+        spec = labels.resources[name]
+        link = spec.get("parent_link") or {}
+        if spec.get("cites") or name not in names or not link:
+            continue
+        hidden = set(link) | {spec.get("position")}
+        columns = [f for f in spec["fields"] if f["name"] not in hidden]
+        where = " and ".join(f"{quote(column)} = ?" for column in link)
+        order = f" order by {quote(spec['position'])}" if spec.get("position") else ""
+        rows = [{"cells": [cell(labels, spec, c["name"], inner.get(c["name"]), inner) for c in columns],
+                 "lists": nested_lists(labels, name, inner, names)}
+                for inner in labels.query(f"select * from {quote(name)} where {where}{order}",
+                                          [row.get(parent) for parent in link.values()])]
+        if rows:
+            found.append({"name": name, "title": spec["title"], "columns": columns, "rows": rows})
+    return found
 
 
 def disagreeing(spec: dict[str, Any], rule: dict[str, Any], columns: list, rows: list) -> list[dict[str, Any]]:
@@ -251,11 +279,11 @@ def owner_column(resources: dict[str, Any], name: str) -> str | None:
     return None
 
 
-def record_dates(labels: Labels, resource: str, record_id: str, names: set[str]) -> dict[str, str]:
-    """When the record was first added and last changed, from the history of the data."""
-    if "record_history" not in names:
+def record_dates(labels: Labels, history: str, resource: str, record_id: str, names: set[str]) -> dict[str, str]:
+    """When the record was first added and last changed, from the history of the data (the table `history`)."""
+    if history not in names:
         return {}
     row = labels.conn.execute(
-        "select min(date), max(date) from record_history where resource = ? and record_id = ?",
+        f"select min(date), max(date) from {quote(history)} where resource = ? and record_id = ?",
         [resource, record_id]).fetchone()
     return {"added": row[0], "changed": row[1]} if row and row[0] else {}

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from broadsheet.cli.base import EXIT_INVALID, EXIT_OK, _fail_config, _layout, cli, root_option
+from broadsheet.cli.base import EXIT_INVALID, EXIT_OK, _fail_config, _fail_write, _layout, cli, root_option
 from broadsheet.errors import BroadsheetError
 
 
@@ -36,9 +36,10 @@ def fmt(root: Path | None, check: bool, paths: tuple[Path, ...]) -> None:
       broadsheet fmt datapackage/museums/louvre.yaml
     """
     from broadsheet.atomic import write_atomically
+    from broadsheet.build import WriteFailed, write_fault
+    from broadsheet.discover import discover
     from broadsheet.fmt import format_record
-    from broadsheet.layout import RECORD_SUFFIX
-    from broadsheet.package import load_package
+    from broadsheet.package import SUFFIXES, load_package
     from broadsheet.records import not_a_file, read_record
     from broadsheet.report import text_line
 
@@ -49,9 +50,11 @@ def fmt(root: Path | None, check: bool, paths: tuple[Path, ...]) -> None:
         _fail_config(error)
         return
     if paths:
-        files = sorted({f for p in paths for f in (sorted(p.rglob(f"*{RECORD_SUFFIX}")) if p.is_dir() else [p])})
+        files = sorted({f for p in paths for f in (sorted(x for s in SUFFIXES for x in p.rglob(f"*{s}"))
+                                                   if p.is_dir() else [p])})
     else:
-        files = [f for spec in package.top_level for f in layout.record_files(spec.name)]
+        found, _stray = discover(package)
+        files = [Path(folder) / name for folder, _shown, names in found.values() for name in names]
     failed = changed = 0
     for file in files:
         shown = layout.relative(file)
@@ -74,7 +77,15 @@ def fmt(root: Path | None, check: bool, paths: tuple[Path, ...]) -> None:
             click.echo("".join(difflib.unified_diff(result.original.splitlines(keepends=True),
                                                     result.text.splitlines(keepends=True), shown, shown)), nl=False)
         else:
-            write_atomically(file, result.text.encode("utf-8"), durable=False)
+            try:
+                write_atomically(file, result.text.encode("utf-8"), durable=False)
+            except OSError as error:  # a full disk, a file size limit, no permission: one line, exit 1
+                fault = write_fault(error)
+                if fault is None:
+                    raise
+                code, reason, _file = fault
+                _fail_write(WriteFailed(code, shown, reason, "fmt stopped at this file: it and the files after it "
+                                        f"are as they were; {changed - 1} reformatted before it"))
     verb = "would reformat" if check else "reformatted"
     click.echo(f"{verb} {changed} of {len(files)} files" + (f"; {failed} could not be formatted" if failed else ""),
                err=True)

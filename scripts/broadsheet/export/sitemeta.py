@@ -194,7 +194,9 @@ def supported_by_query(package: PackageSpec) -> dict[str, dict[str, Any]]:
 
 
 def _supported_select(spec: ResourceSpec, owner: ResourceSpec, column: str) -> str:
-    """One branch of the union: rows of `spec` whose `column` names the cited record, shown as their record."""
+    """One branch of the union: rows of `spec` whose `column` names the cited record, shown as their record.
+    The site reads its columns by position (resource, record_id, record, fact, locator): the last is the column
+    in the citation table's `locator` role, whatever the schema calls it."""
     link = owner.id_field if spec is owner else next(iter(spec.parent_link))
     label = label_column(owner) or owner.id_field
     plain_title = spec.title.replace("'", "''")

@@ -10,12 +10,14 @@ file goes through broadsheet.records. Its output is only a reader's output: the 
 (broadsheet.tables) turns it into rows, as it does the exact reader's.
 
 Equivalence test: tests/test_differential.py (test_plain_reader_*) compares this reader's rows with the exact
-reader's on the fixture, generated and hand-written records, every bad input and random lines."""
+reader's on the fixture, generated and hand-written records, every bad input and random lines; it reads only
+files of one record (a file of many goes to broadsheet.records), held by tests/test_layouts.py."""
 
 from __future__ import annotations
 
 import re
 
+from broadsheet.layout import MAX_DEPTH
 from broadsheet.records import NULL_WORDS, Cell, Entry, Seq
 
 SIMPLE_LINE = re.compile(r"( *)(- )?([A-Za-z_][A-Za-z0-9_]*):(?: (.+))?")
@@ -77,9 +79,12 @@ def simple_flow_items(inner: str) -> list[str] | None:
 
 
 
-def read(text: str) -> Entry | None:
+def read(text: str, max_depth: int = MAX_DEPTH) -> Entry | None:
     """The record's Entry, exactly as records.parse_text gives it for the same text, or None when the text is
-    outside the simple corner (or holds anything parse_text would report)."""
+    outside the simple corner (or holds anything parse_text would report). Its deepest value (a list of
+    entries) is at depth 3: a lower `max-depth` leaves the file to the exact reader, which reports it."""
+    if max_depth < 3:
+        return None
     lines = simple_lines(text)
     if lines is None:
         return None
