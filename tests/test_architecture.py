@@ -133,6 +133,9 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
 ]
 # Imported inside a function, never at the top: heavy or optional, and not needed by every run.
 DEFERRED = {
+    "rfc3986": "frictionless' uri check; imported only for a schema with `format: uri`",
+    "validators": "frictionless' email and uuid checks; imported only for a schema with such a format",
+    "dateutil": "frictionless' `format: any` dates; imported only for a schema with one",
     "frictionless": "0.35 s to import; a warm validate run never needs it",
     "datasette": "only `broadsheet serve` needs it",
     "multiprocessing": "~50 ms to import; most runs stay in one process",
