@@ -75,8 +75,10 @@ def test_template_validates_once_required_values_are_filled(museums):
 @pytest.mark.parametrize(("resource", "record_id", "message"), [
     ("galleries", "x", "no resource 'galleries'; records can be written for: cities, museums, sources"),
     ("museum_names", "x", "'museum_names' is the list `names` inside museums records; write a museums record"),
-    ("museums", "Tate Modern", "id 'Tate Modern' is not a lowercase slug"),
-    ("museums", "tate--modern", "id 'tate--modern' is not a lowercase slug"),
+    ("museums", "Tate Modern", "id 'Tate Modern' does not match the pattern of museums.id, "
+     "^[a-z0-9]+(-[a-z0-9]+)*$, as a whole (from its first character to its last): Slug of the museum."),
+    ("museums", "tate--modern", "id 'tate--modern' does not match the pattern of museums.id"),
+    ("cities", "rome/lazio", "id 'rome/lazio' names the record's file: it cannot hold a / or \\ or start with ."),
 ])
 def test_bad_requests(museums, resource, record_id, message):
     with pytest.raises(ScaffoldError, match=re.escape(message)):

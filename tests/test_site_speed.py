@@ -12,9 +12,9 @@ import pytest
 
 from broadsheet import serve
 from broadsheet.export import sitemeta
+from broadsheet.words import fold
 from broadsheet_site import cache as cache_module
 from broadsheet_site import facets, search
-from broadsheet_site.folding import fold
 from test_site import make_site
 
 

@@ -17,7 +17,7 @@ import json
 from dataclasses import dataclass, field
 
 from broadsheet.git import GitError, changed_paths, default_base, in_repository, read_blobs, repo_prefix, resolve, short
-from broadsheet.layout import Layout, record_parts
+from broadsheet.layout import FROM_FIELD, ONE, Layout
 from broadsheet.package import PackageSpec, ResourceSpec
 from broadsheet.records import parse_bytes, read_record
 from broadsheet.tables import build_tables
@@ -45,14 +45,13 @@ class RecordState:
 
 
 def record_location(package: PackageSpec, path: str) -> tuple[ResourceSpec, str] | None:
-    """(resource, record id) for `datapackage/<resource>/<id>.yaml`, None for any other path."""
-    parts = record_parts(path)
-    if parts is None:
+    """(resource, record id named by the file) for a file holding one record (`datapackage/<resource>/<id>.yaml`
+    by default; where ids come from a field, the file name stands for the id until the file is read). None for
+    any other path, and for a file of many records: diff and history compare files of one record."""
+    spec = package.record_resource(path)
+    if spec is None or spec.records is None or spec.records.records != ONE:
         return None
-    spec = package.resources.get(parts[0])
-    if spec is None or not spec.is_top_level:
-        return None
-    return spec, parts[1]
+    return spec, spec.records.stem(path)
 
 
 def list_paths(package: PackageSpec, spec: ResourceSpec, prefix: str = "") -> dict[str, ResourceSpec]:
@@ -99,6 +98,8 @@ def record_state(package: PackageSpec, path: str, raw: bytes) -> RecordState | N
         columns = [table.column(name) for name in shown]
         lists[key_path] = [{name: row[c] for name, c in zip(shown, columns, strict=True)} for row in table.rows]
     label = fields.get(spec.label_field) if spec.label_field else None
+    if spec.records is not None and spec.records.id_from == FROM_FIELD and fields.get(spec.id_field):
+        record_id = str(fields[spec.id_field])
     return RecordState(spec.name, record_id, path, fields, lists, label)
 
 

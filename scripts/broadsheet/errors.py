@@ -14,7 +14,7 @@ WARNING = "warning"
 CODES: dict[str, str] = {
     # the file
     "unreadable-file": "the file cannot be read (permissions, a broken link, a folder named like a record)",
-    "file-too-large": "the file is larger than a record should be (1 MB)",
+    "file-too-large": "the file is larger than its layout allows (`max-file-bytes`, 1 MB by default)",
     "invalid-utf8": "the bytes are not UTF-8 text",
     "bom-in-file": "a byte-order mark inside the file",
     "control-character": "an invisible control character",
@@ -25,20 +25,20 @@ CODES: dict[str, str] = {
     # the YAML
     "yaml-syntax": "the YAML cannot be parsed",
     "multiple-documents": "more than one YAML document (`---`) in one file",
-    "not-a-mapping": "the file, or an item of a child list, is not a mapping of field: value",
+    "not-a-mapping": "the file, a record in it, or an item of a child list is not a mapping of field: value",
     "duplicate-key": "a key appears twice in one mapping",
     "yaml-anchor": "an anchor (`&name`): records do not share values",
     "yaml-alias": "an alias (`*name`) repeating another value",
     "yaml-tag": "an explicit tag (`!tag`): the schema decides each value's type",
     "complex-key": "a key that is not a plain name",
-    "too-deep": "nesting deeper than a record may go",
+    "too-deep": "nesting deeper than its layout allows (`max-depth`, 8 by default)",
     # the record against its schema
     "unknown-field": "a key the schema does not have",
     "filled-field": "a field the loader fills in from the enclosing record was typed",
-    "not-a-list": "a child list's key holds something other than a list",
-    "id-mismatch": "the record's id differs from its file name",
+    "not-a-list": "a child list's key, or a file of many records, holds something other than a list",
+    "id-mismatch": "the record's id differs from its file name (or from the key it is filed under)",
     "unknown-resource": "a folder of datapackage/ that no schema describes",
-    "wrong-extension": "a file in a record folder that does not end in .yaml",
+    "wrong-extension": "a file in a record folder without a suffix its layout accepts (.yaml by default)",
     # frictionless' verdicts, located
     "type-error": "a value that is not of its field's type (Broadsheet's casts are stricter than frictionless')",
     "constraint-error": "a value that breaks a constraint of its field (required, enum, pattern, bounds)",

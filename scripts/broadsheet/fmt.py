@@ -29,9 +29,8 @@ from dataclasses import dataclass, field
 
 import yaml
 
-from broadsheet.diff import record_location
 from broadsheet.errors import Problem
-from broadsheet.layout import DATA_DIR, RECORD_SUFFIX
+from broadsheet.layout import DATA_DIR, ONE, RECORD_SUFFIX, RecordLayout
 from broadsheet.package import PackageSpec, ResourceSpec
 from broadsheet.records import NULL_WORDS, FastLoader, parse_bytes
 from broadsheet.tables import build_tables
@@ -54,41 +53,70 @@ class Formatted:
 def format_record(package: PackageSpec, path: str, raw: bytes) -> Formatted:
     """The canonical form of one record file (`path` relative to the root), or the problems that stop it."""
     original = raw.decode("utf-8", "replace")
-    located = record_location(package, path)
-    if located is None:
+    spec = package.record_resource(path)
+    if spec is None:
         return Formatted(path, original, None, [Problem(
             "not-a-record", "not a record file", path=path, expected=f"{DATA_DIR}/<resource>/<id>{RECORD_SUFFIX}",
-            hint="fmt rewrites record files only")])
-    parsed = parse_bytes(raw, path)
-    if parsed.entry is None or parsed.problems:
+            hint="fmt rewrites record files only (the files a schema's x-broadsheet.layout names)")])
+    form = spec.records or RecordLayout("")
+    parsed = parse_bytes(raw, path, form)
+    if (parsed.entry is None and parsed.many is None) or parsed.problems:
         return Formatted(path, original, None, parsed.problems)
-    spec = located[0]
-    text = canonical_text(package, spec, original.removeprefix("\ufeff"))
-    second = canonical_text(package, spec, text)
-    if second != text or _rows(package, spec.name, path, text) != _rows(package, spec.name, path, original):
+    text = canonical_text(package, spec, original.removeprefix("\ufeff"), form)
+    second = canonical_text(package, spec, text, form)
+    if second != text:
         return Formatted(path, original, None, [Problem(
-            "fmt-unsafe", "fmt could not rewrite this file without changing a value; it was left as it is",
-            path=path, hint="format it by hand, and please report the file")])
+            "fmt-unsafe", "fmt's canonical form of this file is not stable (a second run would change it again); "
+            "it was left as it is", path=path, hint="format it by hand, and please report the file")])
+    before, after = _rows(package, spec, path, original), _rows(package, spec, path, text)
+    if before != after:
+        return Formatted(path, original, None, [_changed_value(path, before, after)])
     return Formatted(path, original, text)
 
 
-def _rows(package: PackageSpec, resource: str, path: str, text: str) -> object:
-    parsed = parse_bytes(text.encode("utf-8"), path)
-    if parsed.entry is None:
+def _changed_value(path: str, before: object, after: object) -> Problem:
+    """fmt-unsafe, saying which value the canonical form would change."""
+    assert isinstance(before, dict) and isinstance(after, dict)
+    for table in sorted(set(before) | set(after)):
+        old, new = before.get(table, []), after.get(table, [])
+        for index, (old_row, new_row) in enumerate(zip(old, new, strict=False)):
+            for name, value in old_row.items():
+                if new_row.get(name) != value:
+                    return Problem("fmt-unsafe", f"fmt's canonical form would change {name} of row {index + 1} "
+                                   f"of {table} from {value!r} to {new_row.get(name)!r}; the file was left as it is",
+                                   path=path, resource=table, field=name, found=repr(value),
+                                   expected=repr(new_row.get(name)), hint="format it by hand, and please report "
+                                   "the file")
+        if len(old) != len(new):
+            return Problem("fmt-unsafe", f"fmt's canonical form would hold {len(new)} rows of {table}, not "
+                           f"{len(old)}; the file was left as it is", path=path, resource=table,
+                           hint="format it by hand, and please report the file")
+    return Problem("fmt-unsafe", "fmt could not rewrite this file without changing a value; it was left as it is",
+                   path=path, hint="format it by hand, and please report the file")
+
+
+def _rows(package: PackageSpec, spec: ResourceSpec, path: str, text: str) -> object:
+    parsed = parse_bytes(text.encode("utf-8"), path, spec.records)
+    if parsed.entry is None and parsed.many is None:
         return None
-    tables = build_tables(package, {resource: [parsed]})
+    tables = build_tables(package, {spec.name: [parsed]})
     # typed values only: the loader fills a list's link to its record from the keys read before the list, so a
     # file that lists `citations:` above `id:` gets the link only once fmt has put the id first
-    return {table.spec.name: [[value for name, value in zip(table.spec.field_names, row, strict=True)
-                               if name in table.spec.typed_fields] for row in table.rows] for table in tables}
+    return {table.spec.name: [{name: value for name, value in zip(table.spec.field_names, row, strict=True)
+                               if name in table.spec.typed_fields} for row in table.rows] for table in tables}
 
 
-def canonical_text(package: PackageSpec, spec: ResourceSpec, text: str) -> str:
+def canonical_text(package: PackageSpec, spec: ResourceSpec, text: str, form: RecordLayout | None = None) -> str:
+    """A file of one record: keys reordered and requoted; a file of many: requoted only (its records and their
+    keys keep the order written)."""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     root = yaml.compose(text, Loader=FastLoader)
     lines = text.split("\n")
     if lines and lines[-1] == "":
         lines.pop()
+    if form is not None and form.records != ONE and root is not None and not root.flow_style:
+        _requote(root, lines)
+        return "\n".join(lines).rstrip("\n") + "\n"
     if not isinstance(root, yaml.MappingNode) or root.flow_style:
         return "\n".join(lines).rstrip("\n") + "\n"
     _requote(root, lines)

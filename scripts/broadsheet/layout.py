@@ -20,20 +20,46 @@ RECORD_SUFFIX = ".yaml"  # a record file: datapackage/<resource>/<id>.yaml
 SCHEMA_SUFFIX = ".yaml"  # a schema: schemas/<resource>.yaml
 VIEW_SUFFIX = ".sql"  # a view: schemas/views/<view>.sql
 CSV_SUFFIX = ".csv"
+MAX_FILE_BYTES = 1_000_000  # a record file's default size limit (layout `max-file-bytes`)
+MAX_DEPTH = 8  # a record's default nesting limit (layout `max-depth`)
+ONE, LIST, MAPPING = "one", "list", "mapping"  # how many records a file holds (layout `records`)
+FROM_FILE, FROM_FIELD, FROM_KEY = "file", "field", "key"  # where a record's id comes from (layout `id`)
+
+
+@dataclass(frozen=True)
+class RecordLayout:
+    """Where one top-level resource's records live and how each is identified: a schema's
+    `x-broadsheet.layout` (docs/dataset-format.md, Layouts). The defaults are one `.yaml` file per record in
+    `datapackage/<resource>/`, named after its id."""
+
+    folder: str  # relative to the root, with forward slashes
+    recursive: bool = False
+    suffixes: tuple[str, ...] = (RECORD_SUFFIX,)
+    id_from: str = FROM_FILE
+    records: str = ONE
+    max_file_bytes: int = MAX_FILE_BYTES
+    max_depth: int = MAX_DEPTH
+
+    def accepts(self, name: str) -> bool:
+        """A file name with one of the accepted suffixes."""
+        return name.endswith(self.suffixes)
+
+    def stem(self, name: str) -> str:
+        """A record file's name without its folders and its suffix: the id, when the id is the file name."""
+        name = name.rsplit("/", 1)[-1]
+        for suffix in self.suffixes:
+            if name.endswith(suffix):
+                return name[: -len(suffix)]
+        return name
+
+    @property
+    def ids_from_names(self) -> bool:
+        return self.id_from == FROM_FILE
 
 
 def record_id_of(path: str) -> str:
     """The record id a record file's path names (its file name without the suffix)."""
     return path.rsplit("/", 1)[-1].removesuffix(RECORD_SUFFIX)
-
-
-def record_parts(path: str) -> tuple[str, str] | None:
-    """(resource folder, record id) for a path `datapackage/<resource>/<id>.yaml` relative to the root, None for
-    any other path."""
-    parts = path.split("/")
-    if len(parts) != 3 or parts[0] != DATA_DIR or not parts[2].endswith(RECORD_SUFFIX):
-        return None
-    return parts[1], parts[2].removesuffix(RECORD_SUFFIX)
 
 
 @dataclass(frozen=True)
@@ -68,11 +94,16 @@ class Layout:
     def schema_path(self, resource: str) -> Path:
         return self.schemas_dir / f"{resource}{SCHEMA_SUFFIX}"
 
-    def records_dir(self, resource: str) -> Path:
-        return self.data_dir / resource
+    def records_dir(self, resource: str, records: RecordLayout | None = None) -> Path:
+        return self.root / records.folder if records is not None else self.data_dir / resource
 
-    def record_path(self, resource: str, record_id: str) -> Path:
-        return self.records_dir(resource) / f"{record_id}{RECORD_SUFFIX}"
+    def record_path(self, resource: str, record_id: str, records: RecordLayout | None = None) -> Path:
+        suffix = records.suffixes[0] if records is not None else RECORD_SUFFIX
+        return self.records_dir(resource, records) / f"{record_id}{suffix}"
+
+    def default_records(self, resource: str) -> RecordLayout:
+        """Today's layout: `datapackage/<resource>/<id>.yaml`."""
+        return RecordLayout(f"{DATA_DIR}/{resource}")
 
     def csv_path(self, resource: str) -> Path:
         return self.data_dir / f"{resource}{CSV_SUFFIX}"
@@ -100,14 +131,12 @@ class Layout:
         """The resource schemas, sorted."""
         return sorted(self.schemas_dir.glob(f"*{SCHEMA_SUFFIX}"))
 
-    def record_files(self, resource: str) -> list[Path]:
-        """The record files of one resource, sorted."""
-        return sorted(self.records_dir(resource).glob(f"*{RECORD_SUFFIX}"))
-
     def input_files(self) -> list[Path]:
-        """Everything a build reads besides datapackage.json: schemas (at any depth), views and record files."""
+        """Everything a build reads besides datapackage.json: schemas (at any depth), views and record files
+        (every file under datapackage/'s folders with a suffix a layout may accept, at any depth)."""
         return [*self.schemas_dir.rglob(f"*{SCHEMA_SUFFIX}"), *self.views_dir.glob(f"*{VIEW_SUFFIX}"),
-                *self.data_dir.glob(f"*/*{RECORD_SUFFIX}")]
+                *(path for suffix in (RECORD_SUFFIX, ".yml") for folder in self.data_dir.glob("*/")
+                  for path in folder.rglob(f"*{suffix}"))]
 
     def relative(self, path: Path) -> str:
         """A path as shown to people: relative to the root, with forward slashes. A symbolic link is named as

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from broadsheet.diff import list_keys
 from broadsheet.errors import BroadsheetError
+from broadsheet.layout import FROM_FILE, FROM_KEY, LIST, MAPPING, RecordLayout
 from broadsheet.package import FieldSpec, PackageSpec, ResourceSpec
 
-SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+NOT_IN_FILE_NAMES = re.compile(r"[^A-Za-z0-9._-]+")  # a file named after an id taken from a field: the rest is -
 
 
 class ScaffoldError(BroadsheetError):
@@ -52,20 +54,62 @@ def template(package: PackageSpec, resource: str, record_id: str | None = None) 
     if not spec.is_top_level:
         raise ScaffoldError(f"{resource!r} is the list `{spec.key}` inside {spec.parent} records; "
                             f"write a {spec.parent} record instead")
-    if record_id is not None and not SLUG.match(record_id):
-        raise ScaffoldError(f"id {record_id!r} is not a lowercase slug such as `my-record-2025` "
-                            f"(lowercase letters and digits joined by single hyphens)")
+    form = spec.records or RecordLayout("")
+    if record_id is not None:
+        check_id(spec, form, record_id)
     lines = [f"# {spec.title}: {spec.description}".rstrip(": "),
              "# Fill in what a source states; delete a line you cannot fill (an empty value means not known).", ""]
     for name in spec.field_names:
         if name not in spec.typed_fields:
             continue
         lines.append(f"# {field_hint(spec.field_map[name], package, spec)}")
-        value = record_id if name == spec.id_field and record_id else ""
-        lines.append(f"{name}: {value}".rstrip())
+        if name == spec.id_field and form.id_from == FROM_KEY:
+            lines.pop()  # the id is the key the record is filed under
+            continue
+        value = _key(record_id) if name == spec.id_field and record_id else ""
+        lines.append(f"{_key(name)}: {value}".rstrip())
     for key, child in list_keys(package, spec).items():
         lines += ["", *_list_example(package, package.resources[child], key, indent="")]
+    if form.records == LIST:  # one item of the file's list
+        head, body = lines[:2], lines[2:]
+        first = next(i for i, line in enumerate(body) if line and not line.startswith("#"))
+        body = [("- " if i == first else "  ") + line if line else line for i, line in enumerate(body)]
+        lines = [*head, *body]
+    elif form.records == MAPPING:  # filed under its id
+        lines = [*lines[:2], f"{_key(record_id or 'new-id')}:",
+                 *("  " + line if line else line for line in lines[2:])]
     return "\n".join(lines) + "\n"
+
+
+def check_id(spec: ResourceSpec, form: RecordLayout, record_id: str) -> None:
+    """An id `validate` accepts: the id field's pattern as frictionless applies it (the whole value), and a
+    file name when the file is named after its id."""
+    if not record_id.strip() or record_id != record_id.strip():
+        raise ScaffoldError(f"id {record_id!r} is empty or starts or ends with a space")
+    if form.id_from == FROM_FILE and ("/" in record_id or "\\" in record_id or record_id.startswith(".")):
+        raise ScaffoldError(f"id {record_id!r} names the record's file: it cannot hold a / or \\ or start with .")
+    pattern = spec.field_map[spec.id_field].constraints.get("pattern")
+    if isinstance(pattern, str) and re.match(f"^{pattern}$", record_id) is None:
+        described = spec.field_map[spec.id_field].description
+        raise ScaffoldError(f"id {record_id!r} does not match the pattern of {spec.name}.{spec.id_field}, "
+                            f"{pattern}, as a whole (from its first character to its last)"
+                            + (f": {described}" if described else ""))
+
+
+def record_file(package: PackageSpec, resource: str, record_id: str) -> Path:
+    """Where `broadsheet new` writes a record: a file named after its id (an id from a field: its letters,
+    digits, `.`, `_` and `-`, the rest as `-`)."""
+    spec = package.resources[resource]
+    form = spec.records or RecordLayout("")
+    stem = record_id if form.id_from == FROM_FILE else NOT_IN_FILE_NAMES.sub("-", record_id).strip("-.") or "record"
+    return package.layout.root / form.folder / f"{stem}{form.suffixes[0]}"
+
+
+def _key(name: str) -> str:
+    """A name or id as YAML text: plain when YAML reads it back as itself, quoted otherwise."""
+    if re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_./-]*( [A-Za-z0-9_./-]+)*", name):
+        return name
+    return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def _list_example(package: PackageSpec, child: ResourceSpec, key: str, indent: str) -> list[str]:

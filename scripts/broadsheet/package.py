@@ -15,10 +15,27 @@ from typing import Any
 import yaml
 
 from broadsheet.errors import ConfigError
-from broadsheet.layout import VIEW_SUFFIX, Layout
+from broadsheet.layout import (
+    DATA_DIR,
+    FROM_FIELD,
+    FROM_FILE,
+    FROM_KEY,
+    LIST,
+    MAPPING,
+    ONE,
+    VIEW_SUFFIX,
+    Layout,
+    RecordLayout,
+)
 
-NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+NAME = re.compile(r"^[a-z][a-z0-9_]*$")  # resources and views: they name files, tables and URLs
+# Fields: any name Frictionless allows (hyphens, capitals, spaces, dots), except one a CSV header or a
+# `key:` line cannot hold (an empty name, a control character such as a line break).
+FIELD_NAME = re.compile(r"[^\x00-\x1f\x7f-\x9f]+")
 EXTENSION = "x-broadsheet"
+LAYOUT = "layout"  # the x-broadsheet block saying where a resource's records live
+SUFFIXES = (".yaml", ".yml")  # the suffixes a record file may have
+LAYOUT_KEYS = {"folder", "recursive", "suffixes", "id", "records", "max-file-bytes", "max-depth"}
 
 
 @dataclass(frozen=True)
@@ -88,6 +105,10 @@ class ResourceSpec:
     note: str | None = None
     parent_link: dict[str, str] = field(default_factory=dict)  # child field -> parent field
     children: dict[str, str] = field(default_factory=dict)  # list key in the record -> child resource
+    records: RecordLayout | None = None  # a top-level resource: where its records live (x-broadsheet.layout)
+    # a child of key/value rows: (the field holding each key, the field holding its value) of the parent's mapping
+    entries: tuple[str, str] | None = None
+    flatten: tuple[str, ...] = ()  # keys holding a mapping whose keys fill the columns `<key>.<inner key>`
 
     @cached_property
     def field_map(self) -> dict[str, FieldSpec]:
@@ -143,6 +164,16 @@ class PackageSpec:
     def name(self) -> str:
         return str(self.descriptor.get("name") or "data")
 
+    def record_resource(self, path: str) -> ResourceSpec | None:
+        """The top-level resource whose layout holds the record file at `path` (relative to the root)."""
+        for spec in self.top_level:
+            form = spec.records
+            if form is None or not path.startswith(form.folder + "/") or not form.accepts(path):
+                continue
+            if form.recursive or "/" not in path[len(form.folder) + 1:]:
+                return spec
+        return None
+
     def citation_table(self, resource: str) -> ResourceSpec | None:
         for child in self.resources[resource].children.values():
             if self.resources[child].cites:
@@ -178,6 +209,7 @@ def load_package(layout: Layout) -> PackageSpec:
     if not specs:
         raise ConfigError("schemas/ holds no <resource>.yaml Table Schema", path="schemas/")
     _link_children(specs)
+    _check_folders(specs)
     views = {p.stem: p.read_text(encoding="utf-8") for p in sorted(layout.views_dir.glob(f"*{VIEW_SUFFIX}"))}
     for name in views:
         if not NAME.match(name) or name in specs:
@@ -215,8 +247,9 @@ def _read_schema(layout: Layout, path: Path) -> ResourceSpec:
     _check_frictionless(descriptor, shown)
     fields = [FieldSpec(f["name"], f.get("type", "any"), f) for f in descriptor["fields"]]
     for f in fields:
-        if not NAME.match(f.name):
-            raise ConfigError(f"field name {f.name!r} must match {NAME.pattern}", path=shown)
+        if not isinstance(f.name, str) or not FIELD_NAME.fullmatch(f.name):
+            raise ConfigError(f"field name {f.name!r} must be non-empty text without control characters "
+                              "(a line break, a tab)", path=shown)
     primary_key = descriptor.get("primaryKey") or []
     if isinstance(primary_key, str):
         primary_key = [primary_key]
@@ -229,12 +262,104 @@ def _read_schema(layout: Layout, path: Path) -> ResourceSpec:
     if spec.is_top_level and len(spec.primary_key) != 1:
         raise ConfigError("a top-level resource needs a one-field primaryKey: its value is the file name",
                           path=shown)
+    if spec.is_top_level:
+        spec.records = _record_layout(name, extension.get(LAYOUT), shown)
+    elif extension.get(LAYOUT) is not None:
+        raise ConfigError(f"{EXTENSION}.{LAYOUT}: a child resource's rows live in its parent's records",
+                          path=shown)
+    spec.entries = _entries(extension.get("entries"), spec, shown)
+    spec.flatten = _flatten(extension.get("flatten"), spec, shown)
     for f in fields:
         _check_categories(f, spec, shown)
     for declared in filter(None, [spec.position, spec.cites, spec.locator, spec.note]):
         if declared not in spec.field_map:
             raise ConfigError(f"{EXTENSION} names field {declared!r}, which the schema does not have", path=shown)
     return spec
+
+
+def _record_layout(resource: str, declared: object, shown: str) -> RecordLayout:
+    """The `x-broadsheet.layout` block, checked; absent keys take today's values."""
+    where = f"{EXTENSION}.{LAYOUT}"
+    if declared is None:
+        return RecordLayout(f"{DATA_DIR}/{resource}")
+    if not isinstance(declared, dict):
+        raise ConfigError(f"{where} must be a mapping of settings", path=shown)
+    unknown = sorted(set(declared) - LAYOUT_KEYS)
+    if unknown:
+        raise ConfigError(f"{where} has no setting {unknown[0]!r} (settings: {', '.join(sorted(LAYOUT_KEYS))})",
+                          path=shown)
+    folder = declared.get("folder", resource)
+    parts = folder.split("/") if isinstance(folder, str) else []
+    if not parts or any(not part or part in (".", "..") or part.startswith(".") for part in parts):
+        raise ConfigError(f"{where}.folder {folder!r} must be a folder inside {DATA_DIR}/, such as {resource!r} "
+                          "or 'people/current'", path=shown)
+    suffixes = declared.get("suffixes", [SUFFIXES[0]])
+    if isinstance(suffixes, str):
+        suffixes = [suffixes]
+    if not isinstance(suffixes, list) or not suffixes or not set(suffixes) <= set(SUFFIXES):
+        raise ConfigError(f"{where}.suffixes must list one or both of {', '.join(SUFFIXES)} (found {suffixes!r})",
+                          path=shown)
+    records = declared.get("records", ONE)
+    if records not in (ONE, LIST, MAPPING):
+        raise ConfigError(f"{where}.records must be {ONE}, {LIST} or {MAPPING} (found {records!r})", path=shown)
+    id_from = declared.get("id", FROM_KEY if records == MAPPING else FROM_FILE)
+    allowed = {ONE: (FROM_FILE, FROM_FIELD), LIST: (FROM_FIELD,), MAPPING: (FROM_KEY,)}[records]
+    if id_from not in allowed:
+        raise ConfigError(f"{where}.id must be {' or '.join(allowed)} when records is {records} "
+                          f"(found {id_from!r})", path=shown)
+    limits = {}
+    for setting, default in (("max-file-bytes", RecordLayout.max_file_bytes), ("max-depth", RecordLayout.max_depth)):
+        value = declared.get(setting, default)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ConfigError(f"{where}.{setting} must be a positive whole number (found {value!r})", path=shown)
+        limits[setting] = value
+    recursive = declared.get("recursive", False)
+    if not isinstance(recursive, bool):
+        raise ConfigError(f"{where}.recursive must be true or false (found {recursive!r})", path=shown)
+    return RecordLayout(f"{DATA_DIR}/{folder}", recursive, tuple(dict.fromkeys(suffixes)), id_from, records,
+                        limits["max-file-bytes"], limits["max-depth"])
+
+
+def _check_folders(specs: dict[str, ResourceSpec]) -> None:
+    """Each record folder belongs to one resource: no two share one, none lies inside a recursive one."""
+    owners: dict[str, ResourceSpec] = {}
+    for spec in specs.values():
+        if spec.records is not None:
+            folder = spec.records.folder
+            other = owners.get(folder) or next(
+                (o for f, o in owners.items() if (folder.startswith(f + "/") and o.records and o.records.recursive)
+                 or (f.startswith(folder + "/") and spec.records.recursive)), None)
+            if other is not None:
+                raise ConfigError(f"{EXTENSION}.{LAYOUT}: records of {spec.name} and {other.name} would share "
+                                  f"the folder {folder}", path=spec.schema_path)
+            owners[folder] = spec
+
+
+def _entries(declared: object, spec: ResourceSpec, shown: str) -> tuple[str, str] | None:
+    """`entries: {key: <field>, value: <field>}`: a child whose rows are the key/value pairs of a mapping."""
+    if declared is None:
+        return None
+    if spec.is_top_level or not isinstance(declared, dict) or set(declared) != {"key", "value"} or not all(
+            declared[k] in spec.field_map for k in ("key", "value")):
+        raise ConfigError(f"{EXTENSION}.entries, on a child resource, names the field holding each key and the "
+                          "one holding its value: `entries: {key: <field>, value: <field>}`", path=shown)
+    return declared["key"], declared["value"]
+
+
+def _flatten(declared: object, spec: ResourceSpec, shown: str) -> tuple[str, ...]:
+    """`flatten: [<key>, ...]`: each key holds a mapping whose keys fill the columns `<key>.<inner key>`."""
+    if declared is None:
+        return ()
+    if isinstance(declared, str):
+        declared = [declared]
+    if not isinstance(declared, list) or not all(isinstance(k, str) and k for k in declared):
+        raise ConfigError(f"{EXTENSION}.flatten lists the keys whose mapping fills columns `<key>.<inner key>`",
+                          path=shown)
+    for key in declared:
+        if key in spec.field_map or not any(name.startswith(f"{key}.") for name in spec.field_map):
+            raise ConfigError(f"{EXTENSION}.flatten: {key!r} must not be a field itself, and fields named "
+                              f"`{key}.<inner key>` hold its values", path=shown)
+    return tuple(declared)
 
 
 def _check_categories(f: FieldSpec, spec: ResourceSpec, shown: str) -> None:

@@ -18,6 +18,7 @@ from pathlib import Path
 import yaml
 
 from broadsheet.errors import Problem
+from broadsheet.layout import LIST, MAPPING, MAX_DEPTH, MAX_FILE_BYTES, RecordLayout
 
 try:  # libyaml is ~10x faster; fall back to the pure-Python loader where it is missing.
     from yaml import CSafeLoader as FastLoader
@@ -25,9 +26,6 @@ try:  # libyaml is ~10x faster; fall back to the pure-Python loader where it is 
 except ImportError:  # pragma: no cover - depends on how PyYAML was built
     from yaml import SafeLoader as FastLoader  # type: ignore[assignment]
     CParser = None  # type: ignore[assignment,misc]
-
-MAX_FILE_BYTES = 1_000_000
-MAX_DEPTH = 8
 
 NULL_WORDS = frozenset({"", "~", "null", "Null", "NULL"})
 # C0/C1 control characters other than tab, LF and CR; they are invisible in editors and break exports.
@@ -62,12 +60,14 @@ class Seq:
 
 @dataclass(slots=True)
 class Entry:
-    """A YAML mapping: a record, or one row of a child list."""
+    """A YAML mapping: a record, or one row of a child list. `name` is the key a record is filed under in a
+    file holding a mapping of id -> record."""
 
     line: int
     column: int
     values: dict[str, Cell | Entry | Seq] = field(default_factory=dict)
     key_positions: dict[str, tuple[int, int]] = field(default_factory=dict)
+    name: Cell | None = None
 
 
 Value = Cell | Entry | Seq
@@ -75,9 +75,13 @@ Value = Cell | Entry | Seq
 
 @dataclass(slots=True)
 class ParsedFile:
+    """A read file: `entry` is its record (one record per file); a file of many records (a list, or a mapping
+    of id -> record) has them in `many`, in the order written, and no `entry`."""
+
     path: str
     entry: Entry | None
     problems: list[Problem]
+    many: list[Entry] | None = None
 
 
 class NotARegularFile(OSError):
@@ -115,38 +119,47 @@ def not_a_file(shown_as: str, error: OSError) -> Problem:
     return Problem("unreadable-file", f"cannot read file: {error.strerror}", path=shown_as)
 
 
-def parse_file(path: Path, shown_as: str, max_bytes: int = MAX_FILE_BYTES) -> ParsedFile:
-    """Read one record file; never raises for bad content, reports it instead."""
+def parse_file(path: Path, shown_as: str, max_bytes: int = MAX_FILE_BYTES,
+               form: RecordLayout | None = None) -> ParsedFile:
+    """Read one record file; never raises for bad content, reports it instead. `form` is the resource's layout
+    (how many records a file holds, the limits); None: one record, today's limits."""
+    if form is not None:
+        max_bytes = form.max_file_bytes
     try:
         with os.fdopen(open_record(path), "rb") as handle:
             size = os.fstat(handle.fileno()).st_size
             if size > max_bytes:
-                return _fail(shown_as, "file-too-large", f"file is {size} bytes; the limit is {max_bytes}",
-                             found=f"{size} bytes", expected=f"at most {max_bytes} bytes",
-                             hint="split the record or move bulky text out of it")
+                return _fail(shown_as, "file-too-large", f"file is {size} bytes; the limit is {max_bytes} "
+                             "(layout setting max-file-bytes)", found=f"{size} bytes",
+                             expected=f"at most {max_bytes} bytes",
+                             hint="split the file, or raise `max-file-bytes` in the schema's x-broadsheet.layout")
             raw = handle.read()
     except OSError as error:
         return ParsedFile(shown_as, None, [not_a_file(shown_as, error)])
-    return parse_bytes(raw, shown_as)
+    return parse_bytes(raw, shown_as, form)
 
 
-def parse_bytes(raw: bytes, shown_as: str) -> ParsedFile:
+def parse_bytes(raw: bytes, shown_as: str, form: RecordLayout | None = None) -> ParsedFile:
     text, failed = decode_record(raw, shown_as)
     if text is None:
         assert failed is not None
         return failed
-    return parse_text(text, shown_as)
+    return parse_text(text, shown_as, form)
 
 
-def parse_text(text: str, shown_as: str) -> ParsedFile:
-    """A decoded record's Entry tree, with every structural problem."""
-    root, failed = _compose_text(text, shown_as)
+def parse_text(text: str, shown_as: str, form: RecordLayout | None = None) -> ParsedFile:
+    """A decoded file's Entry trees, with every structural problem."""
+    many = form is not None and form.records in (LIST, MAPPING)
+    root, failed = _compose_text(text, shown_as, many)
     if root is None:
         assert failed is not None
         return failed
-    walker = _Walker(shown_as)
-    entry = walker.mapping(root, depth=1)
-    return ParsedFile(shown_as, entry, walker.problems)
+    walker = _Walker(shown_as, form.max_depth if form is not None else MAX_DEPTH)
+    if not many:
+        assert isinstance(root, yaml.MappingNode)
+        return ParsedFile(shown_as, walker.mapping(root, depth=1), walker.problems)
+    assert form is not None
+    return ParsedFile(shown_as, None, walker.problems, walker.records(root, form.records))
 
 
 def decode_record(raw: bytes, shown_as: str) -> tuple[str | None, ParsedFile | None]:
@@ -163,7 +176,7 @@ def decode_record(raw: bytes, shown_as: str) -> tuple[str | None, ParsedFile | N
     return text, None
 
 
-def _compose_text(text: str, shown_as: str) -> tuple[yaml.MappingNode | None, ParsedFile | None]:
+def _compose_text(text: str, shown_as: str, many: bool = False) -> tuple[yaml.Node | None, ParsedFile | None]:
     problems: list[Problem] = []
     if NEEDS_EVENT_SCAN.search(text):
         problems += _scan_events(text, shown_as)
@@ -184,6 +197,8 @@ def _compose_text(text: str, shown_as: str) -> tuple[yaml.MappingNode | None, Pa
                            line=line, column=1, found=f"{len(documents)} documents",
                            expected="one record per file", hint="remove the `---` separator and split the file")
     root = documents[0]
+    if many and isinstance(root, yaml.MappingNode | yaml.SequenceNode):
+        return root, None
     if not isinstance(root, yaml.MappingNode):
         return None, _fail(shown_as, "not-a-mapping", "the file is not a mapping of field: value",
                            line=root.start_mark.line + 1, column=root.start_mark.column + 1,
@@ -334,9 +349,51 @@ def _node_kind(node: yaml.Node) -> str:
 class _Walker:
     """Turns composed nodes into Entries, collecting structural problems."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, max_depth: int = MAX_DEPTH) -> None:
         self.path = path
+        self.max_depth = max_depth
         self.problems: list[Problem] = []
+
+    def records(self, root: yaml.Node, form: str) -> list[Entry]:
+        """The records of a file holding many: a list of mappings, or a mapping of id -> mapping."""
+        if form == LIST and not isinstance(root, yaml.SequenceNode):
+            self._problem("not-a-list", "the file must hold a list of records (`- field: value` items)", root,
+                          found=_node_kind(root), expected="a list of records")
+            return []
+        if form == MAPPING and not isinstance(root, yaml.MappingNode):
+            self._problem("not-a-mapping", "the file must hold a mapping of id: record", root,
+                          found=_node_kind(root), expected="a mapping of id: record")
+            return []
+        found: list[Entry] = []
+        if isinstance(root, yaml.SequenceNode):
+            for index, node in enumerate(root.value, start=1):
+                if isinstance(node, yaml.MappingNode):
+                    found.append(self.mapping(node, depth=1))
+                else:
+                    self._problem("not-a-mapping", f"item {index} of the file is not a record (field: value)", node,
+                                  found=_node_kind(node), expected="a mapping (`- field: value`)")
+            return found
+        assert isinstance(root, yaml.MappingNode)
+        seen: dict[str, int] = {}
+        for key_node, node in root.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                self._problem("complex-key", "an id must be a plain value", key_node, found=_node_kind(key_node),
+                              expected="an id")
+                continue
+            if key_node.value in seen:
+                self._problem("duplicate-key", f"id {key_node.value!r} appears twice (first on line "
+                              f"{seen[key_node.value]})", key_node, found=key_node.value, expected="each id once",
+                              hint="rename or merge one of the two records")
+                continue
+            seen[key_node.value] = key_node.start_mark.line + 1
+            if not isinstance(node, yaml.MappingNode):
+                self._problem("not-a-mapping", f"the record {key_node.value!r} is not a mapping of field: value",
+                              node, found=_node_kind(node), expected="a mapping (`field: value` lines)")
+                continue
+            entry = self.mapping(node, depth=1)
+            entry.name = self.scalar(key_node)
+            found.append(entry)
+        return found
 
     def _problem(self, code: str, message: str, node: yaml.Node, **extra: str) -> None:
         mark = node.start_mark
@@ -366,9 +423,10 @@ class _Walker:
     def value(self, node: yaml.Node, depth: int) -> Value | None:
         if isinstance(node, yaml.ScalarNode):
             return self.scalar(node)
-        if depth > MAX_DEPTH:
-            self._problem("too-deep", f"nesting deeper than {MAX_DEPTH} levels", node,
-                          found=f"depth {depth}", expected=f"at most {MAX_DEPTH} levels")
+        if depth > self.max_depth:
+            self._problem("too-deep", f"nesting deeper than {self.max_depth} levels (layout setting max-depth)",
+                          node, found=f"depth {depth}", expected=f"at most {self.max_depth} levels",
+                          hint="flatten the value, or raise `max-depth` in the schema's x-broadsheet.layout")
             return None
         if isinstance(node, yaml.MappingNode):
             return self.mapping(node, depth)

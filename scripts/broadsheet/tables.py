@@ -9,7 +9,7 @@ import sys
 from dataclasses import dataclass, field, replace
 
 from broadsheet.errors import Problem
-from broadsheet.layout import record_id_of
+from broadsheet.layout import FROM_FIELD, FROM_KEY, RecordLayout, record_id_of
 from broadsheet.package import PackageSpec, ResourceSpec
 from broadsheet.records import Cell, Entry, ParsedFile, Seq
 
@@ -130,16 +130,31 @@ def build_file(package: PackageSpec, spec: ResourceSpec, parsed: ParsedFile) -> 
     """One file's rows; a file that could not be parsed contributes its parse problems and no rows. Every
     problem met on the way is recorded and the builder goes on: there is no other path to bail out to."""
     builder = _Builder(package)
-    if parsed.entry is not None:
-        builder.record(spec, parsed)
-    record_id = record_id_from_path(parsed.path)  # the parser knows only the file: name its record too
-    located = [p if p.resource else replace(p, resource=spec.name, record_id=record_id) for p in parsed.problems]
+    form = spec.records or RecordLayout("")
+    records = parsed.many if parsed.many is not None else [parsed.entry] if parsed.entry is not None else []
+    starts = [(entry.line, builder.record(spec, parsed.path, entry, form)) for entry in records]
+    located = [p if p.resource else replace(p, resource=spec.name, record_id=_holder(form, parsed.path, starts,
+                                                                                      p.line))
+               for p in parsed.problems]  # the parser knows only the file: name the record that holds each
     for table in builder.tables.values():
         names = shape_of(table.spec).field_names
         for origin in table.origins:
             origin.compact(names)
     rows = {name: (table.rows, table.origins) for name, table in builder.tables.items() if table.rows}
     return FileRows(parsed.path, located, builder.problems, rows, sorted(builder.flagged))
+
+
+def _holder(form: RecordLayout, path: str, starts: list[tuple[int, str]], line: int) -> str:
+    """The id of the record holding `line` of a file: the file name's, or that of the last record starting at
+    or before the line (a file of many records)."""
+    if form.ids_from_names:
+        return form.stem(path)
+    found = ""
+    for start, record_id in starts:
+        if start > line:
+            break
+        found = record_id
+    return found
 
 
 def _shared(text: str) -> str:
@@ -186,7 +201,22 @@ def merge_files(package: PackageSpec, results: list[FileRows]) -> Tables:
 
 
 def record_id_from_path(path: str) -> str:
+    """The id a one-record-per-file path names (the default layout)."""
     return record_id_of(path)
+
+
+def plain_value(value: Cell | Entry | Seq) -> object:
+    """A nested value as JSON data: every scalar the text typed (None where absent), mappings and lists kept."""
+    if isinstance(value, Cell):
+        return value.text
+    if isinstance(value, Seq):
+        return [plain_value(item) for item in value.items]
+    return {key: plain_value(item) for key, item in value.values.items()}
+
+
+def canonical_json(value: object) -> str:
+    """The one text of a mapping in CSV and SQLite: keys sorted, no spaces, non-ASCII kept (RFC 8785 for text)."""
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,25 +242,38 @@ class _Builder:
             table = self.tables[name] = Table(self.package.resources[name])
         return table
 
-    def record(self, spec: ResourceSpec, parsed: ParsedFile) -> None:
-        entry = parsed.entry
-        assert entry is not None
-        expected_id = record_id_from_path(parsed.path)
+    def record(self, spec: ResourceSpec, path: str, entry: Entry, form: RecordLayout) -> str:
+        """One record's rows; its id, from its file name, its id field or the key it is filed under."""
         id_cell = entry.values.get(spec.id_field)
         found_id = id_cell.text if isinstance(id_cell, Cell) else None
-        if found_id != expected_id:
-            line, column = (id_cell.line, id_cell.column) if isinstance(id_cell, Cell) else (entry.line, 1)
-            self.problems.append(Problem(
-                "id-mismatch", f"{spec.id_field} must equal the file name {expected_id!r}", path=parsed.path,
-                line=line, column=column, resource=spec.name, record_id=expected_id, field=spec.id_field,
-                found=found_id or "(missing)", expected=expected_id,
-                hint=f"set `{spec.id_field}: {expected_id}` or rename the file; ids never change once published"))
-            self.flagged.add((spec.name, len(self.table(spec.name).rows), spec.id_field))
-            # The record is known by its file name from here on, so other records' references to it do not
-            # each fail as well: one mistake, one error.
-            self.row(spec, entry, parsed.path, expected_id, filled={}, keyed={spec.id_field: expected_id})
-            return
-        self.row(spec, entry, parsed.path, expected_id, filled={})
+        if form.id_from == FROM_FIELD:
+            record_id = found_id or ""
+            self.row(spec, entry, path, record_id, filled={})
+            return record_id
+        if form.id_from == FROM_KEY:
+            name = entry.name
+            expected_id = (name.text if name is not None else None) or ""
+            if id_cell is None or found_id == expected_id:
+                self.row(spec, entry, path, expected_id, filled={}, keyed={spec.id_field: expected_id or None})
+                return expected_id
+            what, hint = f"the id {expected_id!r} it is filed under", f"delete the `{spec.id_field}:` line"
+        else:
+            expected_id = form.stem(path)
+            if found_id == expected_id:
+                self.row(spec, entry, path, expected_id, filled={})
+                return expected_id
+            what = f"the file name {expected_id!r}"
+            hint = f"set `{spec.id_field}: {expected_id}` or rename the file; ids never change once published"
+        line, column = (id_cell.line, id_cell.column) if isinstance(id_cell, Cell) else (entry.line, 1)
+        self.problems.append(Problem(
+            "id-mismatch", f"{spec.id_field} must equal {what}", path=path, line=line, column=column,
+            resource=spec.name, record_id=expected_id, field=spec.id_field, found=found_id or "(missing)",
+            expected=expected_id, hint=hint))
+        self.flagged.add((spec.name, len(self.table(spec.name).rows), spec.id_field))
+        # The record is known by its file name (or key) from here on, so other records' references to it do not
+        # each fail as well: one mistake, one error.
+        self.row(spec, entry, path, expected_id, filled={}, keyed={spec.id_field: expected_id})
+        return expected_id
 
     def row(self, spec: ResourceSpec, entry: Entry, path: str, record_id: str, filled: dict[str, str],
             keyed: dict[str, str] | None = None) -> None:
@@ -259,6 +302,8 @@ class _Builder:
                 values[key] = self.cell_text(spec, key, value, at)
                 if len(self.problems) > reported:
                     self.flagged.add((spec.name, len(table.rows), key))
+            elif key in spec.flatten:
+                self.flattened(spec, key, value, values, origin, at, len(table.rows))
             elif key in shape.known:
                 self.problems.append(Problem(
                     "filled-field", f"{key!r} is filled in from the enclosing record; do not type it",
@@ -272,9 +317,35 @@ class _Builder:
         table.rows.append(tuple(map(values.get, shape.field_names)))  # a tuple: ~40 bytes less a row
         table.origins.append(origin)
 
+    def flattened(self, spec: ResourceSpec, key: str, value: object, values: dict[str, str | None],
+                  origin: Origin, at: dict, row: int) -> None:
+        """`key: {inner: value}` declared in `flatten`: each inner key fills the column `key.inner`."""
+        if isinstance(value, Cell) and value.text is None:
+            return  # `key:` with nothing: not known
+        if not isinstance(value, Entry):
+            self.problems.append(Problem(
+                "type-error", f"{key!r} must be a mapping of name: value", **at, found=_kind(value),
+                expected="a mapping", hint=f"write the names below `{key}:`, indented, one `name: value` a line"))
+            return
+        for inner, item in value.values.items():
+            column = f"{key}.{inner}"
+            line, col = (item.line, item.column) if isinstance(item, Cell) else value.key_positions[inner]
+            where = {**at, "line": line, "column": col, "field": column}
+            if column not in spec.field_map:
+                self.problems.append(_unknown_field(spec, column, where))
+                continue
+            origin.cells[column] = (line, col)
+            reported = len(self.problems)
+            values[column] = self.cell_text(spec, column, item, where)
+            if len(self.problems) > reported:
+                self.flagged.add((spec.name, row, column))
+
     def children(self, spec: ResourceSpec, key: str, value: object, values: dict[str, str | None],
                  path: str, record_id: str, at: dict) -> None:
         child = self.package.resources[spec.children[key]]
+        if child.entries is not None:
+            self.entries(child, key, value, values, path, record_id, at)
+            return
         if not isinstance(value, Seq):
             self.problems.append(Problem("not-a-list", f"{key!r} must be a list of entries", **at,
                                          found=_kind(value), expected="a list (`- field: value` items)"))
@@ -291,11 +362,31 @@ class _Builder:
                 filled[child.position] = _shared(str(index))
             self.row(child, item, path, record_id, filled)
 
+    def entries(self, child: ResourceSpec, key: str, value: object, values: dict[str, str | None], path: str,
+                record_id: str, at: dict) -> None:
+        """`key: {name: value, ...}` held by a child of key/value rows: one row per name, in the order written."""
+        assert child.entries is not None
+        key_field, value_field = child.entries
+        if not isinstance(value, Entry):
+            self.problems.append(Problem("not-a-mapping", f"{key!r} must be a mapping of name: value", **at,
+                                         found=_kind(value), expected="`name: value` lines indented below it"))
+            return
+        for index, (name, item) in enumerate(value.values.items(), start=1):
+            line, column = value.key_positions[name]
+            pair = Entry(line, column, {key_field: Cell(name, line, column), value_field: item},
+                         {key_field: (line, column), value_field: (line, column)})
+            filled = _link_values(child, values)
+            if child.position:
+                filled[child.position] = _shared(str(index))
+            self.row(child, pair, path, record_id, filled)
+
     def cell_text(self, spec: ResourceSpec, key: str, value: object, at: dict) -> str | None:
         field_type = spec.field_map[key].type
         if isinstance(value, Cell):
             text = _present(value.text)
             return text if text is None else _shared(text)
+        if isinstance(value, Entry) and field_type == "object":
+            return canonical_json(plain_value(value))
         if isinstance(value, Seq) and field_type == "array":
             items = []
             for item in value.items:
@@ -308,9 +399,16 @@ class _Builder:
                     continue
                 items.append(item.text)
             return json.dumps(items, ensure_ascii=False) if items else None
+        if field_type == "object":
+            hint = f"an object is a mapping: `{key}:` and below it, indented, one `name: value` a line"
+        elif isinstance(value, Entry):
+            hint = (f"a {field_type} is one value, written after `{key}:`; a mapping needs a field of type object "
+                    "(or x-broadsheet.flatten, or a child of entries)")
+        else:
+            hint = f"a {field_type} is one value, written after `{key}:`; a list needs a field of type array"
         self.problems.append(Problem(
-            "type-error", f"{key!r} must be a single value", **at, found=_kind(value),
-            expected=f"a {field_type}", hint="write the value on the same line as the key"))
+            "type-error", f"{key!r} must be {'a mapping' if field_type == 'object' else 'a single value'}", **at,
+            found=_kind(value), expected=f"a {field_type}", hint=hint))
         return None
 
 

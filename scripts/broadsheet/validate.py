@@ -23,9 +23,9 @@ from broadsheet.check import frictionless
 from broadsheet.check.rules import cell_problems, record_problems
 from broadsheet.discover import discover
 from broadsheet.errors import Problem, Report
-from broadsheet.layout import Layout
+from broadsheet.layout import ONE, Layout, RecordLayout
 from broadsheet.package import PackageSpec, load_package
-from broadsheet.records import MAX_FILE_BYTES, ParsedFile, decode_record, open_record, parse_file, parse_text
+from broadsheet.records import ParsedFile, decode_record, open_record, parse_file, parse_text
 from broadsheet.speed import incremental, keys, plainlines, vouch, workers
 from broadsheet.speed.cache import Cache
 from broadsheet.speed.packing import unpack
@@ -140,21 +140,23 @@ def _one_file(package: PackageSpec, speed: Speed) -> workers.OneFile:
         and the rows frictionless must judge). The signature comes from the open handle (fstat)."""
         resource, path, shown = job
         spec = package.resources[resource]
+        form = spec.records or RecordLayout("")
+        limit = form.max_file_bytes
         signature, raw = None, None
         try:
             with os.fdopen(open_record(path), "rb") as handle:  # no link followed, no pipe waited on
                 stat = os.fstat(handle.fileno())
                 signature = (stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino)
-                raw = handle.read(MAX_FILE_BYTES + 1)
+                raw = handle.read(limit + 1)
         except OSError:
             pass
-        if raw is None or len(raw) > MAX_FILE_BYTES:
-            return "", signature, build_file(package, spec, parse_file(Path(path), shown))  # says why
+        if raw is None or len(raw) > limit:
+            return "", signature, build_file(package, spec, parse_file(Path(path), shown, form=form))  # says why
         text, failed = decode_record(raw, shown)
         parsed: ParsedFile | None = failed
         if text is not None:
-            entry = plainlines.read(text) if speed.plain_reader else None
-            parsed = ParsedFile(shown, entry, []) if entry is not None else parse_text(text, shown)
+            entry = plainlines.read(text, form.max_depth) if speed.plain_reader and form.records == ONE else None
+            parsed = ParsedFile(shown, entry, []) if entry is not None else parse_text(text, shown, form)
         assert parsed is not None
         result = build_file(package, spec, parsed)
         _row_checks(package, result, speed)

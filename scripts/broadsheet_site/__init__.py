@@ -3,7 +3,6 @@
 This module holds the hooks and nothing else: each one hands over to the module of its page or concern.
 
     config     the `plugins.broadsheet` settings that `broadsheet.export.sitemeta` generates, and small helpers
-    folding    spelling-insensitive text keys
     labels     display names of records, values as shown
     home       the home page
     record     record pages
@@ -20,7 +19,8 @@ This module holds the hooks and nothing else: each one hands over to the module 
     templates/, static/   the pages' templates and stylesheet (package data)
 
 Generic: every table, label and link comes from the generated metadata; nothing here names a table of any
-dataset. Of the toolkit it imports only `broadsheet.display`, the one rule for how a value is shown.
+dataset. Of the toolkit it imports only `broadsheet.display`, the one rule for how a value is shown, and
+`broadsheet.words`, the one rule for how a word is folded and stemmed for search.
 """
 
 from __future__ import annotations
@@ -29,22 +29,24 @@ from typing import Any
 
 from datasette import hookimpl
 
+from broadsheet.words import fold
+
 
 @hookimpl
 def prepare_connection(conn):  # type: ignore[no-untyped-def]
-    conn.create_function("broadsheet_fold", 1, folding.fold, deterministic=True)
+    conn.create_function("broadsheet_fold", 1, fold, deterministic=True)
     security.bound_connection(conn)
 
 
 @hookimpl
 def startup(datasette):  # type: ignore[no-untyped-def]
     async def inner() -> None:
-        """Pin the build the site answers from, and build its folded search index before the first visitor
-        searches (about a second at 100k records)."""
+        """Pin the build the site answers from, and build its search indexes before the first visitor searches
+        (a few seconds at 100k records)."""
         builds.pin(datasette)
         db = config.config(datasette).get("database")
-        if db in datasette.databases and "_search" in await config.table_names(datasette, db):
-            await search.folded_index(datasette.get_database(db))
+        if db in datasette.databases:
+            await search.prepare(datasette.get_database(db), await config.table_names(datasette, db))
 
     return inner
 
@@ -126,7 +128,6 @@ from broadsheet_site import (  # noqa: E402
     downloads,
     facets,
     feed,
-    folding,
     home,
     pages,
     public,

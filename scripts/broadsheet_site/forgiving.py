@@ -1,37 +1,45 @@
 """Search that forgives: word forms, spellings and typos, over the build's `_search_words` vocabulary.
 
-The build (broadsheet.words) stores every searchable word folded (see `folding`) with its folded Snowball stem.
-What a visitor types is folded and stemmed the same way (PyStemmer: Russian for Cyrillic words, English for
-Latin ones). There is no maintained Snowball stemmer for Kazakh; Kazakh case forms are found by prefix and by the
-typo tolerance (a small Levenshtein distance over the vocabulary, with rapidfuzz), which also catches
-transliteration variants and misspellings. A record matches when every typed word matches one of its texts;
-records are ranked by how well the words match, matches in the record's own title first."""
+The build (broadsheet.words) stores every searchable word folded with its folded Snowball stem. What a visitor
+types is folded and stemmed by the same functions (PyStemmer: Russian for Cyrillic words, English for Latin ones).
+There is no maintained Snowball stemmer for Kazakh; Kazakh case forms are found by prefix and by the typo
+tolerance (a small Levenshtein distance over the vocabulary, with rapidfuzz), which also catches transliteration
+variants and misspellings.
+
+What a search answers is written once, as `reference_search`: a record matches when it matches the most typed
+words any record matches; its score is, per typed word, the best match among its texts, plus a bonus for each
+typed word its title matches; records are ranked by score, then by the shortest title; each is shown by its
+text that matches most of what was typed (its title when that ties). `SearchIndex` answers the same in time that
+does not grow with the number of texts a word occurs in (it holds each word's records in memory, in rank order,
+and works on whole sets); `tests/test_search_index.py` holds it equal to `reference_search` on random databases
+and queries."""
 
 from __future__ import annotations
 
+import heapq
 import re
+from array import array
 from bisect import bisect_left
+from collections import Counter
+from collections.abc import Iterator
+from functools import lru_cache
+from itertools import chain, product
 from pathlib import Path
 from typing import Any
 
-import Stemmer
 from rapidfuzz import distance, process
 
-from broadsheet_site.folding import fold
+from broadsheet.words import fold, split, stem
 
 WORDS = "_search_words"
-WORD = re.compile(r"\w+", re.UNICODE)
 CYRILLIC_LETTER = re.compile(r"[\u0400-\u04ff]")
-STEMMERS = {"cyrillic": Stemmer.Stemmer("russian"), "latin": Stemmer.Stemmer("english")}
+DIGIT = re.compile(r"\d")
 MAX_QUERY_WORDS = 8
-# How well one typed word matches one word of the index.
-SAME, LONGER, SAME_STEM, TYPO = 4.0, 3.0, 2.5, 1.5
-TITLE_BONUS = 1.5
-
-
-def stem(word: str) -> str:
-    lower = word.lower()
-    return fold(STEMMERS["cyrillic" if CYRILLIC_LETTER.search(lower) else "latin"].stemWord(lower))
+# How well one typed word matches one word of the index, in quarter points so that sums are exact.
+SAME, LONGER, SAME_STEM, TYPO = 16, 12, 10, 6
+TITLE_BONUS = 6  # per typed word the title matches, divided by the number of typed words (see `Scale`)
+TYPO_CANDIDATES = 50  # closest index words kept per typo pass
+LONGEST_TYPO_PREFIX = 24  # typed words longer than this are not compared with the starts of longer words
 
 
 def allowed_typos(word: str) -> int:
@@ -39,33 +47,39 @@ def allowed_typos(word: str) -> int:
 
 
 class Vocabulary:
-    """The distinct words of the index with their stems, in memory; loaded once per database file. (A plain
-    class: Datasette loads this file without a module of its own, which dataclasses need.)"""
+    """The distinct words of the index with their stems, in memory, with the word lists the typo tolerance
+    compares with (by length, numbers apart). (A plain class: Datasette loads plugin files in ways that
+    dataclasses dislike.)"""
 
-    def __init__(self, words: list[str], stems: dict[str, str], by_stem: dict[str, list[str]]) -> None:
-        self.words, self.stems, self.by_stem = words, stems, by_stem
+    def __init__(self, pairs: list[tuple[str, str]]) -> None:
+        """From the index's distinct (word, stem) pairs: one folded word can have several stems (Kurchatov and
+        Курчатов fold alike but are stemmed by different stemmers), and is found by each."""
+        self.words = sorted({word for word, _ in pairs})
+        self.known = set(self.words)
+        self.by_stem: dict[str, list[str]] = {}
+        for word, stemmed in sorted(set(pairs)):
+            self.by_stem.setdefault(stemmed, []).append(word)
+        self.by_length: dict[tuple[int, bool], list[str]] = {}
+        for word in self.words:
+            self.by_length.setdefault((len(word), bool(DIGIT.search(word))), []).append(word)
+        self._starts: dict[tuple[int, bool], tuple[list[str], list[list[str]]]] = {}
 
     @classmethod
     def load(cls, conn) -> Vocabulary:  # type: ignore[no-untyped-def]
-        pairs = conn.execute(f"select distinct word, stem from {WORDS} order by word").fetchall()
-        stems = {word: stemmed for word, stemmed in pairs}
-        by_stem: dict[str, list[str]] = {}
-        for word, stemmed in pairs:
-            by_stem.setdefault(stemmed, []).append(word)
-        return cls(list(stems), stems, by_stem)
+        return cls(conn.execute(f"select distinct word, stem from {WORDS}").fetchall())
 
-    def matches(self, typed: str) -> dict[str, float]:
-        """The index words one typed word matches, each with how well."""
+    def matches(self, typed: str) -> dict[str, int]:
+        """The index words one typed word matches, each with how well (in quarter points)."""
         folded, stemmed = fold(typed), stem(typed)
         if not folded:
             return {}
-        found: dict[str, float] = {}
+        found: dict[str, int] = {}
 
-        def offer(word: str, score: float) -> None:
-            if score > found.get(word, 0.0):
+        def offer(word: str, score: int) -> None:
+            if score > found.get(word, 0):
                 found[word] = score
 
-        if folded in self.stems:
+        if folded in self.known:
             offer(folded, SAME)
         for word in self.prefixed(folded):
             offer(word, LONGER)
@@ -78,17 +92,14 @@ class Vocabulary:
             if CYRILLIC_LETTER.search(lower):
                 for cut in range(max(3, len(lower) - 2), len(lower)):
                     for word in self.by_stem.get(fold(lower[:cut]), []):
-                        offer(word, SAME_STEM - 0.25)
+                        offer(word, SAME_STEM - 1)
         typos = allowed_typos(folded)
         if typos:
-            for word, dist, _ in process.extract(folded, self.words, scorer=distance.Levenshtein.distance,
-                                                 score_cutoff=typos, limit=50):
-                offer(word, TYPO - 0.25 * dist)
+            for word, dist in self.close_words(folded, typos):
+                offer(word, TYPO - dist)
             # A typo in the start of a longer word: compare with the word's first letters.
-            starts = process.extract(folded, [w[: len(folded) + 1] for w in self.words],
-                                     scorer=distance.Levenshtein.distance, score_cutoff=typos, limit=50)
-            for _, dist, position in starts:
-                offer(self.words[position], TYPO - 0.25 * dist - 0.25)
+            for word, dist in self.close_starts(folded, typos):
+                offer(word, TYPO - dist - 1)
         return found
 
     def prefixed(self, folded: str, limit: int = 200) -> list[str]:
@@ -102,65 +113,281 @@ class Vocabulary:
             found.append(word)
         return found
 
+    def close_words(self, folded: str, typos: int) -> list[tuple[str, int]]:
+        """The closest index words within `typos` edits. Only words whose length is within `typos` of the typed
+        word's can be that close, and a number is compared with numbers only (a word with digits with words with
+        digits), so only those lists are searched."""
+        digits = bool(DIGIT.search(folded))
+        candidates = list(chain.from_iterable(self.by_length.get((length, digits), [])
+                                              for length in range(len(folded) - typos, len(folded) + typos + 1)))
+        return [(word, dist) for word, dist, _ in process.extract(
+            folded, candidates, scorer=distance.Levenshtein.distance, score_cutoff=typos, limit=TYPO_CANDIDATES)]
 
-def _chunks(items: list[Any], size: int = 500):  # type: ignore[no-untyped-def]
+    def close_starts(self, folded: str, typos: int) -> list[tuple[str, int]]:
+        """Index words longer than the typed word by two letters or more whose first len+1 letters are within
+        `typos` edits of it (shorter words are whole words: `close_words` compares them)."""
+        if len(folded) > LONGEST_TYPO_PREFIX:
+            return []
+        starts, words = self.starts(len(folded) + 1, bool(DIGIT.search(folded)))
+        found: list[tuple[str, int]] = []
+        for _, dist, position in process.extract(folded, starts, scorer=distance.Levenshtein.distance,
+                                                 score_cutoff=typos, limit=TYPO_CANDIDATES):
+            found += [(word, dist) for word in words[position]]
+        return found
+
+    def starts(self, length: int, digits: bool) -> tuple[list[str], list[list[str]]]:
+        """The distinct first `length` letters of the longer words, each with its words (computed once per
+        length: a few hundred kB at 100k records)."""
+        key = (length, digits)
+        if key not in self._starts:
+            grouped: dict[str, list[str]] = {}
+            for (size, has_digits), words in self.by_length.items():
+                if size > length and has_digits == digits:
+                    for word in words:
+                        grouped.setdefault(word[:length], []).append(word)
+            self._starts[key] = (list(grouped), list(grouped.values()))
+        return self._starts[key]
+
+
+def typed_words(query: str) -> list[str]:
+    return split(query)[:MAX_QUERY_WORDS]
+
+
+def record_score(best: list[int], title: list[int]) -> int:
+    """A record's score in units of 1/(4n) points for n typed words: the best match per typed word, plus the
+    title bonus (1.5 points shared out over the typed words) for each typed word its title matches."""
+    return len(best) * sum(best) + TITLE_BONUS * sum(1 for score in title if score)
+
+
+def rank_key(label: str | None, resource: str, record_id: str) -> tuple[int, str, str, str]:
+    """Among records of equal score: the shortest title first, then alphabetical, then by table and id."""
+    return (len(label or ""), label or "", resource, str(record_id))
+
+
+def _chunks(items: list[Any], size: int = 500) -> Iterator[list[Any]]:
     for start in range(0, len(items), size):
         yield items[start:start + size]
 
 
-def forgiving_search(conn, vocabulary: Vocabulary, query: str, limit: int) -> list[dict[str, Any]]:  # type: ignore[no-untyped-def]
-    """One hit per record (resource, record_id), best first: its best-matching row, a title row if it matched."""
-    typed = WORD.findall(query)[:MAX_QUERY_WORDS]
+@lru_cache(maxsize=1 << 16)
+def folded_word(word: str) -> str:
+    """`fold` of one word of a text, remembered: the rows a search shows repeat the same few words."""
+    return fold(word)
+
+
+def row_words(text: str) -> set[str]:
+    """The folded words of one text, as the build indexed them (`broadsheet.words.index_rows`)."""
+    return {folded_word(word) for word in split(text)}
+
+
+def shown_row(rows: list[dict[str, Any]], per_word: list[dict[str, int]]) -> dict[str, Any] | None:
+    """The row a record is shown by: the one whose text matches most of what was typed, its title when that ties,
+    the first otherwise. Rows matching no typed word are not candidates."""
+    best: tuple[Any, ...] | None = None
+    shown = None
+    for row in rows:
+        words = row_words(row["text"])
+        scores = [max((matches.get(word, 0) for word in words), default=0) for matches in per_word]
+        if not any(scores):
+            continue
+        key = (sum(scores), row["text"] == row["label"], -row["rowid"])
+        if best is None or key > best:
+            best, shown = key, row
+    return shown
+
+
+def _public(row: dict[str, Any]) -> dict[str, Any]:
+    return {key: row[key] for key in ("resource", "record_id", "label", "field", "text")}
+
+
+def reference_search(conn, vocabulary: Vocabulary, query: str, limit: int) -> list[dict[str, Any]]:  # type: ignore[no-untyped-def]
+    """What a search answers (see the module's docstring), written plainly over SQL: every matching row is read.
+    `SearchIndex.search` is the fast path held equal to this."""
+    typed = typed_words(query)
     if not typed:
         return []
     per_word = [vocabulary.matches(word) for word in typed]
-    scores: dict[int, list[float]] = {}
-    for position, matches in enumerate(per_word):
+    rowids: set[int] = set()
+    for matches in per_word:
         for part in _chunks(list(matches)):
-            marks = ", ".join("?" for _ in part)
-            for word, rowid in conn.execute(f"select word, search_rowid from {WORDS} where word in ({marks})", part):
-                row_scores = scores.setdefault(rowid, [0.0] * len(typed))
-                row_scores[position] = max(row_scores[position], matches[word])
-    rows: dict[int, dict[str, Any]] = {}
-    for part in _chunks(list(scores)):
-        marks = ", ".join("?" for _ in part)
+            rowids.update(rowid for (rowid,) in conn.execute(
+                f"select search_rowid from {WORDS} where word in ({', '.join('?' for _ in part)})", part))
+    records: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for part in _chunks(sorted(rowids)):
         for row in conn.execute("select rowid, resource, record_id, label, field, text from _search "
-                                f"where rowid in ({marks})", part):
-            rows[row[0]] = {"resource": row[1], "record_id": row[2], "label": row[3], "field": row[4],
-                            "text": row[5]}
-    records: dict[tuple[str, str], dict[str, Any]] = {}
-    for rowid, row_scores in scores.items():
-        row = rows[rowid]
-        record = records.setdefault((row["resource"], str(row["record_id"])),
-                                    {"best": [0.0] * len(typed), "title": [0.0] * len(typed), "rows": []})
-        is_title = row["text"] == row["label"]
-        for position, score in enumerate(row_scores):
-            record["best"][position] = max(record["best"][position], score)
-            if is_title:
-                record["title"][position] = max(record["title"][position], score)
-        record["rows"].append((is_title, sum(row_scores), -rowid))
-    if not records:
+                                f"where rowid in ({', '.join('?' for _ in part)})", part):
+            record = dict(zip(("rowid", "resource", "record_id", "label", "field", "text"), row, strict=True))
+            records.setdefault((record["resource"], str(record["record_id"])), []).append(record)
+    scored = []
+    for (resource, record_id), rows in records.items():
+        best, title = [0] * len(typed), [0] * len(typed)
+        for row in rows:
+            words = row_words(row["text"])
+            for position, matches in enumerate(per_word):
+                score = max((matches.get(word, 0) for word in words), default=0)
+                best[position] = max(best[position], score)
+                if row["text"] == row["label"]:
+                    title[position] = max(title[position], score)
+        matched = sum(1 for score in best if score)
+        scored.append((matched, -record_score(best, title), rank_key(rows[0]["label"], resource, record_id), rows))
+    if not scored:
         return []
-    most = max(sum(1 for s in r["best"] if s) for r in records.values())
-
-    def rank(record: dict[str, Any]) -> tuple[Any, ...]:
-        label = rows[-record["rows"][0][2]]["label"] or ""
-        score = sum(record["best"]) + TITLE_BONUS * sum(1 for s in record["title"] if s) / len(typed)
-        return (-score, len(label), label)
-
-    best = sorted((r for r in records.values() if sum(1 for s in r["best"] if s) == most), key=rank)
-    # Each record shown by the row that matches most of what was typed, its title when that ties.
-    return [rows[-max(r["rows"], key=lambda row: (row[1], row[0], row[2]))[2]] for r in best[:limit]]
+    most = max(entry[0] for entry in scored)
+    ranked = sorted((entry for entry in scored if entry[0] == most), key=lambda entry: entry[1:3])
+    return [_public(shown) for *_, rows in ranked[:limit] if (shown := shown_row(rows, per_word))]
 
 
-_vocabularies: dict[tuple[str, float], Vocabulary] = {}
+class SearchIndex:
+    """Each index word's records as sets, the records numbered in rank order (see `rank_key`), in memory: a
+    search works on whole sets (C loops) and reads only the rows of the records it shows. About 40 MB per
+    100k records; built once per database file and process."""
+
+    def __init__(self, vocabulary: Vocabulary, records: list[tuple[str, str]],
+                 anywhere: dict[str, array], in_title: dict[str, array]) -> None:
+        self.vocabulary, self.records = vocabulary, records
+        self.anywhere, self.in_title = anywhere, in_title
+
+    @classmethod
+    def load(cls, conn) -> SearchIndex:  # type: ignore[no-untyped-def]
+        rows = conn.execute("select rowid, resource, record_id, label, text = label from _search").fetchall()
+        labels = {(resource, str(record_id)): label for _, resource, record_id, label, _ in rows}
+        records = sorted(labels, key=lambda record: rank_key(labels[record], *record))
+        number = {record: position for position, record in enumerate(records)}
+        size = max((row[0] for row in rows), default=0) + 1
+        record_of, is_title = array("i", [0]) * size, bytearray(size)
+        for rowid, resource, record_id, _, titled in rows:
+            record_of[rowid] = number[(resource, str(record_id))]
+            is_title[rowid] = 1 if titled else 0
+        pairs: list[tuple[str, str]] = []
+        anywhere: dict[str, array] = {}
+        in_title: dict[str, array] = {}
+        # One row per word (SQLite groups them); a word's rows become its records with C loops, not Python ones.
+        for word, stemmed, joined in conn.execute(
+                f"select word, group_concat(distinct stem), group_concat(search_rowid) from {WORDS} group by word"):
+            pairs += [(word, one) for one in stemmed.split(",")]
+            rowids = [rowid for rowid in map(int, joined.split(",")) if rowid < size]
+            anywhere[word] = array("i", set(map(record_of.__getitem__, rowids)))
+            titled = set(map(record_of.__getitem__, filter(is_title.__getitem__, rowids)))
+            if titled:
+                in_title[word] = array("i", titled)
+        return cls(Vocabulary(pairs), records, anywhere, in_title)
+
+    def search(self, conn, query: str, limit: int) -> list[dict[str, Any]]:  # type: ignore[no-untyped-def]
+        """The same answer as `reference_search`."""
+        typed = typed_words(query)
+        if not typed:
+            return []
+        per_word = [self.vocabulary.matches(word) for word in typed]
+        classes = [self.classes(matches, len(typed)) for matches in per_word]
+        chosen = self.best_records(classes, limit)
+        return self.shown(conn, chosen, per_word)
+
+    def classes(self, matches: dict[str, int], words: int) -> list[tuple[int, set[int]]]:
+        """The records one typed word matches, split by what they contribute to a score (best match and title
+        bonus, in `record_score`'s units), highest first."""
+        by_score: dict[int, set[int]] = {}
+        for word, score in matches.items():
+            by_score.setdefault(score, set()).update(self.anywhere.get(word, ()))
+        titled: set[int] = set().union(*(self.in_title.get(word, ()) for word in matches))
+        found: list[tuple[int, set[int]]] = []
+        seen: set[int] = set()
+        for score in sorted(by_score, reverse=True):
+            members = by_score[score] - seen
+            seen |= members
+            with_title = members & titled
+            found += [(words * score + TITLE_BONUS, with_title), (words * score, members - with_title)]
+        return [(value, members) for value, members in found if members]
+
+    def best_records(self, classes: list[list[tuple[int, set[int]]]], limit: int) -> list[int]:
+        """The `limit` best records (their numbers), best first."""
+        if len(classes) == 1:
+            return self._best_of_cells(((value, members) for value, members in classes[0]), limit)
+        everywhere = set.intersection(*(set().union(*(m for _, m in cls)) for cls in classes))
+        if everywhere and _combinations(classes) <= 4096:
+            return self._best_of_cells(self._cells(classes, everywhere), limit)
+        return self._best_by_record(classes, limit)
+
+    @staticmethod
+    def _cells(classes: list[list[tuple[int, set[int]]]], everywhere: set[int]) -> Iterator[tuple[int, set[int]]]:
+        """Records matching every typed word, grouped by the combination of classes they fall in."""
+        restricted = [[(value, members & everywhere) for value, members in cls] for cls in classes]
+        for combination in product(*restricted):
+            members = set.intersection(*(m for _, m in combination))
+            if members:
+                yield sum(value for value, _ in combination), members
+
+    @staticmethod
+    def _best_of_cells(cells: Iterator[tuple[int, set[int]]], limit: int) -> list[int]:
+        by_value: dict[int, set[int]] = {}
+        for value, members in cells:
+            by_value.setdefault(value, set()).update(members)
+        chosen: list[int] = []
+        for value in sorted(by_value, reverse=True):
+            if len(chosen) >= limit:
+                break
+            chosen += heapq.nsmallest(limit - len(chosen), by_value[value])
+        return chosen
+
+    @staticmethod
+    def _best_by_record(classes: list[list[tuple[int, set[int]]]], limit: int) -> list[int]:
+        """Record by record: when no record matches every typed word, or the words have too many classes."""
+        values: list[dict[int, int]] = []
+        for cls in classes:
+            contribution: dict[int, int] = {}
+            for value, members in reversed(cls):
+                contribution.update(dict.fromkeys(members, value))
+            values.append(contribution)
+        matched = Counter(chain.from_iterable(values))
+        if not matched:
+            return []
+        most = max(matched.values())
+        candidates = (record for record, count in matched.items() if count == most)
+        return [record for _, record in heapq.nsmallest(
+            limit, ((-sum(v.get(record, 0) for v in values), record) for record in candidates))]
+
+    def shown(self, conn, chosen: list[int], per_word: list[dict[str, int]]) -> list[dict[str, Any]]:  # type: ignore[no-untyped-def]
+        """Each chosen record by its row that matches best, reading only those records' rows (by the index on
+        resource and record id)."""
+        wanted: dict[str, list[str]] = {}
+        for number in chosen:
+            resource, record_id = self.records[number]
+            wanted.setdefault(resource, []).append(record_id)
+        rows: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        for resource, record_ids in wanted.items():
+            for part in _chunks(record_ids):
+                for row in conn.execute("select rowid, resource, record_id, label, field, text from _search "
+                                        f"where resource = ? and record_id in ({', '.join('?' for _ in part)}) "
+                                        "order by rowid", [resource, *part]):
+                    record = dict(zip(("rowid", "resource", "record_id", "label", "field", "text"), row,
+                                      strict=True))
+                    rows.setdefault((resource, str(record["record_id"])), []).append(record)
+        found = []
+        for number in chosen:
+            shown = shown_row(rows.get(self.records[number], []), per_word)
+            if shown:
+                found.append(_public(shown))
+        return found
 
 
-async def vocabulary(database) -> Vocabulary:  # type: ignore[no-untyped-def]
-    """The database's search vocabulary, loaded once per file (keyed by its path and modification time)."""
+def _combinations(classes: list[list[tuple[int, set[int]]]]) -> int:
+    count = 1
+    for cls in classes:
+        count *= len(cls)
+    return count
+
+
+_indexes: dict[tuple[str, float], SearchIndex] = {}
+
+
+async def search_index(database) -> SearchIndex:  # type: ignore[no-untyped-def]
+    """The database's search index, loaded once per file (keyed by its path and modification time)."""
     key = (str(database.path), Path(database.path).stat().st_mtime if database.path else 0.0)
-    if key not in _vocabularies:
-        _vocabularies[key] = await database.execute_fn(Vocabulary.load)
-    return _vocabularies[key]
+    if key not in _indexes:
+        _indexes[key] = await database.execute_fn(SearchIndex.load)
+    return _indexes[key]
 
 
+def forget(path: str) -> None:
+    """Drop the indexes of a database file no longer served (a build the site has moved on from)."""
+    for key in [key for key in _indexes if key[0] == path]:
+        del _indexes[key]

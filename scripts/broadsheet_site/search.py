@@ -12,9 +12,9 @@ from typing import Any
 
 from datasette import Response
 
+from broadsheet.words import fold
 from broadsheet_site import forgiving
 from broadsheet_site.config import config, log, record_href, table_names
-from broadsheet_site.folding import fold
 from broadsheet_site.record import top_ancestor
 
 SEARCH_LIMIT = 200
@@ -66,6 +66,7 @@ def forget(path: str) -> None:
     """Drop the folded indexes of a database file no longer served (a build the site has moved on from)."""
     for key in [key for key in _indexes if key[0] == path]:
         del _indexes[key]
+    forgiving.forget(path)
 
 
 async def folded_index(database) -> FoldedIndex:
@@ -87,6 +88,14 @@ async def folded_index(database) -> FoldedIndex:
     return _indexes[key]
 
 
+async def prepare(database, names: set[str]) -> None:  # type: ignore[no-untyped-def]
+    """Build a database's search indexes before the first visitor searches."""
+    if "_search" in names:
+        await folded_index(database)
+    if forgiving.WORDS in names:
+        await forgiving.search_index(database)
+
+
 async def search(datasette, q: str) -> list[dict[str, Any]]:
     conf = config(datasette)
     db = conf.get("database")
@@ -97,9 +106,11 @@ async def search(datasette, q: str) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = []
     names = await table_names(datasette, db)
     if forgiving.WORDS in names:
-        words = await forgiving.vocabulary(database)
-        found += await database.execute_fn(lambda conn: forgiving.forgiving_search(conn, words, q, SEARCH_LIMIT))
-    if "_search_fts" in names:
+        index = await forgiving.search_index(database)
+        found += await database.execute_fn(lambda conn: index.search(conn, q, SEARCH_LIMIT))
+    # The forgiving search ranks best; the full-text and substring searches add what it missed, only while the
+    # page is not yet full (their records would rank below the last one shown).
+    if "_search_fts" in names and records_in(found) < SEARCH_LIMIT:
         try:
             found += [dict(r) for r in (await database.execute(
                 "select s.resource, s.record_id, s.label, s.field, s.text from _search_fts f "
@@ -107,12 +118,17 @@ async def search(datasette, q: str) -> list[dict[str, Any]]:
                 [fts_query(q), SEARCH_LIMIT])).rows]
         except Exception:  # an odd query must not become an error page; the spelling search below still runs
             log.info("full-text query failed for %r", q)
-    rowids = (await folded_index(database)).find(q, SEARCH_LIMIT)
-    if rowids:
-        found += [dict(r) for r in (await database.execute(
-            "select resource, record_id, label, field, text from _search where rowid in "
-            f"({', '.join('?' for _ in rowids)}) order by rowid", rowids)).rows]
-    return ranked_results(datasette, db, conf.get("resources") or {}, found)
+    if records_in(found) < SEARCH_LIMIT:
+        rowids = (await folded_index(database)).find(q, SEARCH_LIMIT)
+        if rowids:
+            found += [dict(r) for r in (await database.execute(
+                "select resource, record_id, label, field, text from _search where rowid in "
+                f"({', '.join('?' for _ in rowids)}) order by rowid", rowids)).rows]
+    return ranked_results(datasette, db, conf.get("resources") or {}, found)[:SEARCH_LIMIT]
+
+
+def records_in(found: list[dict[str, Any]]) -> int:
+    return len({(hit["resource"], str(hit["record_id"])) for hit in found})
 
 
 def ranked_results(datasette, db: str, resources: dict[str, Any], found: list[dict]) -> list[dict[str, Any]]:
@@ -156,6 +172,6 @@ def field_title(resources: dict[str, Any], resource: str, field: str) -> str:
 async def search_page(datasette, request) -> Response:
     q = request.args.get("q", "")
     results = await search(datasette, q) if q.strip() else []
-    html = await datasette.render_template("search.html", {"q": q, "results": results, "total": len(results)},
-                                           request=request)
+    html = await datasette.render_template("search.html", {"q": q, "results": results, "total": len(results),
+                                                           "full": len(results) >= SEARCH_LIMIT}, request=request)
     return Response.html(html)

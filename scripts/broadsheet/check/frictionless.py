@@ -4,6 +4,7 @@ and turn each of its errors into a located Problem in Broadsheet's words (one co
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,6 +14,7 @@ from broadsheet.tables import Table, Tables
 
 # Codes that depend on other rows: frictionless reports them from the whole table.
 CROSS_ROW_CODES = frozenset({"primary-key", "unique-error", "foreign-key"})
+SAME_AS_ROW = re.compile(r"the same as in the row at position (\d+)")  # frictionless' note on a repeated key
 
 
 def row_problems(tables: Tables, rows: dict[str, list[int]], already: set[tuple[str, int, str]]) -> list[Problem]:
@@ -110,7 +112,8 @@ def locate(table: Table, error: dict[str, Any]) -> Problem | None:
         field_name = _first_typed(spec.typed_fields, key_fields) or field_name
         found = ", ".join(str(table.rows[index][table.column(f)]) for f in key_fields)
         expected = "a value no other row has"
-        message = f"{'/'.join(key_fields)} {found!r} is used twice ({error.get('note', '')})"
+        first = _first_holder(table, error.get("note", ""), field_name)
+        message = f"{'/'.join(key_fields)} {found!r} is used twice ({first})"
         hint = "each record needs its own id" if code == "primary-key" else "make the value unique"
     elif code == "constraint-error" and "required" in expected:
         found, expected = "(missing)", "a value"
@@ -121,13 +124,25 @@ def locate(table: Table, error: dict[str, Any]) -> Problem | None:
         described = describe_expectation(field_spec.descriptor if field_spec else {}, expected)
         message = f"{field_name} {found!r} is not {described}"
         expected = described
-        if field_spec and field_spec.description:  # the schema says in words what a pattern says in symbols
+        if field_spec and field_spec.type == "object" and code == "type-error":
+            hint = f"an object is a mapping: `{field_name}:` and below it, indented, one `name: value` a line"
+        elif field_spec and field_spec.description:  # the schema says in words what a pattern says in symbols
             hint = f"{field_name}: {field_spec.description}"
     else:
         message = error.get("message", code)
     line, column = origin.position(field_name)
     return Problem(code, message, path=origin.path, line=line, column=column, resource=spec.name,
                    record_id=origin.record_id, field=field_name, found=str(found), expected=expected, hint=hint)
+
+
+def _first_holder(table: Table, note: str, field_name: str) -> str:
+    """Frictionless' "the same as in the row at position N", said as the file and line of that row."""
+    match = SAME_AS_ROW.fullmatch(note)
+    index = int(match.group(1)) - 2 if match else -1
+    if not 0 <= index < len(table.origins):
+        return note
+    first = table.origins[index]
+    return f"first at {first.path}:{first.position(field_name)[0]}"
 
 
 def _first_typed(typed: set[str], candidates: list[str]) -> str:
@@ -143,7 +158,7 @@ def describe_expectation(field: dict[str, Any], note: str) -> str:
     if "enum" in note and "enum" in constraints:
         return "one of " + ", ".join(str(v) for v in constraints["enum"])
     if "pattern" in note and "pattern" in constraints:
-        return f"text matching {constraints['pattern']}"
+        return f"text matching {constraints['pattern']} as a whole (from its first character to its last)"
     for bound, word in (("minimum", "at least"), ("maximum", "at most"), ("minLength", "at least"),
                         ("maxLength", "at most")):
         if bound in note and bound in constraints:

@@ -36,9 +36,9 @@ def fmt(root: Path | None, check: bool, paths: tuple[Path, ...]) -> None:
       broadsheet fmt datapackage/museums/louvre.yaml
     """
     from broadsheet.atomic import write_atomically
+    from broadsheet.discover import discover
     from broadsheet.fmt import format_record
-    from broadsheet.layout import RECORD_SUFFIX
-    from broadsheet.package import load_package
+    from broadsheet.package import SUFFIXES, load_package
     from broadsheet.records import not_a_file, read_record
     from broadsheet.report import text_line
 
@@ -49,9 +49,11 @@ def fmt(root: Path | None, check: bool, paths: tuple[Path, ...]) -> None:
         _fail_config(error)
         return
     if paths:
-        files = sorted({f for p in paths for f in (sorted(p.rglob(f"*{RECORD_SUFFIX}")) if p.is_dir() else [p])})
+        files = sorted({f for p in paths for f in (sorted(x for s in SUFFIXES for x in p.rglob(f"*{s}"))
+                                                   if p.is_dir() else [p])})
     else:
-        files = [f for spec in package.top_level for f in layout.record_files(spec.name)]
+        found, _stray = discover(package)
+        files = [Path(folder) / name for folder, _shown, names in found.values() for name in names]
     failed = changed = 0
     for file in files:
         shown = layout.relative(file)

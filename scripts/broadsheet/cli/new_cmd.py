@@ -29,12 +29,13 @@ def new(root: Path | None, resource: str, record_id: str | None, to_stdout: bool
       broadsheet new museums tate-modern
       broadsheet new museums --stdout
     """
-    from broadsheet.new import template
+    from broadsheet.new import record_file, template
     from broadsheet.package import load_package
 
     try:
         layout = _layout(root)
-        text = template(load_package(layout), resource, record_id)
+        package = load_package(layout)
+        text = template(package, resource, record_id)
     except BroadsheetError as error:
         _fail_config(error)
         return
@@ -44,7 +45,7 @@ def new(root: Path | None, resource: str, record_id: str | None, to_stdout: bool
     if record_id is None:
         click.echo("error[usage] give the new record's id, or --stdout to print the template", err=True)
         sys.exit(EXIT_USAGE)
-    path = layout.record_path(resource, record_id)
+    path = record_file(package, resource, record_id)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with open(path, "x", encoding="utf-8") as handle:  # "x": never overwrite a record

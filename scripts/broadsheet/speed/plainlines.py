@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 
+from broadsheet.layout import MAX_DEPTH
 from broadsheet.records import NULL_WORDS, Cell, Entry, Seq
 
 SIMPLE_LINE = re.compile(r"( *)(- )?([A-Za-z_][A-Za-z0-9_]*):(?: (.+))?")
@@ -77,9 +78,12 @@ def simple_flow_items(inner: str) -> list[str] | None:
 
 
 
-def read(text: str) -> Entry | None:
+def read(text: str, max_depth: int = MAX_DEPTH) -> Entry | None:
     """The record's Entry, exactly as records.parse_text gives it for the same text, or None when the text is
-    outside the simple corner (or holds anything parse_text would report)."""
+    outside the simple corner (or holds anything parse_text would report). Its deepest value (a list of
+    entries) is at depth 3: a lower `max-depth` leaves the file to the exact reader, which reports it."""
+    if max_depth < 3:
+        return None
     lines = simple_lines(text)
     if lines is None:
         return None

@@ -1,0 +1,91 @@
+"""The site's search index answers exactly what the reference search answers.
+
+`broadsheet_site.forgiving.reference_search` is what a search means, written plainly over SQL (it reads every row a
+typed word matches); `SearchIndex.search` is the fast path the site uses (whole sets of records in memory, only the
+shown records' rows read). Here both answer the same queries over random search tables written by the build's own
+writer: words in Latin and Cyrillic, case forms, typos, prefixes, several typed words, titles and other texts,
+records of several tables, many records sharing a word (so the ranking's ties are exercised)."""
+
+from __future__ import annotations
+
+import random
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from broadsheet.export.sqlite import _search
+from broadsheet_site import forgiving
+
+WORDS = ["Abai", "Абай", "Abay", "Semey", "Семей", "Семея", "Semei", "Kurchatov", "Курчатов", "Курчатова", "Solar",
+         "Solaris", "Plant", "Plants", "Works", "Copper", "Медь", "Меди", "Glass", "Glas", "Ayagoz", "Аягөз",
+         "Cement", "Cemento", "Wind", "Windy", "Mining", "Miner", "哈萨克斯坦", "能源", "12", "123", "1234", "A380"]
+RESOURCES = ["alpha", "beta", "gamma"]
+
+
+def random_table(rng: random.Random, records: int) -> list[tuple[str, str, str | None, str, str]]:
+    rows = []
+    for number in range(records):
+        resource = rng.choice(RESOURCES)
+        record_id = f"r{number}"
+        label = " ".join(rng.choices(WORDS, k=rng.randint(1, 3))) if rng.random() > 0.05 else None
+        if label is not None:
+            rows.append((resource, record_id, label, "name", label))
+        for field in rng.sample(["place", "note", "sector"], k=rng.randint(0, 3)):
+            rows.append((resource, record_id, label, field, " ".join(rng.choices(WORDS, k=rng.randint(1, 4)))))
+    rng.shuffle(rows)
+    return rows
+
+
+def random_query(rng: random.Random) -> str:
+    words = []
+    for _ in range(rng.choice([1, 1, 1, 2, 2, 3])):
+        word = rng.choice(WORDS)
+        change = rng.random()
+        if change < 0.15 and len(word) > 4:  # a typo
+            at = rng.randrange(len(word))
+            word = word[:at] + word[at + 1:]
+        elif change < 0.3 and len(word) > 3:  # the start of a word
+            word = word[: rng.randint(3, len(word))]
+        elif change < 0.35:
+            word = "zzqx"  # matches nothing
+        words.append(word)
+    return " ".join(words)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_the_index_answers_what_the_reference_answers(tmp_path: Path, seed: int) -> None:
+    rng = random.Random(seed)
+    with sqlite3.connect(tmp_path / "search.db") as conn:
+        _search(conn, random_table(rng, rng.choice([5, 40, 300])))
+        index = forgiving.SearchIndex.load(conn)
+        vocabulary = forgiving.Vocabulary.load(conn)
+        for _ in range(40):
+            query, limit = random_query(rng), rng.choice([1, 3, 10, 200])
+            assert index.search(conn, query, limit) == forgiving.reference_search(conn, vocabulary, query, limit), query
+
+
+def test_the_reference_ranks_by_score_then_title_length(tmp_path: Path) -> None:
+    """What the ranking means, on a table small enough to reason about: a record whose title is the typed word comes
+    first; of two records that only mention it, the one with the shorter title comes first; a record that matches
+    one typed word of two is left out while some record matches both."""
+    rows = [
+        ("alpha", "long", "Semey Copper Works", "name", "Semey Copper Works"),
+        ("alpha", "long", "Semey Copper Works", "place", "Semey"),
+        ("alpha", "short", "Glass", "name", "Glass"),
+        ("alpha", "short", "Glass", "place", "Semey"),
+        ("beta", "exact", "Semey", "name", "Semey"),
+        ("beta", "other", "Kurchatov", "name", "Kurchatov"),
+    ]
+    with sqlite3.connect(tmp_path / "search.db") as conn:
+        _search(conn, rows)
+        vocabulary = forgiving.Vocabulary.load(conn)
+        index = forgiving.SearchIndex.load(conn)
+        for search in (lambda q: forgiving.reference_search(conn, vocabulary, q, 10),
+                       lambda q: index.search(conn, q, 10)):
+            assert [(hit["record_id"], hit["field"]) for hit in search("Semey")] == [
+                ("exact", "name"), ("long", "name"), ("short", "place")]
+            assert [hit["record_id"] for hit in search("Семея")] == ["exact", "long", "short"]  # a case form
+            assert [hit["record_id"] for hit in search("Semey Glass")] == ["short"]
+            assert [hit["record_id"] for hit in search("Kurchatov")] == ["other"]
+            assert search("zzqx") == []
