@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from broadsheet.describe import Quoted, describe, field_type, render
+from broadsheet.describe import Quoted, describe, field_type
 
 SLUG = "^[a-z0-9]+(-[a-z0-9]+)*$"
 
@@ -91,9 +91,9 @@ BEACONS_SCHEMAS = {
 }
 
 MEMBERS = {  # .yml in folders per region, ids from a field holding a slash, nested mappings, grandchildren
-    "data/members/north/Ann-Example-0001.yml": "id: member/0001\nname: Ann Example\nids: {handle: ann}\n"
+    "datapackage/members/north/Ann-Example-0001.yml": "id: member/0001\nname: Ann Example\nids: {handle: ann}\n"
                                               "roles:\n  - title: chair\n    offices:\n      - room: '12'\n",
-    "data/members/south/Bo-Example-0002.yml": "id: member/0002\nname: Bo Example\nids:\n  handle: bo\n"
+    "datapackage/members/south/Bo-Example-0002.yml": "id: member/0002\nname: Bo Example\nids:\n  handle: bo\n"
                                              "roles:\n  - title: member\n",
 }
 MEMBERS_SCHEMAS = {
@@ -104,8 +104,7 @@ MEMBERS_SCHEMAS = {
             {"name": "name", "type": "string", "constraints": {"required": True}},
             {"name": "ids", "type": "object", "constraints": {"required": True}}],
         "primaryKey": ["id"],
-        "x-broadsheet": {"layout": {"folder": "data/members", "recursive": True, "suffixes": [".yml"],
-                                    "id": "field"}}},
+        "x-broadsheet": {"layout": {"recursive": True, "suffixes": [".yml"], "id": "field"}}},
     "members_roles": {
         "title": "Members roles",
         "description": "One row per item of the `roles` list of members records (proposed by broadsheet describe "
@@ -137,7 +136,7 @@ MEMBERS_SCHEMAS = {
                          "reference": {"resource": "members_roles", "fields": ["members_id", "position"]}}]},
 }
 
-TERMS = {"data/terms.yaml": "".join(f"- term: t{n}\n  party: {'ab'[n % 2]}\n  end-type: {n % 3}\n"
+TERMS = {"datapackage/legislature/terms.yaml": "".join(f"- term: t{n}\n  party: {'ab'[n % 2]}\n  end-type: {n % 3}\n"
                                     for n in range(200))}
 TERMS_SCHEMAS = {"terms": {
     "title": "Terms", "description": "Proposed by broadsheet describe from 200 records: say what one row is.",
@@ -146,9 +145,9 @@ TERMS_SCHEMAS = {"terms": {
         {"name": "party", "type": "string", "constraints": {"enum": ["a", "b"], "required": True}},
         {"name": "end-type", "type": "integer", "constraints": {"required": True}}],
     "primaryKey": ["term"],
-    "x-broadsheet": {"layout": {"folder": "data", "records": "list", "id": "field"}}}}
+    "x-broadsheet": {"layout": {"folder": "legislature", "records": "list", "id": "field"}}}}
 
-FILED = {"data/codes.yaml": "x1:\n  label: One\nx2:\n  label: Two\n"}
+FILED = {"datapackage/codes/codes.yaml": "x1:\n  label: One\nx2:\n  label: Two\n"}
 FILED_SCHEMAS = {"codes": {
     "title": "Codes", "description": "Proposed by broadsheet describe from 2 records: say what one row is.",
     "fields": [
@@ -156,14 +155,14 @@ FILED_SCHEMAS = {"codes": {
          "constraints": {"required": True, "pattern": SLUG}},
         {"name": "label", "type": "string", "constraints": {"required": True}}],
     "primaryKey": ["id"],
-    "x-broadsheet": {"layout": {"folder": "data", "records": "mapping"}}}}
+    "x-broadsheet": {"layout": {"records": "mapping"}}}}
 
 # (case, files, path described, expected schemas, expected problems as (path, line, code, severity))
 CASES = [
     ("one record per file, default layout", BEACONS, "datapackage/beacons", BEACONS_SCHEMAS, set()),
-    ("yml in nested folders, ids from a field", MEMBERS, "data/members", MEMBERS_SCHEMAS, set()),
-    ("one file holding a list of 200 records", TERMS, "data/terms.yaml", TERMS_SCHEMAS, set()),
-    ("one file of records filed by id", FILED, "data/codes.yaml", FILED_SCHEMAS, set()),
+    ("yml in nested folders, ids from a field", MEMBERS, "datapackage/members", MEMBERS_SCHEMAS, set()),
+    ("one file holding a list of 200 records", TERMS, "datapackage/legislature/terms.yaml", TERMS_SCHEMAS, set()),
+    ("one file of records filed by id", FILED, "datapackage/codes/codes.yaml", FILED_SCHEMAS, set()),
     ("a broken file is left out", {**BEACONS, "datapackage/beacons/bad.yaml": "id: bad\nname: [open\n"},
      "datapackage/beacons", BEACONS_SCHEMAS, {("datapackage/beacons/bad.yaml", 3, "yaml-syntax", "warning")}),
     ("nothing to describe", {"data/notes.txt": "x"}, "data", {}, {("data", 0, "no-records", "error")}),
@@ -172,13 +171,14 @@ CASES = [
             "fields": [{"name": "id", "description": "The record's id.", "type": "string",
                         "constraints": {"required": True, "pattern": SLUG}},
                        {"name": "kind", "type": "string", "constraints": {"enum": ["a"], "required": True}}],
-            "primaryKey": ["id"], "x-broadsheet": {"layout": {"folder": "data/x"}}}},
-     {("data/x", 0, "no-id-field", "warning")}),
-    ("a field of two shapes", {"data/y/a.yaml": "id: a\nv: text\n", "data/y/b.yaml": "id: b\nv: [x]\n"}, "data/y",
+            "primaryKey": ["id"]}},
+     {("data/x", 0, "no-id-field", "warning"), ("data/x", 0, "outside-data-folder", "warning")}),
+    ("a field of two shapes", {"datapackage/y/a.yaml": "id: a\nv: text\n", "datapackage/y/b.yaml": "id: b\nv: [x]\n"},
+     "datapackage/y",
      {"y": {"title": "Y", "description": "Proposed by broadsheet describe from 2 records: say what one row is.",
             "fields": [{"name": "id", "type": "string", "constraints": {"required": True, "pattern": SLUG}},
                        {"name": "v", "type": "string", "constraints": {"required": True}}],
-            "primaryKey": ["id"], "x-broadsheet": {"layout": {"folder": "data/y"}}}},
+            "primaryKey": ["id"]}},
      {("", 0, "mixed-shapes", "warning")}),
 ]
 
@@ -223,11 +223,29 @@ def test_describe_prints_writes_and_never_writes_over_a_schema(tmp_path):
     assert "error[no-records]" in empty.stderr
 
 
-def test_the_proposal_validates_the_records_it_came_from(tmp_path):
-    """Described, then validated as they are: the default layout, which today's loader reads."""
-    write_files(tmp_path, BEACONS)
-    (tmp_path / "datapackage.json").write_text('{"name": "beacons", "resources": []}', encoding="utf-8")
-    assert run("describe", "datapackage/beacons", "--out", "schemas", cwd=tmp_path).returncode == 0
-    checked = run("validate", "--no-cache", "--full", cwd=tmp_path)
-    assert (checked.returncode, checked.stdout) == (0, "valid: 4 record files\n"), checked.stderr
-    assert render(describe(tmp_path / "datapackage" / "beacons")).count("---\n") == 1
+LAYOUTS = [("one per file", BEACONS, "datapackage/beacons", 4),
+           ("yml in nested folders, ids with a slash, objects, grandchildren", MEMBERS, "datapackage/members", 2),
+           ("a list of 200 records in one file, a hyphenated field", TERMS, "datapackage/legislature/terms.yaml", 1),
+           ("records filed by id in one file", FILED, "datapackage/codes/codes.yaml", 1)]
+
+
+@pytest.mark.parametrize(("case", "files", "target", "count"), LAYOUTS, ids=[c[0] for c in LAYOUTS])
+def test_the_proposal_validates_the_records_it_came_from(tmp_path, case, files, target, count):
+    """Described, then validated and built as they are: no file renamed, no line of code."""
+    write_files(tmp_path, files)
+    (tmp_path / "datapackage.json").write_text('{"name": "described", "resources": []}', encoding="utf-8")
+    described = run("describe", target, "--out", "schemas", cwd=tmp_path)
+    assert (described.returncode, described.stderr) == (0, "")
+    for speed in ([], ["--full"]):
+        checked = run("validate", "--no-cache", *speed, cwd=tmp_path)
+        assert (checked.returncode, checked.stdout) == (0, f"valid: {count} record files\n"), checked.stdout
+    built = run("build", cwd=tmp_path)
+    assert built.returncode == 0, built.stdout + built.stderr
+
+
+def test_a_file_beyond_the_default_size_gets_a_limit_that_holds_it(tmp_path):
+    records = "".join(f"- key: k{n}\n  text: {'x' * 80}\n" for n in range(12_000))  # ~1.2 MB
+    write_files(tmp_path, {"datapackage/big/all.yaml": records})
+    (tmp_path / "datapackage.json").write_text("{}", encoding="utf-8")
+    layout = describe(tmp_path / "datapackage" / "big" / "all.yaml").schemas["all"]["x-broadsheet"]["layout"]
+    assert layout == {"folder": "big", "records": "list", "id": "field", "max-file-bytes": 2_000_000}

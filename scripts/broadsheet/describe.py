@@ -30,7 +30,7 @@ import yaml
 
 from broadsheet.check.rules import DATE, INTEGER, MAX_INTEGER_DIGITS, NUMBER, PARTIAL_DATE, REGISTRY
 from broadsheet.errors import WARNING, Problem
-from broadsheet.layout import DATA_DIR, DESCRIPTOR, SCHEMA_SUFFIX
+from broadsheet.layout import DATA_DIR, DESCRIPTOR, MAX_FILE_BYTES, RECORD_SUFFIX, SCHEMA_SUFFIX
 from broadsheet.package import FieldSpec
 from broadsheet.records import NULL_WORDS, FastLoader, decode_record
 
@@ -62,6 +62,7 @@ class _File:
     form: str  # "one", "list" or "mapping"
     records: list[dict[str, Any]]
     keys: list[str] | None = None  # the id each record is filed under (form "mapping")
+    size: int = 0  # bytes
 
 
 def resource_name(text: str) -> str:
@@ -93,7 +94,7 @@ def describe(path: Path, name: str | None = None, root: Path | None = None) -> P
                                          hint="give the folder that holds the record files, or one such file"))
         return proposal
     folder = path if path.is_dir() else path.parent
-    layout = _layout(path, folder, base, read, resource)
+    layout = _layout(path, folder, base, read, resource, proposal.problems)
     id_name, ids = _identify(read, layout, proposal, _shown(path, base))
     schema = _resource(resource, records, proposal, [(id_name, "string")])
     _mark_key(schema, id_name, ids)
@@ -141,11 +142,11 @@ def _read(file: Path, shown: str, problems: list[Problem]) -> _File | None:
     stem = file.name.removesuffix(file.suffix)
     values = [_plain(document) for document in documents]
     if len(values) == 1 and isinstance(values[0], list) and values[0] and all(isinstance(v, dict) for v in values[0]):
-        return _File(shown, stem, "list", values[0])
+        return _File(shown, stem, "list", values[0], size=len(raw))
     if len(values) == 1 and isinstance(values[0], dict) and _is_id_mapping(values[0]):
-        return _File(shown, stem, "mapping", list(values[0].values()), list(values[0]))
+        return _File(shown, stem, "mapping", list(values[0].values()), list(values[0]), len(raw))
     if len(values) == 1 and isinstance(values[0], dict):
-        return _File(shown, stem, "one", [values[0]])
+        return _File(shown, stem, "one", [values[0]], size=len(raw))
     problems.append(Problem("not-a-mapping", "the file holds neither a record (a mapping) nor a list of records; "
                             "it is left out", path=shown, line=1, column=1, severity=WARNING))
     return None
@@ -186,22 +187,34 @@ def _plain(node: yaml.Node) -> Any:
 
 # --- the layout block ------------------------------------------------------------------------------------------
 
-def _layout(path: Path, folder: Path, base: Path, read: list[_File], resource: str) -> dict[str, Any]:
-    """`x-broadsheet.layout`, only the keys that differ from the default (datapackage/<resource>/<id>.yaml)."""
+def _layout(path: Path, folder: Path, base: Path, read: list[_File], resource: str,
+            problems: list[Problem]) -> dict[str, Any]:
+    """`x-broadsheet.layout`, only the keys that differ from the default (datapackage/<resource>/<id>.yaml). The
+    folder is inside datapackage/; records found elsewhere are given the folder they belong in, and a warning."""
     layout: dict[str, Any] = {}
     relative = _shown(folder, base)
-    if relative != f"{DATA_DIR}/{resource}":
-        layout["folder"] = relative
-    if path.is_dir() and any("/" in _shown(Path(f.shown), Path(relative)) for f in read):
+    inside = relative.removeprefix(f"{DATA_DIR}/") if relative.startswith(f"{DATA_DIR}/") else None
+    if inside is None:
+        inside = folder.name if folder != base else resource
+        problems.append(Problem(
+            "outside-data-folder", f"the records are not in a folder inside {DATA_DIR}/; the proposal's layout "
+            f"reads them from {DATA_DIR}/{inside}/", path=relative, expected=f"a folder inside {DATA_DIR}/",
+            hint=f"move the folder (its files keep their names) to {DATA_DIR}/{inside}/", severity=WARNING))
+    if inside != resource:
+        layout["folder"] = inside
+    if path.is_dir() and any("/" in f.shown[len(relative) + 1:] for f in read):
         layout["recursive"] = True
     suffixes = sorted({"." + f.shown.rsplit(".", 1)[-1] for f in read})
-    if suffixes != [SCHEMA_SUFFIX]:
+    if suffixes != [RECORD_SUFFIX]:
         layout["suffixes"] = suffixes
     forms = {f.form for f in read}
     if forms == {"list"}:
         layout["records"] = "list"
     elif forms == {"mapping"}:
         layout["records"] = "mapping"
+    largest = max(f.size for f in read)
+    if largest > MAX_FILE_BYTES:  # room to grow: the next million above half as much again
+        layout["max-file-bytes"] = -(-largest * 3 // 2 // 1_000_000) * 1_000_000
     return layout
 
 

@@ -71,6 +71,8 @@ CODES: dict[str, str] = {
     "no-id-field": "describe found no field that identifies every record (a warning: the proposal names one)",
     "mixed-shapes": "describe found a field holding text in one record and a list or mapping in another "
                     "(a warning)",
+    "outside-data-folder": "describe read records outside datapackage/: the proposal says the folder inside it "
+                           "they belong in (a warning)",
 }
 
 CODES_START = "<!-- error-codes:start -->"
