@@ -127,7 +127,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("the speed wing", ("broadsheet.speed", "broadsheet.speed.*")),
     ("validation: the pipeline", ("broadsheet.validate",)),
     ("writers and record tools", ("broadsheet.export", "broadsheet.export.*", "broadsheet.diff", "broadsheet.history",
-                                  "broadsheet.new", "broadsheet.fmt", "broadsheet.describe")),
+                                  "broadsheet.new", "broadsheet.fmt", "broadsheet.describe", "broadsheet.init")),
     ("build and site", ("broadsheet.build", "broadsheet.serve")),
     ("command line", ("broadsheet.cli", "broadsheet.cli.*", "broadsheet.__main__")),
 ]

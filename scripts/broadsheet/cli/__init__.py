@@ -13,6 +13,7 @@ from broadsheet.cli import (  # noqa: F401 - register
     describe_cmd,
     diff_cmd,
     fmt_cmd,
+    init_cmd,
     new_cmd,
     serve_cmd,
     validate_cmd,

@@ -55,4 +55,5 @@ def cli() -> None:
       broadsheet new <resource> <id>   write a record template with every field described
       broadsheet fmt [--check]     rewrite records in canonical form, keeping comments
       broadsheet describe PATH     propose Table Schemas for existing YAML records
+      broadsheet init [DIR]        create a new dataset repository that validates, builds and serves
     """
