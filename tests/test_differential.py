@@ -361,6 +361,9 @@ def test_a_near_miss_of_each_format_is_reported_at_its_line(tmp_path, name, miss
     reference = problems(layout, validate.REFERENCE)
     assert {(path, line_, code_) for path, line_, _c, code_, *_ in reference} == {(TATE_PATH, line, code)}
     assert problems(layout) == reference
+    write(layout, "datapackage/museums/tate-2.yaml", formatted_record("tate-2", values))  # the same again
+    assert problems(layout) == problems(layout, validate.REFERENCE)  # a key frictionless does not read as given
+    (layout.root / "datapackage/museums/tate-2.yaml").unlink()
     write(layout, TATE_PATH, formatted_record("tate", {n: valid[-1] for n, (_d, valid, _m) in FORMATTED.items()}))
     assert problems(layout) == problems(layout, validate.REFERENCE) == []
 
