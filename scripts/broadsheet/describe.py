@@ -19,7 +19,6 @@ What is proposed, from every value:
 
 from __future__ import annotations
 
-import calendar
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -405,7 +404,7 @@ def _candidates(values: list[str]) -> Iterator[dict[str, Any]]:
         yield {"type": "number"}
     if values and all(DATE.fullmatch(v) for v in values):
         yield {"type": "date"}
-    if values and all(_partial_date(v) for v in values):
+    if values and all(PARTIAL_DATE.fullmatch(v) for v in values):  # the calendar: the partial-date rule's
         yield {"type": "string", "x-partial-date": True}
     if values and all(re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://\S+$", v) for v in values):
         yield {"type": "string", "format": "uri"}
@@ -414,15 +413,6 @@ def _candidates(values: list[str]) -> Iterator[dict[str, Any]]:
     if values and all(UUID_TEXT.match(v) for v in values):
         yield {"type": "string", "format": "uuid"}
     yield {"type": "string"}
-
-
-def _partial_date(text: str) -> bool:
-    match = PARTIAL_DATE.fullmatch(text)
-    if not match:
-        return False
-    year, month, day = match.groups()
-    return month is None or (1 <= int(month) <= 12 and (
-        day is None or 1 <= int(day) <= calendar.monthrange(int(year), int(month))[1]))
 
 
 _READERS: dict[str, Any] = {}
