@@ -35,7 +35,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 
-from run import package_for, tree_rss_kb  # noqa: E402
+from run import package_for, tree_cpu_seconds, tree_rss_kb  # noqa: E402
 
 HOST = "127.0.0.1"
 REQUEST_TIMEOUT = 30.0
@@ -289,7 +289,10 @@ def run(size: int, requests: int, clients: int) -> dict:
         hammer(port, single_work, 1)  # service time without queueing, for comparison
         single = {kind.name: percentile(kind.latencies, 0.5) for kind, _ in single_work}
         work = plan(database, target, requests)
+        rss_before_load = tree_rss_kb(server.pid) / 1024
+        server_cpu, own_cpu = tree_cpu_seconds(server.pid), time.process_time()
         seconds = hammer(port, work, clients)
+        server_cpu, own_cpu = tree_cpu_seconds(server.pid) - server_cpu, time.process_time() - own_cpu
         csv = stream_csv(port, database, server.pid)
         server_rss = tree_rss_kb(server.pid) / 1024
     finally:
@@ -302,7 +305,8 @@ def run(size: int, requests: int, clients: int) -> dict:
     return {
         "size": size, "clients": clients, "requests": len(work), "seconds": seconds,
         "served_by": how,
-        "server_rss_mb": server_rss, "csv": csv, "single": single,
+        "server_rss_mb": server_rss, "rss_before_load_mb": rss_before_load, "csv": csv, "single": single,
+        "server_cpu": server_cpu, "generator_cpu": own_cpu, "cores": os.cpu_count(),
         "load": " ".join(f"{x:.2f}" for x in os.getloadavg()),
         "kinds": [{"name": k.name, "count": len(k.latencies), "errors": k.errors, "hits": k.hits,
                    "distinct": len({path for kind, path in work if kind is k}),
@@ -331,6 +335,13 @@ def markdown(result: dict) -> list[str]:
                      f"{'met' if met else '**missed**'} | {result['single'].get(kind['name'], float('nan')):.1f} |")
     total = sum(k["count"] for k in result["kinds"])
     hit_rate = sum(k.get("hits", 0) for k in result["kinds"]) / total if total else 0.0
+    used = result["server_cpu"] + result["generator_cpu"]
+    lines += ["", f"CPU while loaded: the server's processes {result['server_cpu']:.1f} s, the load generator (this "
+                  f"script, on the same machine) {result['generator_cpu']:.1f} s, of "
+                  f"{result['seconds'] * result['cores']:.1f} core-seconds available ({result['cores']} cores × "
+                  f"{result['seconds']:.1f} s): the generator took {result['generator_cpu'] / used:.0%} of what both "
+                  f"used. Server resident memory before the load: {result['rss_before_load_mb']:.0f} MB (all "
+                  "processes, search indexes built)."]
     lines += ["", f"URLs are drawn by popularity (rank r chosen with weight 1/r: first pages, popular records, common "
                   f"facets and words; see `plan` in benchmarks/load.py); {hit_rate:.0%} of all answers came from the "
                   "site's response cache (`x-cache: hit`)."]

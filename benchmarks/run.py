@@ -83,6 +83,23 @@ def tree_rss_kb(pid: int) -> int:
     return total
 
 
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) used so far by a process and all its living descendants, from /proc."""
+    ticks, total, todo = os.sysconf("SC_CLK_TCK"), 0, [pid]
+    while todo:
+        current = todo.pop()
+        try:
+            with open(f"/proc/{current}/stat", encoding="ascii", errors="replace") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of proc(5))
+            for task in os.listdir(f"/proc/{current}/task"):
+                with open(f"/proc/{current}/task/{task}/children", encoding="ascii") as children:
+                    todo += [int(child) for child in children.read().split()]
+        except (OSError, ValueError, IndexError):
+            continue
+    return total / ticks
+
+
 def measure(command: list[str], repeat: int = 1, prepare=None) -> Measure:  # type: ignore[no-untyped-def]
     """Best wall time of `repeat` runs (the least disturbed by other work on the machine) and the peak memory."""
     best: Measure | None = None

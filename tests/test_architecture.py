@@ -6,6 +6,8 @@ import ast
 import re
 from pathlib import Path
 
+import pytest
+
 from conftest import REPO
 
 PACKAGE = REPO / "scripts" / "broadsheet"
@@ -120,7 +122,7 @@ def test_toolkit_names_no_dataset():
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("contracts", ("broadsheet", "broadsheet.errors", "broadsheet.report")),
     ("places", ("broadsheet.layout", "broadsheet.atomic", "broadsheet.git")),
-    ("schemas", ("broadsheet.package", "broadsheet.viewdoc")),
+    ("schemas", ("broadsheet.package", "broadsheet.viewdoc", "broadsheet.constraints")),
     ("reader-facing text: labels, money, search words", ("broadsheet.display", "broadsheet.words")),
     ("reading: records, rows, discovery", ("broadsheet.records", "broadsheet.tables", "broadsheet.discover")),
     ("checking: rules, the frictionless boundary", ("broadsheet.check", "broadsheet.check.*")),
@@ -277,3 +279,92 @@ def test_the_toolkit_and_the_site_plugin_do_not_import_each_other():
     allowed = {"broadsheet.display", "broadsheet.words"}
     assert [p.name for p in sorted(PLUGINS.rglob("*.py")) if toolkit_modules(p) - allowed] == []
     assert [p.name for p in modules() if "broadsheet_site" in imports(p)] == []
+
+
+# --- the site plugin reads the build's contracts from the generated metadata -----------------------------------
+# The tables the build adds (and their full-text indexes) and the citation columns are named in the metadata the
+# build writes (`plugins.broadsheet.internal_tables`; the roles `cites`, `locator`, `note` of each resource's
+# structure). No plugin module or template names them itself.
+
+TEMPLATES = PLUGINS / "templates"
+# Modules not yet moved to the metadata's names, each with why.
+NOT_YET = {"forgiving.py": "the lead is profiling it this session (the search regression); it still names the "
+                           "search table and its word table"}
+# Datasette's own table-search parameter (`?_search=`) shares its spelling with the search table.
+DATASETTE_PARAMETER = re.compile(r'(?:for|id|name)="_search"')
+CITATION_ROLES = ("cites", "locator", "note")
+
+
+def internal_table_names() -> set[str]:
+    from broadsheet.export import sitemeta
+
+    names = set(sitemeta.INTERNAL_TABLES)
+    return names | {table + index + shadow for table in names for index in sitemeta.FTS_INDEXES
+                    for shadow in sitemeta.FTS_SHADOWS}
+
+
+def tokens(text: str) -> set[str]:
+    return set(re.findall(r"\w+", text))
+
+
+def internal_tables_named(source: str) -> set[str]:
+    """Internal table names written in a module's string literals (f-string parts included)."""
+    literals = [node.value for node in ast.walk(ast.parse(source)) if isinstance(node, ast.Constant)
+                and isinstance(node.value, str)]
+    return {token for text in literals for token in tokens(text)} & internal_table_names()
+
+
+def role_columns_named(source: str) -> list[str]:
+    """Citation roles used as a column name: a role's literal anywhere but as the key a resource's structure is
+    read with (`spec[...]`, `spec.get(...)`) or as a key of a dict the plugin hands a template (its slot)."""
+    tree = ast.parse(source)
+    allowed = {id(node.value) for node in ast.walk(tree) if isinstance(node, ast.Expr)}  # docstrings: prose
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Subscript) and getattr(node.value, "id", "") == "spec":
+            allowed.add(id(node.slice))
+        elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "get"
+              and getattr(node.func.value, "id", "") == "spec" and node.args):
+            allowed.add(id(node.args[0]))
+        elif isinstance(node, ast.Dict):
+            allowed |= {id(key) for key in node.keys if key is not None}
+    return sorted(token for node in ast.walk(tree) if isinstance(node, ast.Constant) and isinstance(node.value, str)
+                  and id(node) not in allowed for token in tokens(node.value) if token in CITATION_ROLES)
+
+
+def in_templates(path: Path) -> tuple[set[str], list[str]]:
+    """Internal table names anywhere in a template, and roles read from a row by a quoted key (`row['note']`);
+    `cit.note` is the slot the plugin filled, not a column."""
+    text = DATASETTE_PARAMETER.sub("", path.read_text(encoding="utf-8"))
+    return (tokens(text) & internal_table_names(),
+            re.findall(r"""\[\s*["'](%s)["']\s*\]|\.get\(\s*["'](%s)["']""" % (("|".join(CITATION_ROLES),) * 2),
+                       text))
+
+
+@pytest.mark.parametrize(("source", "tables", "roles"), [
+    ('rows = conn.execute("select max(date) from record_history")', {"record_history"}, []),
+    ('sql = f"select * from _search_fts join {t}"', {"_search_fts"}, []),
+    ('where = row.get("locator")', set(), ["locator"]),
+    ('where = row["note"]', set(), ["note"]),
+    ('sql = "select locator, note from c"', set(), ["locator", "note"]),
+    ('column = spec.get("locator"); slot = {"note": row.get(spec["note"])}', set(), []),
+    ('table = internal(conf, "search"); fts = fts_index(table)', set(), []),
+    ('"""A note on the locator, in prose."""', set(), []),
+])
+def test_the_plugin_checks_would_see_a_literal(source, tables, roles):
+    assert (internal_tables_named(source), role_columns_named(source)) == (tables, roles)
+
+
+def test_no_plugin_module_or_template_names_an_internal_table_or_a_citation_column():
+    found = {}
+    for path in sorted(PLUGINS.rglob("*.py")):
+        if path.name in NOT_YET:
+            continue
+        source = path.read_text(encoding="utf-8")
+        if internal_tables_named(source) or role_columns_named(source):
+            found[path.name] = (internal_tables_named(source), role_columns_named(source))
+    for path in sorted(TEMPLATES.rglob("*.html")):
+        tables, roles = in_templates(path)
+        if tables or roles:
+            found[path.name] = (tables, roles)
+    assert found == {}
+    assert set(NOT_YET) <= {p.name for p in PLUGINS.rglob("*.py")}  # an exemption goes when its module does

@@ -3,10 +3,12 @@ columns), and the tables the build adds are named once and handed to the site in
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 
 import pytest
 
+from broadsheet import serve
 from broadsheet.build import build
 from broadsheet.errors import ConfigError
 from broadsheet.export import sitemeta
@@ -52,3 +54,21 @@ def test_a_role_must_name_a_field(museums):
     write(museums, CITATIONS, text.replace("locator: locator}", "locator: locator, note: remark}"))
     with pytest.raises(ConfigError, match="'remark'"):
         load_package(museums)
+
+
+def test_the_site_shows_citation_columns_by_their_roles(museums):
+    """The record page and the source page find the locator and the note by the roles the schema declares, so a
+    citation table whose columns are called `page` and `remark` reads as one whose columns are `locator`/`note`."""
+    text = (museums.root / CITATIONS).read_text(encoding="utf-8")
+    text = text.replace("locator: locator}", "locator: page, note: remark}").replace("name: locator", "name: page")
+    write(museums, CITATIONS, text.replace(
+        "primaryKey:", "  - name: remark\n    type: string\n    description: A remark.\nprimaryKey:"))
+    for path in (museums.root / "datapackage/museums").glob("*.yaml"):
+        path.write_text(path.read_text(encoding="utf-8").replace("    locator:", "    page:").replace(
+            "    page: page 4", "    page: page 4\n    remark: the figure for 2023"), encoding="utf-8")
+    assert build(museums).built
+    ds = serve.app(serve.prepare(museums, load_package(museums)))
+    record = asyncio.run(ds.client.get("/museums-fixture/museums/louvre")).text
+    source = asyncio.run(ds.client.get("/museums-fixture/sources/guide-2024")).text
+    assert ", page 4" in record and '<span class="bs-muted">the figure for 2023</span>' in record
+    assert "visitors (page 4)" in source

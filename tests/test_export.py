@@ -290,7 +290,7 @@ def test_readme_data_dictionary(museums):
     assert ("### Museums (`museums`)\n\nOne row per museum.\n\n"
             "File: `datapackage/museums.csv`. Primary key: `id`.") in readme
     assert "| `budget` | number |  | Yearly budget in euros. Unit: EUR. |" in readme
-    assert "| `kind` | string |  | What it shows. One of: `art`, `history`, `science`. |" in readme
+    assert "| `kind` | string |  | What it shows. One of `art`, `history`, `science`. |" in readme
     assert "| `city_id` | string |  | The city it stands in. Refers to `cities.id`. |" in readme
     assert "| `founded` | partial date |  |" in readme
     assert ("One row per item of the `names` list in `museums` records.") in readme

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import resource
+import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,6 +20,7 @@ from broadsheet.package import load_package
 from broadsheet.records import parse_bytes
 from broadsheet.tables import build_tables
 from conftest import FIXTURES, REPO, write
+from test_build_bad_inputs import Mounts, fill, without_capabilities
 
 PATH = "datapackage/museums/louvre.yaml"
 
@@ -183,3 +188,73 @@ def test_cli_leaves_a_broken_file_alone_and_exits_1(museums):
         "spaces) — indent with two spaces",
         "reformatted 0 of 1 files; 1 could not be formatted"]
     assert broken.read_text() == "name_en: Rome\nid: rome\n\tcountry: IT\n"
+
+
+# --- faults while writing: each is one line naming the file and a stable code, exit 1, no traceback, and every
+# file as it was or as fmt wrote it whole (the files before the fault reformatted, the rest untouched). The
+# machinery (a real tmpfs, capabilities dropped for root) is the build's: tests/test_build_bad_inputs.py.
+STOPPED = "fmt stopped at this file: it and the files after it are as they were; {} reformatted before it"
+FMT_FAULTS = [
+    ("disk full (a real 2 MB tmpfs under the records)", "full-disk", "datapackage/museums/central-state.yaml",
+     "error[disk-full] no space left on the device", 1),
+    ("a file size limit (RLIMIT_FSIZE, any user)", "file-size-limit", "datapackage/cities/paris.yaml",
+     "error[file-size-limit] the file would exceed the file size limit", 0),
+    ("the records' folder not writable", "deny", "datapackage/museums/central-state.yaml",
+     "error[permission-denied] permission denied", 1),
+    ("a read-only file system", "read-only", "datapackage/museums/central-state.yaml",
+     "error[read-only-filesystem] the file system is read-only", 1),
+]
+
+
+@pytest.fixture
+def mounts() -> Iterator[Mounts]:
+    made = Mounts()
+    try:
+        yield made
+    finally:
+        made.close()
+
+
+@pytest.mark.parametrize(("case", "fault", "path", "error", "before"), FMT_FAULTS, ids=[c[0] for c in FMT_FAULTS])
+def test_a_write_fault_is_one_line_and_nothing_is_lost(mounts, case, fault, path, error, before):
+    base = mounts.folder()
+    root = base / "museums"
+    shutil.copytree(FIXTURES / "museums", root)
+    paris = root / "datapackage/cities/paris.yaml"
+    paris.write_text("name_en: Paris\nid: paris\ncountry: FR\n", encoding="utf-8")  # cities/ come first
+    records = root / "datapackage/museums"  # central-state.yaml needs fmt as the fixture has it
+    if fault in ("full-disk", "read-only") and not mounts.tmpfs(records):
+        pytest.skip("needs a tmpfs of its own (root may mount one; this user may not)")
+    try:
+        originals = {p: p.read_bytes() for p in records.glob("*.yaml")}
+        if fault == "full-disk":
+            fill(records)
+        elif fault == "read-only":
+            mounts.remount(records, "ro")
+        elif fault == "deny":
+            records.chmod(0o555)
+
+        def limited() -> None:
+            if fault == "file-size-limit":
+                resource.setrlimit(resource.RLIMIT_FSIZE, (16, 16))  # Python ignores SIGXFSZ: writes fail EFBIG
+            if fault == "deny" and os.geteuid() == 0:
+                without_capabilities()
+
+        try:
+            result = subprocess.run([sys.executable, "-m", "broadsheet", "fmt", "--root", str(root)],
+                                    capture_output=True, text=True, timeout=120, preexec_fn=limited)
+        finally:
+            if fault == "read-only":
+                mounts.remount(records, "rw")
+            (records / "filler").unlink(missing_ok=True)
+            records.chmod(0o755)
+        assert (result.returncode, result.stdout, result.stderr.splitlines()) == (
+            1, "", [f"{path}: {error}; {STOPPED.format(before)}"])
+        assert {p: p.read_bytes() for p in records.glob("*.yaml")} == originals  # the failed file untouched
+        assert sorted(p.name for p in records.iterdir()) == sorted(p.name for p in originals)  # no temporary
+        assert paris.read_text(encoding="utf-8") == (
+            "id: paris\nname_en: Paris\ncountry: FR\n" if before else "name_en: Paris\nid: paris\ncountry: FR\n")
+    finally:
+        mounts.close()
+        mounts.mounted.clear()
+        shutil.rmtree(base, ignore_errors=True)

@@ -198,6 +198,8 @@ class _Reorder:
         # fields in schema order; then lists in the curator's order (no schema orders them), citations last
         fields = len(spec.field_names)
         rank = {name: i for i, name in enumerate(spec.field_names)}
+        for key in spec.flatten:  # a flattened mapping stands where its first column does
+            rank[key] = min(i for name, i in rank.items() if name.startswith(f"{key}."))
         for key, child in spec.children.items():
             rank[key] = fields + (1 if self.package.resources[child].cites else 0)
         return sorted(range(len(keys)), key=lambda i: (rank.get(keys[i], fields + 2), i))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from broadsheet.constraints import expectations, pattern_words, sentence
 from broadsheet.diff import list_keys
 from broadsheet.errors import BroadsheetError
 from broadsheet.layout import FROM_FILE, FROM_KEY, LIST, MAPPING, RecordLayout
@@ -21,21 +22,10 @@ class ScaffoldError(BroadsheetError):
 def field_hint(spec: FieldSpec, package: PackageSpec, owner: ResourceSpec) -> str:
     """One line saying what a field holds and what validation accepts."""
     parts = [spec.description.rstrip(".") + "." if spec.description else ""]
-    constraints = spec.constraints
-    kind = {"integer": "Whole number.", "number": "Number.", "boolean": "true or false.",
-            "date": "Date YYYY-MM-DD.", "array": "List: [first, second]."}.get(spec.type, "")
-    if spec.flag("partial-date"):
-        kind = "Date YYYY, YYYY-MM or YYYY-MM-DD."
-    parts.append(kind)
-    if constraints.get("required"):
-        parts.append("Required.")
-    if "enum" in constraints:
-        parts.append("One of: " + ", ".join(str(v) for v in constraints["enum"]) + ".")
-    for key, word in (("minimum", "At least"), ("maximum", "At most"), ("maxLength", "At most")):
-        if key in constraints:
-            parts.append(f"{word} {constraints[key]}{' characters' if key == 'maxLength' else ''}.")
-    if "pattern" in constraints and spec.name != owner.id_field:
-        parts.append(f"Matches {constraints['pattern']}")
+    phrases = expectations(spec)
+    if spec.name == owner.id_field:
+        phrases.pop("pattern", None)  # `new` checks an id it is given against the pattern (check_id)
+    parts += [sentence(phrase) for phrase in phrases.values()]
     for fk in owner.foreign_keys:
         if fk["fields"] == [spec.name] and fk["reference"]["resource"] != owner.parent:
             parts.append(f"The id of a record in {fk['reference']['resource'] or owner.name}.")
@@ -91,8 +81,7 @@ def check_id(spec: ResourceSpec, form: RecordLayout, record_id: str) -> None:
     pattern = spec.field_map[spec.id_field].constraints.get("pattern")
     if isinstance(pattern, str) and re.match(f"^{pattern}$", record_id) is None:
         described = spec.field_map[spec.id_field].description
-        raise ScaffoldError(f"id {record_id!r} does not match the pattern of {spec.name}.{spec.id_field}, "
-                            f"{pattern}, as a whole (from its first character to its last)"
+        raise ScaffoldError(f"id {record_id!r} of {spec.name}.{spec.id_field} is not {pattern_words(pattern)}"
                             + (f": {described}" if described else ""))
 
 

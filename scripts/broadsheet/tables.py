@@ -402,10 +402,10 @@ class _Builder:
         if field_type == "object":
             hint = f"an object is a mapping: `{key}:` and below it, indented, one `name: value` a line"
         elif isinstance(value, Entry):
-            hint = (f"a {field_type} is one value, written after `{key}:`; a mapping needs a field of type object "
-                    "(or x-broadsheet.flatten, or a child of entries)")
+            hint = (f"{key} holds one value ({field_type}), written after `{key}:`; a mapping needs a field of "
+                    "type object (or x-broadsheet.flatten, or a child of entries)")
         else:
-            hint = f"a {field_type} is one value, written after `{key}:`; a list needs a field of type array"
+            hint = f"{key} holds one value ({field_type}), written after `{key}:`; a list needs a field of type array"
         self.problems.append(Problem(
             "type-error", f"{key!r} must be {'a mapping' if field_type == 'object' else 'a single value'}", **at,
             found=_kind(value), expected=f"a {field_type}", hint=hint))

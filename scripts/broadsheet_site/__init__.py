@@ -44,9 +44,11 @@ def startup(datasette):  # type: ignore[no-untyped-def]
         """Pin the build the site answers from, and build its search indexes before the first visitor searches
         (a few seconds at 100k records)."""
         builds.pin(datasette)
-        db = config.config(datasette).get("database")
+        conf = config.config(datasette)
+        db = conf.get("database")
         if db in datasette.databases:
-            await search.prepare(datasette.get_database(db), await config.table_names(datasette, db))
+            await search.prepare(datasette.get_database(db), config.internal(conf, "search"),
+                                 await config.table_names(datasette, db))
 
     return inner
 

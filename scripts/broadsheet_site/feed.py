@@ -8,7 +8,7 @@ from xml.sax.saxutils import escape
 
 from datasette import Response
 
-from broadsheet_site.config import config, record_href, table_names
+from broadsheet_site.config import config, internal, quote, record_href, table_names
 from broadsheet_site.labels import Labels
 
 FEED_LIMIT = 100
@@ -26,10 +26,11 @@ async def changes_feed(datasette, request) -> Response:
     db = conf.get("database") or ""
     base = f"{request.scheme}://{request.host}"
     entries, updated = [], atom_date(conf.get("created") or None)
-    if db in datasette.databases and "record_history" in await table_names(datasette, db):
+    history = internal(conf, "history")
+    if db in datasette.databases and history in await table_names(datasette, db):
         rows = (await datasette.get_database(db).execute(
-            "select resource, record_id, date, \"commit\", subject, change, fields_changed from record_history "
-            "order by date desc, rowid desc limit ?", [FEED_LIMIT])).rows
+            "select resource, record_id, date, \"commit\", subject, change, fields_changed "
+            f"from {quote(history)} order by date desc, rowid desc limit ?", [FEED_LIMIT])).rows
         resources = conf.get("resources") or {}
 
         def find_links(conn) -> list[dict[str, Any]]:

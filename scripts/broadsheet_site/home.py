@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from broadsheet_site import charts
-from broadsheet_site.config import config, log, quote, table_names
+from broadsheet_site.config import config, internal, log, quote, table_names
 from broadsheet_site.downloads import downloads, table_titles
 from broadsheet_site.labels import fmt_number
 from broadsheet_site.pages import page_href
@@ -67,8 +67,9 @@ async def citation_of(datasette, request, url: str) -> str:  # type: ignore[no-u
 async def counts(datasette, db: str, names: set[str], resources: dict[str, Any], views: list[str]) -> list[dict]:
     database = datasette.get_database(db)
     known: dict[str, int] = {}
-    if "_tables" in names:
-        for row in (await database.execute("select table_name, row_count from _tables")).rows:
+    tables = internal(config(datasette), "tables")
+    if tables in names:
+        for row in (await database.execute(f"select table_name, row_count from {quote(tables)}")).rows:
             known[row[0]] = row[1]
     rows = []
     for name in [*resources, *views]:
@@ -100,7 +101,8 @@ async def last_updated(database, names: set[str], conf: dict[str, Any]) -> str:
     """When the data last changed (shown as "last changed", never as the date of the data): the newest change in
     the record history, else the package's `created` date, else the day the database was built. How recent the
     data is — its newest source — is `data_as_of_sql` in site/metadata.yml, shown as "data as of"."""
-    found = await first_value(database, ["select max(date) from record_history"] if "record_history" in names else [])
+    history = internal(conf, "history")
+    found = await first_value(database, [f"select max(date) from {quote(history)}"] if history in names else [])
     if found:
         return found
     if conf.get("created"):

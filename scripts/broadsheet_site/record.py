@@ -7,8 +7,13 @@ from typing import Any
 
 from datasette.utils import sqlite_timelimit, tilde_decode, tilde_encode
 
-from broadsheet_site.config import config, quote, table_names
+from broadsheet_site.config import config, internal, quote, table_names
 from broadsheet_site.labels import Labels, cell, readable
+from broadsheet_site.values import fields_of, shown
+
+# The supports query's columns, by position (broadsheet.export.sitemeta writes it): resource, record_id, record,
+# fact, and where in the source (the citation table's locator column, whatever the schema names it).
+SUPPORTS_WHERE = 4
 
 
 async def record(datasette, db: str, table: str, pks: str) -> dict[str, Any] | None:
@@ -50,7 +55,7 @@ def record_page(labels: Labels, conf: dict[str, Any], table: str, record_id: str
         "related": related(labels, table, record_id, names),
         "supports": supports(labels, spec, record_id),
         "table_href": labels.datasette.urls.table(labels.db, table),
-        "dates": record_dates(labels, table, record_id, names),
+        "dates": record_dates(labels, internal(conf, "history"), table, record_id, names),
     }
 
 
@@ -68,7 +73,8 @@ def supports(labels: Labels, spec: dict[str, Any], record_id: str) -> list[dict[
             kind = (labels.resources.get(row["resource"]) or {}).get("title") or row["resource"]
             records[key] = {**link, "kind": kind, "facts": []}
         fact = fact_title(labels.resources.get(row["resource"]) or {}, str(row["fact"] or ""))
-        shown_fact = fact + (f" ({row['locator']})" if row.get("locator") else "")
+        where = list(row.values())[SUPPORTS_WHERE]
+        shown_fact = fact + (f" ({where})" if where else "")
         if shown_fact not in records[key]["facts"]:
             records[key]["facts"].append(shown_fact)
     return sorted(records.values(), key=lambda r: (r["kind"], r["text"]))
@@ -103,8 +109,9 @@ def citations_by_field(labels: Labels, table: str, record_id: str, names: set[st
     found: dict[str, list] = {}
     for row in labels.query(f"select * from {quote(name)} {child_where(spec)}", [record_id]):
         source = labels.link(ref["table"], row[ref["column"]]) if ref else {"text": ""}
-        found.setdefault(row[spec["cites"]], []).append(
-            {"source": source, "locator": row.get("locator") or "", "note": row.get("note") or ""})
+        found.setdefault(row[spec["cites"]], []).append(  # the columns in these roles, as the schema declares them
+            {"source": source, "locator": row.get(spec.get("locator") or "") or "",
+             "note": row.get(spec.get("note") or "") or ""})
     return found
 
 
@@ -121,7 +128,7 @@ def child_lists(labels: Labels, table: str, record_id: str, names: set[str],
         rows = []
         for row in labels.query(f"select * from {quote(name)} {child_where(spec)}", [record_id]):
             rows.append({"cells": [cell(labels, spec, c["name"], row.get(c["name"]), row) for c in columns],
-                         "raw": row})
+                         "raw": row, "lists": nested_lists(labels, name, row, names)})
         if rows:
             lists.append({"name": name, "title": spec["title"], "columns": columns, "rows": rows,
                           "href": labels.datasette.urls.table(labels.db, name) + f"?{next(iter(spec['parent_link']))}="
@@ -129,6 +136,28 @@ def child_lists(labels: Labels, table: str, record_id: str, names: set[str],
         if name in rules and rows:
             disagreements += disagreeing(spec, rules[name], columns, rows)
     return lists, disagreements
+
+
+def nested_lists(labels: Labels, table: str, row: dict[str, Any], names: set[str]) -> list[dict[str, Any]]:
+    """The lists inside one list entry (grandchildren, and theirs): each child table's rows whose link columns
+    hold this entry's values, in their order."""
+    found = []
+    for name in labels.resources[table].get("children") or []:
+        spec = labels.resources[name]
+        link = spec.get("parent_link") or {}
+        if spec.get("cites") or name not in names or not link:
+            continue
+        hidden = set(link) | {spec.get("position")}
+        columns = [f for f in spec["fields"] if f["name"] not in hidden]
+        where = " and ".join(f"{quote(column)} = ?" for column in link)
+        order = f" order by {quote(spec['position'])}" if spec.get("position") else ""
+        rows = [{"cells": [cell(labels, spec, c["name"], inner.get(c["name"]), inner) for c in columns],
+                 "lists": nested_lists(labels, name, inner, names)}
+                for inner in labels.query(f"select * from {quote(name)} where {where}{order}",
+                                          [row.get(parent) for parent in link.values()])]
+        if rows:
+            found.append({"name": name, "title": spec["title"], "columns": columns, "rows": rows})
+    return found
 
 
 def disagreeing(spec: dict[str, Any], rule: dict[str, Any], columns: list, rows: list) -> list[dict[str, Any]]:
@@ -143,7 +172,10 @@ def disagreeing(spec: dict[str, Any], rule: dict[str, Any], columns: list, rows:
         distinct = {tuple(m["raw"].get(v) for v in values) for m in members}
         if len(distinct) > 1:
             heading = ", ".join(titles.get(k, k) for k in keys)
-            found.append({"key": f"{heading}: " + " · ".join(str(k) for k in key if k is not None),
+            position = {c["name"]: i for i, c in enumerate(columns)}
+            words = [members[0]["cells"][position[k]]["text"] if k in position else str(v)
+                     for k, v in zip(keys, key, strict=True) if v is not None]
+            found.append({"key": f"{heading}: " + " · ".join(words),
                           "sides": [claim(columns, member) for member in members]})
     return found
 
@@ -175,17 +207,20 @@ def paired_disagreements(labels: Labels, conf: dict[str, Any], table: str, recor
             ids = [row.get(rule["record"] + suffix) for suffix in (first, second)]
             if rule.get("same_record") is False and ids[0] == ids[1]:
                 continue
+            fields = {f["name"]: f for f in fields_of(conf, labels.db, name)}
             found.append({
-                "key": " · ".join(str(row[k]).replace("_", " ") for k in rule.get("key") or []
-                                  if row.get(k) not in (None, "")),
-                "sides": [pair_side(labels, rule, row, suffix, record_id) for suffix in (first, second)],
+                "key": " · ".join(shown(fields[k], row[k], row)["text"] if k in fields
+                                  else str(row[k]).replace("_", " ")
+                                  for k in rule.get("key") or [] if row.get(k) not in (None, "")),
+                "sides": [pair_side(labels, rule, row, suffix, record_id, fields) for suffix in (first, second)],
             })
     return found
 
 
 def pair_side(labels: Labels, rule: dict[str, Any], row: dict[str, Any], suffix: str,
-              record_id: str) -> dict[str, Any]:
-    """One side of a pair: its record (linked unless it is the page's own) and its values, titled."""
+              record_id: str, fields: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+    """One side of a pair: its record (linked unless it is the page's own) and its values, titled; a column the
+    derived table's documentation marks (`fields`: codes, money) is shown as the schema says."""
     links, titles = rule.get("links") or {}, rule.get("titles") or {}
     cells = []
     for column in [rule["record"], *(rule.get("columns") or [])]:
@@ -193,10 +228,15 @@ def pair_side(labels: Labels, rule: dict[str, Any], row: dict[str, Any], suffix:
         if value in (None, ""):
             continue
         kind = "number" if isinstance(value, int | float) else None
-        shown = labels.link(links[column], value) if column in links else {"text": readable(kind, value)}
+        if column in links:
+            value_shown = labels.link(links[column], value)
+        elif column + suffix in (fields or {}):
+            value_shown = shown((fields or {})[column + suffix], value, row)
+        else:
+            value_shown = {"text": readable(kind, value)}
         if column == rule["record"] and str(value) == str(record_id):
-            shown = {**shown, "href": None, "text": shown["text"] + " (this record)"}
-        cells.append({"title": titles.get(column) or column_words(column), "value": shown})
+            value_shown = {**value_shown, "href": None, "text": value_shown["text"] + " (this record)"}
+        cells.append({"title": titles.get(column) or column_words(column), "value": value_shown})
     return {"cells": cells}
 
 
@@ -251,11 +291,11 @@ def owner_column(resources: dict[str, Any], name: str) -> str | None:
     return None
 
 
-def record_dates(labels: Labels, resource: str, record_id: str, names: set[str]) -> dict[str, str]:
-    """When the record was first added and last changed, from the history of the data."""
-    if "record_history" not in names:
+def record_dates(labels: Labels, history: str, resource: str, record_id: str, names: set[str]) -> dict[str, str]:
+    """When the record was first added and last changed, from the history of the data (the table `history`)."""
+    if history not in names:
         return {}
     row = labels.conn.execute(
-        "select min(date), max(date) from record_history where resource = ? and record_id = ?",
+        f"select min(date), max(date) from {quote(history)} where resource = ? and record_id = ?",
         [resource, record_id]).fetchone()
     return {"added": row[0], "changed": row[1]} if row and row[0] else {}

@@ -14,7 +14,7 @@ from datasette import Response
 
 from broadsheet.words import fold
 from broadsheet_site import forgiving
-from broadsheet_site.config import config, log, record_href, table_names
+from broadsheet_site.config import config, fts_index, internal, log, quote, record_href, table_names
 from broadsheet_site.record import top_ancestor
 
 SEARCH_LIMIT = 200
@@ -69,16 +69,18 @@ def forget(path: str) -> None:
     forgiving.forget(path)
 
 
-async def folded_index(database) -> FoldedIndex:
+async def folded_index(database, table: str) -> FoldedIndex:
     """The database's folded search index, built on first use in a SQL thread (concurrent callers share the
-    build; kept for the life of the process, keyed by the file and its modification time)."""
+    build; kept for the life of the process, keyed by the file and its modification time). `table` is the
+    search table the metadata names."""
     key = (str(database.path), Path(database.path).stat().st_mtime if database.path else 0.0)
     if key in _indexes:
         return _indexes[key]
     building = (*key, id(asyncio.get_running_loop()))
     if building not in _building:
         def build(conn) -> FoldedIndex:
-            return FoldedIndex.from_rows(conn.execute("select rowid, text from _search order by rowid").fetchall())
+            return FoldedIndex.from_rows(conn.execute(f"select rowid, text from {quote(table)} order by rowid")
+                                         .fetchall())
 
         _building[building] = asyncio.ensure_future(database.execute_fn(build))
     try:
@@ -88,10 +90,10 @@ async def folded_index(database) -> FoldedIndex:
     return _indexes[key]
 
 
-async def prepare(database, names: set[str]) -> None:  # type: ignore[no-untyped-def]
-    """Build a database's search indexes before the first visitor searches."""
-    if "_search" in names:
-        await folded_index(database)
+async def prepare(database, table: str, names: set[str]) -> None:  # type: ignore[no-untyped-def]
+    """Build a database's search indexes before the first visitor searches (`table`: the search table)."""
+    if table in names:
+        await folded_index(database, table)
     if forgiving.WORDS in names:
         await forgiving.search_index(database)
 
@@ -100,7 +102,8 @@ async def search(datasette, q: str) -> list[dict[str, Any]]:
     conf = config(datasette)
     db = conf.get("database")
     q = q.strip()[:200]
-    if not q or not db or db not in datasette.databases or "_search" not in await table_names(datasette, db):
+    table = internal(conf, "search")
+    if not q or not db or db not in datasette.databases or table not in await table_names(datasette, db):
         return []
     database = datasette.get_database(db)
     found: list[dict[str, Any]] = []
@@ -110,19 +113,19 @@ async def search(datasette, q: str) -> list[dict[str, Any]]:
         found += await database.execute_fn(lambda conn: index.search(conn, q, SEARCH_LIMIT))
     # The forgiving search ranks best; the full-text and substring searches add what it missed, only while the
     # page is not yet full (their records would rank below the last one shown).
-    if "_search_fts" in names and records_in(found) < SEARCH_LIMIT:
+    if fts_index(table) in names and records_in(found) < SEARCH_LIMIT:
         try:
             found += [dict(r) for r in (await database.execute(
-                "select s.resource, s.record_id, s.label, s.field, s.text from _search_fts f "
-                "join _search s on s.rowid = f.rowid where _search_fts match ? order by f.rank limit ?",
-                [fts_query(q), SEARCH_LIMIT])).rows]
+                f"select s.resource, s.record_id, s.label, s.field, s.text from {quote(fts_index(table))} f "
+                f"join {quote(table)} s on s.rowid = f.rowid where {quote(fts_index(table))} match ? "
+                "order by f.rank limit ?", [fts_query(q), SEARCH_LIMIT])).rows]
         except Exception:  # an odd query must not become an error page; the spelling search below still runs
             log.info("full-text query failed for %r", q)
     if records_in(found) < SEARCH_LIMIT:
-        rowids = (await folded_index(database)).find(q, SEARCH_LIMIT)
+        rowids = (await folded_index(database, table)).find(q, SEARCH_LIMIT)
         if rowids:
             found += [dict(r) for r in (await database.execute(
-                "select resource, record_id, label, field, text from _search where rowid in "
+                f"select resource, record_id, label, field, text from {quote(table)} where rowid in "
                 f"({', '.join('?' for _ in rowids)}) order by rowid", rowids)).rows]
     return ranked_results(datasette, db, conf.get("resources") or {}, found)[:SEARCH_LIMIT]
 

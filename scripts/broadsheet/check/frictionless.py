@@ -1,6 +1,7 @@
 """The boundary to frictionless, the authority on types and constraints: run it over tables or over some rows,
-and turn each of its errors into a located Problem in Broadsheet's words (one constraint-to-English function,
-`describe_expectation`). Frictionless itself is imported where it runs (0.35 s): a warm run never needs it."""
+and turn each of its errors into a located Problem in Broadsheet's words (constraints are worded by
+`broadsheet.constraints`, as in the data dictionary and the record template). Frictionless itself is imported
+where it runs (0.35 s): a warm run never needs it."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from broadsheet.constraints import expectations
 from broadsheet.errors import Problem
-from broadsheet.package import PackageSpec
+from broadsheet.package import FieldSpec, PackageSpec
 from broadsheet.tables import Table, Tables
 
 # Codes that depend on other rows: frictionless reports them from the whole table.
@@ -117,11 +119,11 @@ def locate(table: Table, error: dict[str, Any]) -> Problem | None:
         hint = "each record needs its own id" if code == "primary-key" else "make the value unique"
     elif code == "constraint-error" and "required" in expected:
         found, expected = "(missing)", "a value"
-        message = f"{field_name} is required"
+        message = f"{field_name} is required"  # the phrase of `expectations`
         hint = f"add `{field_name}: ...` to the record"
     elif code in ("type-error", "constraint-error"):
         field_spec = spec.field_map.get(field_name)
-        described = describe_expectation(field_spec.descriptor if field_spec else {}, expected)
+        described = describe_expectation(field_spec, expected)
         message = f"{field_name} {found!r} is not {described}"
         expected = described
         if field_spec and field_spec.type == "object" and code == "type-error":
@@ -153,17 +155,12 @@ def _first_typed(typed: set[str], candidates: list[str]) -> str:
     return candidates[0] if candidates else ""
 
 
-def describe_expectation(field: dict[str, Any], note: str) -> str:
-    constraints = field.get("constraints") or {}
-    if "enum" in note and "enum" in constraints:
-        return "one of " + ", ".join(str(v) for v in constraints["enum"])
-    if "pattern" in note and "pattern" in constraints:
-        return f"text matching {constraints['pattern']} as a whole (from its first character to its last)"
-    for bound, word in (("minimum", "at least"), ("maximum", "at most"), ("minLength", "at least"),
-                        ("maxLength", "at most")):
-        if bound in note and bound in constraints:
-            unit = " characters" if "Length" in bound else ""
-            return f"{word} {constraints[bound]}{unit}"
-    if note.startswith("type is"):
-        return f"a valid {field.get('type', 'value')}" + (f" ({field['format']})" if field.get("format") else "")
+def describe_expectation(field: FieldSpec | None, note: str) -> str:
+    """What frictionless' note says was expected, in Broadsheet's words: the phrase of the constraint it names."""
+    phrases = expectations(field) if field else {}
+    for name in ("enum", "pattern", "minimum", "maximum", "minLength", "maxLength"):
+        if f'"{name}"' in note and name in phrases:
+            return phrases[name]
+    if note.startswith("type is") and "type" in phrases:
+        return phrases["type"]
     return note

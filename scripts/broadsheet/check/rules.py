@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from broadsheet.constraints import PARTIAL_DATE_WORDS, TYPES
 from broadsheet.errors import Problem
 from broadsheet.package import FieldSpec, PackageSpec
 from broadsheet.tables import Table, Tables
@@ -215,10 +216,10 @@ for _rule in (
     CellRule("number", "type-error", _type_is("number"), NUMBER.fullmatch,
              "a decimal number such as 1568000000 or 1.5",
              "write digits with an optional `.` decimal part; no `_`, commas, NaN or Infinity"),
-    CellRule("date", "type-error", _type_is("date"), DATE.fullmatch, "a date YYYY-MM-DD",
+    CellRule("date", "type-error", _type_is("date"), DATE.fullmatch, TYPES["date"],
              "write the full date, e.g. 2025-05-21"),
     CellRule("partial-date", "type-error", lambda spec: spec.type == "string" and bool(spec.flag("partial-date")),
-             _partial_date_ok, "a date YYYY, YYYY-MM or YYYY-MM-DD",
+             _partial_date_ok, PARTIAL_DATE_WORDS,
              "give as much of the date as the source states, e.g. 2025 or 2025-05 or 2025-05-21"),
     CellRule("spreadsheet-safe-text", "formula-injection",
              lambda spec: spec.type == "string" and not spec.flag("allow-formula-start"), _spreadsheet_safe,

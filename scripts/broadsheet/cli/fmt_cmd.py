@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from broadsheet.cli.base import EXIT_INVALID, EXIT_OK, _fail_config, _layout, cli, root_option
+from broadsheet.cli.base import EXIT_INVALID, EXIT_OK, _fail_config, _fail_write, _layout, cli, root_option
 from broadsheet.errors import BroadsheetError
 
 
@@ -36,6 +36,7 @@ def fmt(root: Path | None, check: bool, paths: tuple[Path, ...]) -> None:
       broadsheet fmt datapackage/museums/louvre.yaml
     """
     from broadsheet.atomic import write_atomically
+    from broadsheet.build import WriteFailed, write_fault
     from broadsheet.discover import discover
     from broadsheet.fmt import format_record
     from broadsheet.package import SUFFIXES, load_package
@@ -76,7 +77,15 @@ def fmt(root: Path | None, check: bool, paths: tuple[Path, ...]) -> None:
             click.echo("".join(difflib.unified_diff(result.original.splitlines(keepends=True),
                                                     result.text.splitlines(keepends=True), shown, shown)), nl=False)
         else:
-            write_atomically(file, result.text.encode("utf-8"), durable=False)
+            try:
+                write_atomically(file, result.text.encode("utf-8"), durable=False)
+            except OSError as error:  # a full disk, a file size limit, no permission: one line, exit 1
+                fault = write_fault(error)
+                if fault is None:
+                    raise
+                code, reason, _file = fault
+                _fail_write(WriteFailed(code, shown, reason, "fmt stopped at this file: it and the files after it "
+                                        f"are as they were; {changed - 1} reformatted before it"))
     verb = "would reformat" if check else "reformatted"
     click.echo(f"{verb} {changed} of {len(files)} files" + (f"; {failed} could not be formatted" if failed else ""),
                err=True)

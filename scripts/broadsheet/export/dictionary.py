@@ -3,6 +3,7 @@ two markers in README.md so `broadsheet build` can rewrite it and `broadsheet bu
 
 from __future__ import annotations
 
+from broadsheet.constraints import expectations, sentence
 from broadsheet.package import PackageSpec, ResourceSpec
 
 START = "<!-- data-dictionary:start -->"
@@ -16,23 +17,19 @@ def _cell(text: str) -> str:
 def _field_notes(spec: ResourceSpec, name: str) -> str:
     field = spec.field_map[name]
     notes = [field.description.rstrip(".") + "." if field.description else ""]
-    constraints = field.constraints
     labels = field.labels
-    if field.enum:
-        listed = ", ".join(f"`{v}`" + (f" ({labels[str(v)]})" if labels.get(str(v), str(v)) != str(v) else "")
-                           for v in field.enum)
-        notes.append(("Each item one of: " if field.coded is not field.descriptor else "One of: ") + listed + ".")
+
+    def shown(value: object) -> str:
+        label = labels.get(str(value), str(value))
+        return f"`{value}`" + (f" ({label})" if label != str(value) else "")
+
+    # `required` has its own column, the type its own column
+    phrases = {k: v for k, v in expectations(field, shown).items() if k not in ("type", "required")}
+    if "enum" in phrases:
+        notes.append(sentence(phrases.pop("enum")))
     if field.flag("currency-field"):
         notes.append(f"Money: the currency is in `{field.flag('currency-field')}`.")
-    if "pattern" in constraints:
-        notes.append(f"Pattern: `{constraints['pattern']}`.")
-    for bound, word in (("minimum", "Minimum"), ("maximum", "Maximum"), ("minLength", "At least"),
-                        ("maxLength", "At most")):
-        if bound in constraints:
-            unit = " characters" if "Length" in bound else ""
-            notes.append(f"{word} {constraints[bound]}{unit}.")
-    if constraints.get("unique"):
-        notes.append("Unique.")
+    notes += [sentence(phrase) for phrase in phrases.values()]
     if field.flag("unit"):
         notes.append(f"Unit: {field.flag('unit')}.")
     for fk in spec.foreign_keys:

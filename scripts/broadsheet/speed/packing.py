@@ -3,7 +3,8 @@ pickle here. Every origin of a file shares the file's path, so only positions an
 file may hold many records).
 
 Equivalence test: tests/test_differential.py::test_worker_processes_build_what_one_process_builds (rows and
-origins after the trip equal those built in one process) and tests/test_cache.py (cached runs answer as cold)."""
+origins after the trip equal those built in one process), tests/test_layouts.py (files of many records, their
+record ids) and tests/test_cache.py (cached runs answer as cold)."""
 
 from __future__ import annotations
 

@@ -10,7 +10,8 @@ file goes through broadsheet.records. Its output is only a reader's output: the 
 (broadsheet.tables) turns it into rows, as it does the exact reader's.
 
 Equivalence test: tests/test_differential.py (test_plain_reader_*) compares this reader's rows with the exact
-reader's on the fixture, generated and hand-written records, every bad input and random lines."""
+reader's on the fixture, generated and hand-written records, every bad input and random lines; it reads only
+files of one record (a file of many goes to broadsheet.records), held by tests/test_layouts.py."""
 
 from __future__ import annotations
 

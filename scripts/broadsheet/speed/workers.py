@@ -2,7 +2,8 @@
 takes a slice of the files and returns compact rows (broadsheet.speed.packing), never YAML node trees. The
 work itself is the caller's function, unchanged: this module only decides where it runs.
 
-Equivalence test: tests/test_differential.py::test_worker_processes_build_what_one_process_builds."""
+Equivalence test: tests/test_differential.py::test_worker_processes_build_what_one_process_builds, and
+tests/test_layouts.py::test_worker_processes_build_files_of_many_records_as_one_process_does."""
 
 from __future__ import annotations
 
