@@ -15,6 +15,7 @@ from __future__ import annotations
 import gc
 import hashlib
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -140,11 +141,9 @@ def _validate_package(layout: Layout, package: PackageSpec, cache: Cache | None,
         _checked(package, cache)
 
     if cache is not None:
-        results = cache.file_rows(package, jobs, lambda todo: workers.build_all(package, todo, one, speed.workers,
-                                                                                 check))
+        results = cache.file_rows(package, jobs, lambda todo: _build_all(package, todo, one, speed, check))
     else:
-        results = [unpack(packed, package)
-                   for _d, _s, packed in workers.build_all(package, jobs, one, speed.workers, check)]
+        results = [unpack(packed, package) for _d, _s, packed in _build_all(package, jobs, one, speed, check)]
     _checked(package, cache)
     answer = Report()
     answer.extend(stray)
@@ -169,6 +168,14 @@ def _validate_package(layout: Layout, package: PackageSpec, cache: Cache | None,
             incremental.forget(layout.cache_dir)  # now: the index must not answer for files read before
             later.run_after(layout.cache_dir, leave)
     return package, answer, tables
+
+
+def _build_all(package: PackageSpec, jobs: list[workers.Job], one: workers.OneFile,
+               speed: Speed, meanwhile: Callable[[], None] | None = None) -> list[workers.Built]:
+    if speed.vouch and len(jobs) >= workers.PARALLEL_FROM:
+        for spec in package.resources.values():
+            vouch.prepare(spec)  # compiled once here, inherited by every worker
+    return workers.build_all(package, jobs, one, speed.workers, meanwhile)
 
 
 # --- one file: read, build rows, cell rules ------------------------------------------------------------------
