@@ -3,6 +3,7 @@
     python benchmarks/run.py                        # sizes 1000,10000,100000; writes BENCHMARKS.md
     python benchmarks/run.py --sizes 1000,10000     # a quicker run
     python benchmarks/run.py --no-write             # print the table only
+    python benchmarks/run.py --formats-only         # only cold validate with and without formats, 10k
 
 For each size it generates a synthetic package into benchmarks/generated/<size>/ (git-ignored; reused when already
 there) and measures, in one run and on the same files:
@@ -12,6 +13,11 @@ there) and measures, in one run and on the same files:
   1 changed   `broadsheet validate` after one record file changed
   full        `broadsheet validate --no-cache --full`: frictionless on every row (the old pipeline; <=10k only)
   build       `broadsheet build` from a cold start (no cache, no out/)
+then the curator's sequence on a fresh copy of the same package (no cache, no out/), each step a fresh process:
+  validate (cold) → the index its child writes after the report (waited for) → edit one record → validate →
+  build → edit one record → build → build again (nothing changed) → build --check
+and, in a section of its own (Formats), cold validate of a package whose plants carry a uri, an email and a uuid
+field declared with `format:` against the same record files declared without it (issue 11: ≤ 1.2×).
 and the peak memory of each command: the largest sum of resident memory over the command's process tree
 (sampled from /proc every 20 ms), which counts the parallel workers together.
 Every command is a fresh process, as curators and CI run it. It is not part of the pass/fail tests.
@@ -22,6 +28,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import resource
 import shutil
 import subprocess
 import sys
@@ -151,7 +158,7 @@ def bench(size: int, repeat: int) -> Row:
     py = sys.executable
     validate = [py, "-m", "broadsheet", "validate", "--root", str(target)]
     row.results["reference"] = measure([py, "-c", REFERENCE, str(target)], repeat)
-    row.results["cold"] = measure(validate, repeat, prepare=lambda: forget(target))
+    row.results["cold"] = measure(validate, repeat, prepare=lambda: (settle(target), forget(target)))
     measure(validate)  # settle: files written moments before the first run are re-hashed once (racy window)
     row.results["warm"] = measure(validate, repeat)
     counter = iter(range(1000, 2000))
@@ -160,8 +167,97 @@ def bench(size: int, repeat: int) -> Row:
         row.results["full"] = measure([*validate, "--no-cache", "--full"], 1)
     if has_build():
         row.results["build"] = measure([py, "-m", "broadsheet", "build", "--root", str(target)], 1,
-                                       prepare=lambda: forget(target))
+                                       prepare=lambda: (settle(target), forget(target)))
     return row
+
+
+SEQUENCE = ["cold validate", "index written", "edit, validate", "build", "edit, build", "build, no change",
+            "build --check"]
+
+
+def settle(target: Path) -> float:
+    """Wait for the child a validate run leaves writing the cache (broadsheet.speed.later); seconds waited."""
+    import fcntl
+
+    started = time.perf_counter()
+    try:
+        descriptor = os.open(target / ".broadsheet-cache" / ".lock", os.O_RDONLY)
+    except OSError:
+        return 0.0
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_SH)
+    finally:
+        os.close(descriptor)
+    return time.perf_counter() - started
+
+
+def sequence(size: int) -> dict[str, float]:
+    """The curator's sequence (see the module docstring) on a copy of the package: seconds per step."""
+    source = package_for(size)
+    target = WORK / f"{size}-sequence"
+    shutil.rmtree(target, ignore_errors=True)
+    shutil.copytree(source, target, ignore=shutil.ignore_patterns(".broadsheet-cache", "out"))
+    py = sys.executable
+    root = ["--root", str(target)]
+    steps: dict[str, float] = {}
+    steps["cold validate"] = measure([py, "-m", "broadsheet", "validate", *root]).seconds
+    steps["index written"] = settle(target)
+    touch_one(target, "2001")
+    steps["edit, validate"] = measure([py, "-m", "broadsheet", "validate", *root]).seconds
+    if has_build():
+        steps["build"] = measure([py, "-m", "broadsheet", "build", *root]).seconds
+        touch_one(target, "2002")
+        steps["edit, build"] = measure([py, "-m", "broadsheet", "build", *root]).seconds
+        steps["build, no change"] = measure([py, "-m", "broadsheet", "build", *root]).seconds
+        steps["build --check"] = measure([py, "-m", "broadsheet", "build", "--check", *root]).seconds
+    shutil.rmtree(target, ignore_errors=True)
+    return steps
+
+
+def sequence_table(results: dict[int, dict[str, float]]) -> list[str]:
+    lines = ["| records | " + " | ".join(f"{s} s" for s in SEQUENCE) + " |", "|" + "---|" * (len(SEQUENCE) + 1)]
+    for size, steps in results.items():
+        lines.append(f"| {size:,} | " + " | ".join(f"{steps[s]:.2f}" if s in steps else "—" for s in SEQUENCE)
+                     + " |")
+    return lines
+@dataclass
+class Formats:
+    size: int
+    plain: tuple[float, float]  # (best wall s, best CPU s of the process tree)
+    formatted: tuple[float, float]
+
+    def ratio(self, which: int) -> float:
+        return self.formatted[which] / self.plain[which]
+
+
+def bench_formats(size: int, repeat: int) -> Formats:
+    """Cold validate, the same records with and without `format` on three text fields, measured in one run:
+    the two alternate (so a change of the machine's load falls on both), best wall and CPU time of each."""
+    targets = {}
+    for formats in (False, True):
+        target = targets[formats] = WORK / f"{size}-{'formats' if formats else 'no-formats'}"
+        if not (target / ".generated").exists():
+            generate(target, size, formats=formats)
+            (target / ".generated").write_text(f"{size}\n", encoding="utf-8")
+    best: dict[bool, tuple[float, float]] = {}
+    for _ in range(max(repeat, 3)):
+        for formats, target in targets.items():
+            forget(target)
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            result = measure([sys.executable, "-m", "broadsheet", "validate", "--root", str(target)])
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+            known = best.get(formats, (float("inf"), float("inf")))
+            best[formats] = (min(known[0], result.seconds), min(known[1], cpu))
+    return Formats(size, best[False], best[True])
+
+
+def formats_table(result: Formats) -> list[str]:
+    verdict = "met" if result.ratio(0) <= 1.2 else "**missed**"
+    return ["| records | no format: wall s, CPU s | uri + email + uuid: wall s, CPU s | formats / none: wall, CPU "
+            "| target | verdict |", "|---|---|---|---|---|---|",
+            f"| {result.size:,} | {result.plain[0]:.2f}, {result.plain[1]:.2f} | {result.formatted[0]:.2f}, "
+            f"{result.formatted[1]:.2f} | {result.ratio(0):.2f}×, {result.ratio(1):.2f}× | ≤ 1.2× | {verdict} |"]
 
 
 def has_build() -> bool:
@@ -245,14 +341,28 @@ def main() -> None:
     parser.add_argument("--no-write", action="store_true", help="print only; do not rewrite BENCHMARKS.md")
     parser.add_argument("--no-load", action="store_true", help="skip the site load test (benchmarks/load.py)")
     parser.add_argument("--load-requests", type=int, default=200, help="load test: requests of each kind")
+    parser.add_argument("--no-sequence", action="store_true", help="skip the curator's sequence")
+    parser.add_argument("--formats-only", action="store_true",
+                        help="only the Formats section (cold validate with and without formats), at 10k records")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
+    formats_size = 10_000 if 10_000 in sizes or args.formats_only else max(sizes)
+    if args.formats_only:
+        print("\n".join(formats_table(bench_formats(formats_size, args.repeat))))
+        return
     load_before = load()
     rows = []
     for size in sizes:
         rows.append(bench(size, args.repeat if size < 100_000 else 1))
         print("\n".join(table(rows)[-1:]), flush=True)
+    formats = formats_table(bench_formats(formats_size, args.repeat))
+    print("\n".join(formats), flush=True)
     help_s = help_seconds()
+    curator: dict[int, dict[str, float]] = {}
+    if not args.no_sequence:
+        for size in sizes:
+            curator[size] = sequence(size)
+            print("\n".join(sequence_table(curator)[-1:]), flush=True)
     site: list[str] = []
     if not args.no_load and has_build():
         import load as load_test
@@ -262,13 +372,16 @@ def main() -> None:
     report = table(rows)
     print("\n".join(report))
     print("\n".join(verdicts(rows, help_s)))
+    print("\n".join(sequence_table(curator)))
     print("\n".join(site))
     if not args.no_write:
-        write_markdown(rows, report, verdicts(rows, help_s), help_s, load_before, load_after, args, site)
+        write_markdown(rows, report, verdicts(rows, help_s), help_s, load_before, load_after, args, site, formats,
+                       sequence_table(curator) if curator else [])
 
 
 def write_markdown(rows: list[Row], report: list[str], verdict: list[str], help_s: float, load_before: str,
-                   load_after: str, args: argparse.Namespace, site: list[str]) -> None:
+                   load_after: str, args: argparse.Namespace, site: list[str], formats: list[str],
+                   curator: list[str]) -> None:
     command = "python benchmarks/run.py" + (f" --sizes {args.sizes}" if args.sizes != "1000,10000,100000" else "")
     facts = machine()
     notes = (ROOT / "benchmarks" / "NOTES.md").read_text(encoding="utf-8") if (
@@ -284,6 +397,13 @@ def write_markdown(rows: list[Row], report: list[str], verdict: list[str], help_
         "process tree (workers included), in MB of 10^6 bytes. The machine is shared: other work raises the "
         "load average and the times, the reference included.", "",
         *report, "", "## Targets (issue 7)", "", *verdict, "",
+        "## Formats (issue 11)", "", "Cold validate of the same record files, their plants' homepage, contact_email "
+        "and record_uuid declared as text with `format: uri`, `email`, `uuid` and without (best of "
+        f"{args.repeat}, in one run).", "", *formats, "",
+        "## The curator's sequence", "",
+        "Fresh copy, then each step a fresh process: cold validate; the wait for the index its child writes after "
+        "the report; edit one record and validate; build; edit one record and build; build with nothing changed; "
+        "`build --check`.", "", *(curator or ["Not run (`--no-sequence`)."]), "",
         "## The site under load", "", *(site or ["Not run (`--no-load`, or no build)."]), "", notes,
     ]
     (ROOT / "BENCHMARKS.md").write_text("\n".join(text).rstrip() + "\n", encoding="utf-8")

@@ -170,12 +170,15 @@ def page_paths(ds, db: str, kind: str) -> list[str]:  # type: ignore[no-untyped-
         kinds = conf.get("pages") or {}
         return [f"/{spec.get('path') or name}/{record}" for name, spec in kinds.items()
                 for record in ids(ds, db, spec["resource"])]
+    if kind == "canned query":
+        queries = ds.metadata("queries", database=db, fallback=False) or {}
+        return [f"/{db}/{name}" for name, query in queries.items() if ":" not in re.sub(r"--.*", "", query["sql"])]
     if kind == "search":
         return [f"/-/search?q={q}" for q in ["Semey", "%D0%90%D0%B1%D0%B0%D0%B9", "tungsten", "copper"]]
     raise AssertionError(kind)
 
 
-KINDS = ["home", "table", "view", "facet", "record", "question page", "search"]
+KINDS = ["home", "table", "view", "facet", "record", "question page", "canned query", "search"]
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -223,3 +226,11 @@ def test_a_project_page_draws_its_story_as_a_timeline(site) -> None:  # type: ig
     dates = re.findall(r'<time datetime="([^"]+)">', timeline)
     assert dates == ["2025-05-20", "2025-05-21", "2025-05-21", "2025-06-02"]
     assert "Launch ceremony held" in timeline.split('datetime="2025-06-02"', 1)[1]
+
+
+def test_a_canned_query_page_is_titled_by_its_title_not_its_sql(site) -> None:  # type: ignore[no-untyped-def]
+    db, ds, _, _ = site
+    queries = ds.metadata("queries", database=db, fallback=False) or {}
+    titles = {name: re.search(r"<title>([^<]*)</title>", get(ds, f"/{db}/{name}")).group(1)  # type: ignore[union-attr]
+              for name in queries if ":" not in re.sub(r"--.*", "", queries[name]["sql"])}
+    assert titles and titles == {name: queries[name]["title"] for name in titles}
