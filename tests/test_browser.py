@@ -222,11 +222,16 @@ def test_claim_and_project_pages_fit_the_screen(flagship_server: Server, browser
         page.wait_for_url("**/claims/**")
         assert page.locator("h2", has_text="What the data itemises").is_visible()
         assert page.locator(".bs-item").count() >= 3
+        chart = page.locator("#chart svg.bs-chart[role=img]")
+        assert chart.is_visible() and chart.get_attribute("aria-labelledby")
+        assert chart.bounding_box()["width"] <= width
         assert overflow(page) <= 0, f"claim page {overflow(page)} px too wide at {width}"
         shot(page, f"flagship-claim-{width}")
         page.get_by_role("link", name=re.compile("Xinjiang Shutu electronics plant")).first.click()
         page.wait_for_url("**/projects/**")
         assert page.locator("h2", has_text="Timeline").is_visible()
+        dates = page.locator("ol.bs-timeline > li time").all_inner_texts()
+        assert len(dates) >= 3 and dates == sorted(dates), dates  # oldest first, from the story
         assert overflow(page) <= 0, f"project page {overflow(page)} px too wide at {width}"
         shot(page, f"flagship-project-{width}")
     finally:

@@ -10,7 +10,7 @@ import zipfile
 import pytest
 
 from broadsheet.build import build
-from broadsheet.display import items, label, money, number
+from broadsheet.display import amount, items, label, money, number
 from broadsheet.errors import ConfigError
 from broadsheet.export import sitemeta
 from broadsheet.layout import Layout
@@ -88,6 +88,8 @@ def test_a_currency_field_that_is_not_a_text_field_is_refused(museums):
     (950, "", None),
     (None, "USD", None),
     (True, "USD", None),
+    (20, "ha", None),  # a unit in a column that holds currency or unit is not a currency
+    (500, "MW", None),
 ])
 def test_money_is_compact_with_its_code(amount, currency, shown):
     assert money(amount, currency) == shown
@@ -103,6 +105,17 @@ def test_numbers_are_grouped(value, shown):
                                               ("[not json", None), ("copper", None), ('{"a": 1}', None)])
 def test_lists_are_lists(value, found):
     assert items(value) == found
+
+
+@pytest.mark.parametrize(("value", "unit", "shown"), [
+    (1568000000, "USD", "USD 1.568bn"),
+    (20, "ha", "20 hectares"),
+    (300000, None, "300,000"),
+    (1200, "MW", "1,200 MW"),
+    (3.5, "km", "3.5 kilometres"),
+])
+def test_an_amount_is_money_or_a_number_with_its_units_label(value, unit, shown):
+    assert amount(value, unit, {"ha": "hectares", "km": "kilometres"}) == shown
 
 
 def test_labels_fall_back_to_the_code():

@@ -5,13 +5,18 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import sqlite3
+import sys
 from pathlib import Path
 
 import pytest
 
 from broadsheet import serve
+from broadsheet.build import build
 from broadsheet.export import sitemeta
+from broadsheet.layout import Layout
+from broadsheet.package import load_package
 from broadsheet.words import fold
 from broadsheet_site import cache as cache_module
 from broadsheet_site import facets, search
@@ -192,3 +197,30 @@ def test_facets_are_shown_on_the_first_page_only(site: serve.Site) -> None:
                     "&_next=Central%2BState%2BMuseum%2Ccentral-state").json()
     assert [row["id"] for row in later["rows"]] == ["louvre"]
     assert later["facet_results"] == {}
+
+
+# ---------------------------------------------------------------- a search that matches more than a page
+
+@pytest.fixture(scope="module")
+def crowded(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """The benchmark's synthetic package at 1,000 records: common words match hundreds of records."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+    from generate import generate  # the benchmark's generator, not part of the toolkit
+
+    layout = Layout(generate(tmp_path_factory.mktemp("crowded") / "package", 1000))
+    assert build(layout).built
+    return serve.app(serve.prepare(layout, load_package(layout)))
+
+
+def test_a_search_matching_more_than_a_page_shows_the_best_page_and_says_so(crowded) -> None:  # type: ignore[no-untyped-def]
+    page = get(crowded, "/-/search?q=Abai")
+    assert page.status_code == 200
+    shown = re.findall(r'<li class="bs-hit"', page.text)
+    assert len(shown) == search.SEARCH_LIMIT
+    assert f"The {search.SEARCH_LIMIT} best of the records that match <strong>Abai</strong>" in page.text
+
+
+def test_a_search_matching_fewer_says_how_many(crowded) -> None:  # type: ignore[no-untyped-def]
+    page = get(crowded, "/-/search?q=" + "Plant 17")
+    count = re.search(r"(\d+) records? match <strong>Plant 17</strong>", page.text)
+    assert count and 0 < int(count.group(1)) < search.SEARCH_LIMIT

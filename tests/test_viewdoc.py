@@ -30,6 +30,42 @@ def test_view_doc(name: str, sql: str, description: str, columns: dict[str, str]
     assert (found.description, found.columns) == (description, columns)
 
 
+SHOWN = [
+    ("no mark", "-- Columns:\n--   n: How many.\nSELECT 1", {"n": "How many."}, {}),
+    ("codes of a field", "-- Columns:\n--   s: The status. [values: projects.status]\nSELECT 1", {"s": "The status."},
+     {"s": {"values": "projects.status"}}),
+    ("money on a continued line", "-- Columns:\n--   a: The amount,\n--     in units. [currency: cur]\nSELECT 1",
+     {"a": "The amount, in units."}, {"a": {"currency_field": "cur"}}),
+    ("both marks", "-- Columns:\n--   a: A. [values: t.f] [currency: c]\nSELECT 1", {"a": "A."},
+     {"a": {"values": "t.f", "currency_field": "c"}}),
+    ("brackets that are no mark", "-- Columns:\n--   a: A [sic].\nSELECT 1", {"a": "A [sic]."}, {}),
+]
+
+
+@pytest.mark.parametrize(("name", "sql", "columns", "shown"), SHOWN, ids=[c[0] for c in SHOWN])
+def test_marks_say_how_a_column_is_shown(name: str, sql: str, columns: dict[str, str], shown: dict) -> None:
+    found = view_doc(sql)
+    assert (found.columns, found.shown) == (columns, shown)
+
+
+@pytest.mark.parametrize("path", sorted((REPO / "schemas" / "views").glob("*.sql")), ids=lambda p: p.stem)
+def test_the_flagship_views_marks_name_coded_fields_and_their_own_columns(path: Path) -> None:
+    from broadsheet.layout import Layout
+    from broadsheet.package import load_package
+
+    package = load_package(Layout(REPO))
+    doc = view_doc(path.read_text(encoding="utf-8"))
+    wrong = []
+    for column, marks in doc.shown.items():
+        resource, _, name = marks.get("values", ".").partition(".")
+        if "values" in marks and not any(f.name == name and f.labels for f in
+                                         (package.resources[resource].fields if resource in package.resources else [])):
+            wrong.append((column, marks["values"]))
+        if "currency_field" in marks and marks["currency_field"] not in doc.columns:
+            wrong.append((column, marks["currency_field"]))
+    assert wrong == []
+
+
 @pytest.fixture(scope="module")
 def flagship_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The flagship built from a copy of the repository, so the check never depends on a stale out/."""

@@ -17,15 +17,17 @@
 --     separated by semicolons.
 --   party_countries: Those parties' countries as two-letter codes, when known.
 --   claim_link: How sure the link to the claim is: confirmed, probable or possible.
+--     [values: agreements_announcements.confidence]
 --   project_id: A project the agreement covers (empty when it covers none).
 --   project: That project's English name.
 --   project_link: How sure the agreement's link to the project is (empty for a project linked directly).
+--     [values: agreements_projects.confidence]
 --   counted: 1 when the row counts in the reconciliation (both links confirmed or probable), else 0.
 --   currency: The claim's currency.
---   amount: The smallest investment figure of the project in that currency, in whole units.
---   amount_max: The largest one.
+--   amount: The smallest investment figure of the project in that currency, in whole units. [currency: currency]
+--   amount_max: The largest one. [currency: currency]
 --   amount_figures: How many investment figures in that currency the sources give for the project.
---   status: The project's latest status from its whole linked story.
+--   status: The project's latest status from its whole linked story. [values: projects_status_history.status]
 --   status_date: When that status held.
 --   basis: What the link to the claim rests on.
 --   source_id: The source stating the link to the claim.

@@ -8,22 +8,23 @@
 -- empty) and measure announced_count or announced_total.
 -- Columns:
 --   measure: What is measured (jobs without a stated phase are compared with jobs in operation).
+--     [values: projects_figures.metric]
 --   link: How the two records are linked: same record, confirmed or probable same project, or same claim.
 --   project_id_a: The first figure's project.
---   metric_a: The first figure's metric as its source gives it.
---   amount_a: The first figure, in whole units.
---   qualifier_a: How the first figure is worded.
---   unit_a: The first figure's currency or unit.
+--   metric_a: The first figure's metric as its source gives it. [values: projects_figures.metric]
+--   amount_a: The first figure, in whole units. [currency: unit_a]
+--   qualifier_a: How the first figure is worded. [values: projects_figures.qualifier]
+--   unit_a: The first figure's currency or unit. [values: projects_figures.unit]
 --   source_id_a: The source of the first figure.
 --   locator_a: Where in that source.
 --   project_id_b: The second figure's project.
---   metric_b: The second figure's metric as its source gives it.
---   amount_b: The second figure, in whole units.
---   qualifier_b: How the second figure is worded.
---   unit_b: The second figure's currency or unit.
+--   metric_b: The second figure's metric as its source gives it. [values: projects_figures.metric]
+--   amount_b: The second figure, in whole units. [currency: unit_b]
+--   qualifier_b: How the second figure is worded. [values: projects_figures.qualifier]
+--   unit_b: The second figure's currency or unit. [values: projects_figures.unit]
 --   source_id_b: The source of the second figure.
 --   locator_b: Where in that source.
---   difference: The second amount minus the first.
+--   difference: The second amount minus the first. [currency: unit_a]
 --   announcement_id_a: For a pair of announcements, the first announcement (project_id_a is then empty).
 --   announcement_id_b: For a pair of announcements, the second announcement.
 WITH same AS (

@@ -7,7 +7,7 @@
 -- Columns:
 --   project_id: The project.
 --   project: The project's English name.
---   sector: The project's economic sector.
+--   sector: The project's economic sector. [values: projects.sector]
 --   place_id: The most precise place a source gives for the project.
 --   place: That place's English name.
 --   region_id: The region (first-level unit) the place lies in, or is.
@@ -16,11 +16,14 @@
 --   investors: Organizations named as investors (else as developers or proposers), comma-separated.
 --   investor_countries: Their countries as two-letter codes, comma-separated; empty when not known.
 --   status: The latest status from the project's whole linked story (view project_story_status).
+--     [values: projects_status_history.status]
 --   status_date: When that status held.
 --   last_evidence: The newest date of any evidence in the project's story.
 --   currency: The currency of the amounts (the one most of the project's investment figures use).
 --   amount_max: The largest investment announced for the project in that currency, in whole units.
+--     [currency: currency]
 --   amount_min: The smallest investment announced for the project in that currency, in whole units.
+--     [currency: currency]
 --   investment_figures: How many investment figures the sources give in that currency.
 --   sources: How many distinct sources the project's record cites.
 WITH RECURSIVE up(place_id, ancestor_id, depth) AS (

@@ -5,10 +5,11 @@
 -- Columns:
 --   project_id: The project.
 --   project: The project's English name.
---   sector: The project's economic sector.
+--   sector: The project's economic sector. [values: projects.sector]
 --   place_id: The most precise place a source gives for the project.
 --   status: The status of the latest row of the project's own status history.
---   evidence: What kind of evidence that row gives.
+--     [values: projects_status_history.status]
+--   evidence: What kind of evidence that row gives. [values: projects_status_history.evidence]
 --   status_date: The row's date.
 --   source_id: The source giving it.
 --   locator: Where in the source.

@@ -13,8 +13,10 @@
 --   project_id: The project.
 --   project: The project's English name.
 --   status: Its latest status from the whole story (empty when no evidence is known).
+--     [values: projects_status_history.status]
 --   status_date: When that status held (YYYY, YYYY-MM or YYYY-MM-DD), as the evidence dates it.
 --   evidence: What kind of evidence gives the status (announcement, signing, ground-breaking ceremony, ...).
+--     [values: projects_status_history.evidence]
 --   source_id: The source giving that evidence.
 --   locator: Where in the source.
 --   status_from_project_id: The record of the story the evidence belongs to (the project itself or a

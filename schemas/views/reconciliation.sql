@@ -25,13 +25,13 @@
 --   claim_id: The claim it belongs to: the id of the first announcement reporting the signing.
 --   event_id: The event at which the counted documents were signed.
 --   party_place_id: The Kazakh territory that signed the counted documents.
---   counted: The kind of document counted.
+--   counted: The kind of document counted. [values: announcements.counted]
 --   source_id: The source making the announcement.
 --   announced_count: How many documents (or projects) the source says were signed.
---   count_qualifier: How the count is worded.
---   announced_total: The total value the source gives, in whole currency units.
+--   count_qualifier: How the count is worded. [values: announcements.count_qualifier]
+--   announced_total: The total value the source gives, in whole currency units. [currency: currency]
 --   currency: The total's ISO 4217 currency code.
---   total_qualifier: How the total is worded.
+--   total_qualifier: How the total is worded. [values: announcements.total_qualifier]
 --   agreements_itemised: Agreements linked to the claim as confirmed or probable.
 --   agreements_confirmed: Of those, linked as confirmed.
 --   agreements_probable: Of those, linked as probable.
@@ -45,14 +45,15 @@
 --   projects_without_amount: Itemised projects with no investment figure in the announcement's currency.
 --   projects_other_currency: Of those, projects whose investment is given only in another currency.
 --   itemised_total: The money itemised: the smallest investment figure of each itemised project, summed.
---   residual_total: The announced total minus the money itemised.
+--     [currency: currency]
+--   residual_total: The announced total minus the money itemised. [currency: currency]
 --   share_itemised: The money itemised as a share of the announced total (0 to 1).
 --   claim_sources: How many announcements report the same claim.
 --   claim_min_count: The smallest count among them.
 --   claim_max_count: The largest count among them.
---   claim_min_total: The smallest total among them in this currency.
---   claim_max_total: The largest total among them in this currency.
---   claim_total_spread: The largest total minus the smallest.
+--   claim_min_total: The smallest total among them in this currency. [currency: currency]
+--   claim_max_total: The largest total among them in this currency. [currency: currency]
+--   claim_total_spread: The largest total minus the smallest. [currency: currency]
 WITH ann AS (
   SELECT a.*, COALESCE(a.same_claim_as, a.id) AS claim_id
   FROM announcements AS a

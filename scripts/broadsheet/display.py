@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from babel.numbers import format_compact_decimal, format_decimal
+from babel.numbers import format_compact_decimal, format_decimal, is_currency
 
 DEFAULT_LOCALE = "en_GB"
 
@@ -33,8 +33,11 @@ def items(value: Any) -> list[Any] | None:
 
 def money(amount: Any, currency: Any, locale: str = DEFAULT_LOCALE) -> str | None:
     """"USD 1.568bn", "KZT 336bn": the ISO 4217 code and the amount in the locale's compact notation (Babel's
-    CLDR patterns, up to three decimals, so 1,568,000,000 is not rounded to 1.6). None without a currency."""
+    CLDR patterns, up to three decimals, so 1,568,000,000 is not rounded to 1.6). None without a currency, or
+    when what names it is not an ISO 4217 code (a unit such as "ha" in a column holding currency or unit)."""
     if not currency or isinstance(amount, bool) or not isinstance(amount, (int, float)):
+        return None
+    if not isinstance(currency, str) or not is_currency(currency):
         return None
     return f"{currency} {format_compact_decimal(amount, format_type='short', locale=locale, fraction_digits=3)}"
 
@@ -46,3 +49,13 @@ def number(value: Any, locale: str = DEFAULT_LOCALE) -> str:
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     return format_decimal(value, locale=locale, decimal_quantization=False)
+
+
+def amount(value: Any, unit: Any, labels: dict[str, str] | None = None, locale: str = DEFAULT_LOCALE) -> str:
+    """An amount with what it counts: money compact with its currency ("USD 1.568bn"); any other number grouped,
+    followed by its unit's label when there is one ("20 hectares")."""
+    compact = money(value, unit, locale)
+    if compact:
+        return compact
+    shown = number(value, locale)
+    return f"{shown} {label(labels or {}, unit)}" if unit not in (None, "") else shown

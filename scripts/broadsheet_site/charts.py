@@ -18,15 +18,24 @@ PALETTE = ["#1f5fa8", "#e07b00", "#2e8b3e", "#c0392b", "#7d4fb0", "#8c5a2b", "#d
 
 async def chart(database, resources: dict[str, Any], spec: dict[str, Any],  # type: ignore[no-untyped-def]
                 number: int = 0) -> dict[str, Any]:
-    """A stacked bar chart configured in site/metadata.yml under `site.charts`: `sql` gives rows of `bar` (one
-    bar each), `series` (a segment each, optionally labelled by a schema field's categories: `series_labels:
-    resource.field`), `value` and `currency`; shown as an SVG with a title and description, and the same
-    figures as a table beside it."""
+    """A stacked bar chart configured in site/metadata.yml under `site.charts`, from the rows of its `sql`
+    (see `drawn`)."""
     try:
         rows = [dict(r) for r in (await database.execute(spec["sql"])).rows]
     except Exception:  # a broken chart must not take the home page down
         log.error("chart %r failed", spec.get("title"))
         return {}
+    return drawn(rows, resources, spec, number)
+
+
+def drawn(rows: list[dict[str, Any]], resources: dict[str, Any], spec: dict[str, Any],
+          number: int = 0) -> dict[str, Any]:
+    """A stacked bar chart of `rows`: one bar per value of `bar`, a segment per `series` (optionally labelled by
+    a schema field's categories: `series_labels: resource.field`), sized by `value`, in the currency of
+    `currency_column`; shown as an SVG with a title and description, and the same figures as a table beside it.
+    Bars are drawn largest first, or in the rows' order with `order: rows`; `width` and `font_size` size the
+    drawing (default 640 and 12, scaled to the column). Used by the home page's charts and
+    by the `chart` sections of question pages (scripts/broadsheet_site/pages.py)."""
     table, _, column = str(spec.get("series_labels") or "").partition(".")
     codes = next((f.get("labels") or {} for f in (resources.get(table) or {}).get("fields") or []
                   if f["name"] == column), {})
@@ -36,14 +45,21 @@ async def chart(database, resources: dict[str, Any], spec: dict[str, Any],  # ty
     currencies = {str(r.get(cur) or "") for r in rows}
     currency = currencies.pop() if len(currencies) == 1 else ""
     for row in rows:
+        if not isinstance(row.get(value), int | float):
+            continue  # an amount not known is left out, never drawn as nothing
         segments = bars.setdefault(str(row.get(bar) or ""), {})
         name = code_label(codes, row.get(series))
         segments[name] = segments.get(name, 0.0) + float(row.get(value) or 0)
-    names = sorted({name for segments in bars.values() for name in segments})
+    if not bars:
+        return {}
+    names = list(dict.fromkeys(name for segments in bars.values() for name in segments))
+    if spec.get("order") != "rows":
+        names.sort()
     colours = {name: PALETTE[i % len(PALETTE)] for i, name in enumerate(names)}
-    order = sorted(bars, key=lambda b: -sum(bars[b].values()))
+    order = list(bars) if spec.get("order") == "rows" else sorted(bars, key=lambda b: -sum(bars[b].values()))
     return {"title": spec.get("title") or "", "description": spec.get("description") or "",
-            "svg": Markup(bar_svg(order, bars, names, colours, currency, spec.get("title") or "", number)),
+            "svg": Markup(bar_svg(order, bars, names, colours, currency, spec.get("title") or "", number,
+                                  int(spec.get("width") or 640), int(spec.get("font_size") or 12))),
             "legend": [{"name": n, "colour": colours[n]} for n in names],
             "bar_title": spec.get("bar_title") or "",
             "rows": [{"bar": b, "total": amount_text(sum(bars[b].values()), currency),
@@ -100,32 +116,35 @@ def amount_text(amount: float, currency: str) -> str:
 
 
 def bar_svg(order: list[str], bars: dict[str, dict[str, float]], names: list[str], colours: dict[str, str],
-            currency: str, title: str, number: int = 0) -> str:
-    """Horizontal stacked bars, one per row of `order`, scaled to the largest total; text in the SVG is escaped."""
-    width, label_w, row_h, top = 640, 170, 26, 8
+            currency: str, title: str, number: int = 0, width: int = 640, font: int = 12) -> str:
+    """Horizontal stacked bars, one per row of `order`, scaled to the largest total; text in the SVG is escaped.
+    `width` is the drawing's own width (it is scaled to the column): a narrower one keeps the text of a chart with
+    few bars readable on a phone."""
+    label_w, row_h, top, value_w = round(170 * font / 12), round(26 * font / 12), 8, round(90 * font / 12)
     biggest = max((sum(s.values()) for s in bars.values()), default=0) or 1
     height = top + row_h * len(order) + 8
+    # Never drawn more than 1.2 times its own size, so a narrow drawing's text does not grow large on a desktop.
     parts = [f'<svg class="bs-chart" viewBox="0 0 {width} {height}" role="img" aria-labelledby="bs-chart-{number}" '
+             f'style="max-width: {width * 1.2:.0f}px" '
              f'xmlns="http://www.w3.org/2000/svg"><title id="bs-chart-{number}">{html_escape(title)}</title>']
     for i, name in enumerate(order):
         y = top + i * row_h
-        parts.append(f'<text x="{label_w - 6}" y="{y + 16}" text-anchor="end" font-size="12">'
+        baseline = y + round(row_h * 0.62)
+        parts.append(f'<text x="{label_w - 6}" y="{baseline}" text-anchor="end" font-size="{font}">'
                      f'{html_escape(name)}</text>')
         x = float(label_w)
         for series in names:
             amount = bars[name].get(series, 0.0)
             if not amount:
                 continue
-            w = (width - label_w - 90) * amount / biggest
+            w = (width - label_w - value_w) * amount / biggest
             shown_amount = money(amount, currency) or fmt_number(amount)
             parts.append(f'<rect x="{x:.1f}" y="{y + 3}" width="{max(w, 0.5):.1f}" height="{row_h - 8}" '
                          f'fill="{colours[series]}"><title>{html_escape(name)}, {html_escape(series)}: '
                          f'{html_escape(shown_amount)}</title></rect>')
             x += w
         total = sum(bars[name].values())
-        parts.append(f'<text x="{x + 4:.1f}" y="{y + 16}" font-size="12">'
+        parts.append(f'<text x="{x + 4:.1f}" y="{baseline}" font-size="{font}">'
                      f'{html_escape(money(total, currency) or fmt_number(total))}</text>')
     parts.append("</svg>")
     return "".join(parts)
-
-

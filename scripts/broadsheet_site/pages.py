@@ -11,17 +11,23 @@ about (a claim and what it contains, a project's story, …). Each kind has
     sections   in order, each
         title    the section's heading
         kind     `facts` (the first row as titled values), `list` (every row, as a list of titled values),
-                 `sentence` (the first row's values in `text`'s {column} blanks) or `text` (`text` as it is)
+                 `sentence` (the first row's values in `text`'s {column} blanks), `text` (`text` as it is) or
+                 `chart` (the rows as a bar chart drawn on the server, SVG: `bar`, `series`, `value`,
+                 `currency_column`, `order`, `description` as for the home page's charts, broadsheet_site.charts)
+        timeline a column of a `list` whose value (a date) heads each item: the list is drawn as a timeline
         sql      the query (read-only, `:id` is the page's id) for every kind but `text`
         columns  the columns shown, in order; each a name or a mapping with `name` and optionally
                  `title`, `link` (a resource whose record the value names), `page` (a page kind the value keys),
-                 `unit_column` (a column holding the currency or unit of this amount), `field`
-                 ("resource.field": shown as that field is shown on record pages), `suffix` (a column whose value
-                 follows in brackets), `label` (a column whose value is the text of the link)
+                 `unit_column` (a column holding the currency or unit of this amount: money is shown compact
+                 with its currency, the exact figure on hover), `field` ("resource.field": shown as that field
+                 is shown on record pages, codes as their labels), `suffix` (a column whose value follows in
+                 brackets), `suffix_field` ("resource.field" whose labels the suffix's codes take), `label` (a
+                 column whose value is the text of the link)
         text     for `sentence` and `text`; `empty`: what to say when the query returns no row
         note     a sentence under the heading
 
-Values are shown as record pages show them: names instead of ids (linked), numbers with separators.
+Values are shown as record pages show them (broadsheet.display, the one rule): names instead of ids (linked),
+codes as their schema labels, money compact with its currency, numbers with separators.
 """
 
 from __future__ import annotations
@@ -31,10 +37,12 @@ from typing import Any
 from datasette import NotFound, Response
 from datasette.utils import sqlite_timelimit, tilde_decode, tilde_encode
 
+from broadsheet_site import charts
 from broadsheet_site.config import config
 from broadsheet_site.labels import Labels, cell, fmt_number, readable
+from broadsheet_site.values import code_label, money
 
-KINDS = ("facts", "list", "sentence", "text")
+KINDS = ("facts", "list", "sentence", "text", "chart")
 
 
 def page_kinds(datasette) -> dict[str, dict[str, Any]]:  # type: ignore[no-untyped-def]
@@ -109,17 +117,25 @@ def page_content(labels: Labels, kind: str, spec: dict[str, Any], key: str) -> d
     record = labels.link(resource, key)
     return {"kind": kind, "kind_title": str(spec.get("title") or kind), "id": key, "label": record["text"],
             "record_href": record.get("href"),
-            "sections": [section(labels, s, key) for s in spec.get("sections") or [] if s.get("kind") in KINDS]}
+            "sections": [section(labels, s, key, i) for i, s in enumerate(spec.get("sections") or [])
+                         if s.get("kind") in KINDS]}
 
 
-def section(labels: Labels, spec: dict[str, Any], key: str) -> dict[str, Any]:
+def section(labels: Labels, spec: dict[str, Any], key: str, number: int = 0) -> dict[str, Any]:
     kind = spec["kind"]
     found: dict[str, Any] = {"kind": kind, "title": spec.get("title") or "", "note": spec.get("note") or "",
-                             "anchor": str(spec.get("anchor") or ""), "text": "", "rows": []}
+                             "anchor": str(spec.get("anchor") or ""), "text": "", "rows": [], "chart": {},
+                             "timeline": bool(spec.get("timeline"))}
     if kind == "text":
         found["text"] = str(spec.get("text") or "")
         return found
     rows = labels.query(str(spec.get("sql") or "select 1 where 0"), {"id": key})  # type: ignore[arg-type]
+    if kind == "chart":
+        drawn = charts.drawn(rows, labels.resources, {**spec, "description": spec.get("description") or ""},
+                             number=100 + number)
+        found["chart"] = drawn
+        found["text"] = "" if drawn else str(spec.get("empty") or "")
+        return found
     columns = [column_spec(c) for c in spec.get("columns") or (list(rows[0]) if rows else [])]
     shown = [[(c, value(labels, c, row)) for c in columns] for row in rows]
     if kind == "sentence":
@@ -127,6 +143,11 @@ def section(labels: Labels, spec: dict[str, Any], key: str) -> dict[str, Any]:
     else:
         found["rows"] = [[{"title": c["title"], **v} for c, v in r if v.get("text")]
                          for r in (shown[:1] if kind == "facts" else shown)]
+        if found["timeline"]:  # the date first, as the item's heading
+            when = spec["timeline"]
+            found["rows"] = [sorted(r, key=lambda c: c["name"] != when) for r in
+                             [[{"name": c["name"], "title": c["title"], **v} for c, v in r if v.get("text")]
+                              for r in shown]]
     if not rows:
         found["text"] = str(spec.get("empty") or "")
     return found
@@ -160,11 +181,22 @@ def value(labels: Labels, column: dict[str, Any], row: dict[str, Any]) -> dict[s
         shown = {"text": readable(kind, raw)}
     if column.get("label") and row.get(column["label"]) not in (None, ""):
         shown = {**shown, "text": str(row[column["label"]])}
-    if column.get("unit_column") and isinstance(raw, int | float):
-        shown = {**shown, "text": f"{row.get(column['unit_column']) or ''} {fmt_number(raw)}".strip()}
+    if column.get("unit_column") and isinstance(raw, int | float) and not isinstance(raw, bool):
+        unit = row.get(column["unit_column"])
+        compact = money(raw, unit)
+        exact = f"{unit or ''} {fmt_number(raw)}".strip()
+        shown = {**shown, "text": compact or exact, "exact": exact if compact else ""}
     if column.get("suffix") and row.get(column["suffix"]) not in (None, ""):
-        shown = {**shown, "after": str(row[column["suffix"]])}
-    return {"text": shown.get("text") or "", "href": shown.get("href"), "after": shown.get("after") or ""}
+        shown = {**shown, "after": code_label(field_labels(labels, column.get("suffix_field")), row[column["suffix"]])}
+    return {"text": shown.get("text") or "", "href": shown.get("href"), "after": shown.get("after") or "",
+            "exact": shown.get("exact") or ""}
+
+
+def field_labels(labels: Labels, field: str | None) -> dict[str, str]:
+    """The codes' labels of a schema field named "resource.field" (none when it declares none)."""
+    resource, _, name = str(field or "").partition(".")
+    spec = labels.resources.get(resource) or {}
+    return next((f.get("labels") or {} for f in spec.get("fields") or [] if f["name"] == name), {})
 
 
 def sentence(text: str, cells: list[tuple[dict[str, Any], dict[str, Any]]]) -> str:

@@ -9,6 +9,7 @@ from datasette.utils import sqlite_timelimit, tilde_decode, tilde_encode
 
 from broadsheet_site.config import config, internal, quote, table_names
 from broadsheet_site.labels import Labels, cell, readable
+from broadsheet_site.values import fields_of, shown
 
 # The supports query's columns, by position (broadsheet.export.sitemeta writes it): resource, record_id, record,
 # fact, and where in the source (the citation table's locator column, whatever the schema names it).
@@ -171,7 +172,10 @@ def disagreeing(spec: dict[str, Any], rule: dict[str, Any], columns: list, rows:
         distinct = {tuple(m["raw"].get(v) for v in values) for m in members}
         if len(distinct) > 1:
             heading = ", ".join(titles.get(k, k) for k in keys)
-            found.append({"key": f"{heading}: " + " · ".join(str(k) for k in key if k is not None),
+            position = {c["name"]: i for i, c in enumerate(columns)}
+            words = [members[0]["cells"][position[k]]["text"] if k in position else str(v)
+                     for k, v in zip(keys, key, strict=True) if v is not None]
+            found.append({"key": f"{heading}: " + " · ".join(words),
                           "sides": [claim(columns, member) for member in members]})
     return found
 
@@ -203,17 +207,20 @@ def paired_disagreements(labels: Labels, conf: dict[str, Any], table: str, recor
             ids = [row.get(rule["record"] + suffix) for suffix in (first, second)]
             if rule.get("same_record") is False and ids[0] == ids[1]:
                 continue
+            fields = {f["name"]: f for f in fields_of(conf, labels.db, name)}
             found.append({
-                "key": " · ".join(str(row[k]).replace("_", " ") for k in rule.get("key") or []
-                                  if row.get(k) not in (None, "")),
-                "sides": [pair_side(labels, rule, row, suffix, record_id) for suffix in (first, second)],
+                "key": " · ".join(shown(fields[k], row[k], row)["text"] if k in fields
+                                  else str(row[k]).replace("_", " ")
+                                  for k in rule.get("key") or [] if row.get(k) not in (None, "")),
+                "sides": [pair_side(labels, rule, row, suffix, record_id, fields) for suffix in (first, second)],
             })
     return found
 
 
 def pair_side(labels: Labels, rule: dict[str, Any], row: dict[str, Any], suffix: str,
-              record_id: str) -> dict[str, Any]:
-    """One side of a pair: its record (linked unless it is the page's own) and its values, titled."""
+              record_id: str, fields: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+    """One side of a pair: its record (linked unless it is the page's own) and its values, titled; a column the
+    derived table's documentation marks (`fields`: codes, money) is shown as the schema says."""
     links, titles = rule.get("links") or {}, rule.get("titles") or {}
     cells = []
     for column in [rule["record"], *(rule.get("columns") or [])]:
@@ -221,10 +228,15 @@ def pair_side(labels: Labels, rule: dict[str, Any], row: dict[str, Any], suffix:
         if value in (None, ""):
             continue
         kind = "number" if isinstance(value, int | float) else None
-        shown = labels.link(links[column], value) if column in links else {"text": readable(kind, value)}
+        if column in links:
+            value_shown = labels.link(links[column], value)
+        elif column + suffix in (fields or {}):
+            value_shown = shown((fields or {})[column + suffix], value, row)
+        else:
+            value_shown = {"text": readable(kind, value)}
         if column == rule["record"] and str(value) == str(record_id):
-            shown = {**shown, "href": None, "text": shown["text"] + " (this record)"}
-        cells.append({"title": titles.get(column) or column_words(column), "value": shown})
+            value_shown = {**value_shown, "href": None, "text": value_shown["text"] + " (this record)"}
+        cells.append({"title": titles.get(column) or column_words(column), "value": value_shown})
     return {"cells": cells}
 
 

@@ -66,7 +66,7 @@ def table_cell(datasette, database: str, table: str, column: str, value: Any, ro
         return Markup(f'<span title="{html_escape(value_shown["exact"])}">{html_escape(value_shown["text"])}</span>')
     if value_shown.get("external"):
         return Markup(f'<a href="{html_escape(value)}" rel="noopener noreferrer">{html_escape(value)}</a>')
-    if "code" in value_shown:
+    if "code" in value_shown or field.get("currency_field"):  # an amount without a currency: grouped
         return Markup(html_escape(value_shown["text"]))
     return None
 
@@ -84,7 +84,7 @@ def cell_fields(datasette, database: str, table: str) -> dict[str, dict[str, Any
         return cached[1]
     spec = resources.get(table) if conf.get("database") == database else None
     linked = {ref["column"] for ref in (spec or {}).get("references") or []}
-    fields = {f["name"]: f for f in (spec or {}).get("fields") or [] if f["name"] not in linked and (
+    fields = {f["name"]: f for f in fields_of(conf, database, table) if f["name"] not in linked and (
         f.get("labels") or f.get("type") == "array" or f.get("currency_field") or f.get("format") == "uri")}
     _cell_fields[key] = (resources, fields)
     return fields
@@ -93,10 +93,18 @@ def cell_fields(datasette, database: str, table: str) -> dict[str, dict[str, Any
 def value_labels(datasette, database: str | None, table: str | None) -> dict[str, dict[str, str]]:
     """A table's coded columns → their labels, for facets."""
     conf = config(datasette) if database and table else {}
-    if conf.get("database") != database:
-        return {}
-    spec = (conf.get("resources") or {}).get(table) or {}
-    return {f["name"]: f["labels"] for f in spec.get("fields") or [] if f.get("labels")}
+    return {f["name"]: f["labels"] for f in fields_of(conf, database, table) if f.get("labels")}
+
+
+def fields_of(conf: dict[str, Any], database: str | None, table: str | None) -> list[dict[str, Any]]:
+    """The fields of a resource of the package's database, or of a view the columns its documentation marks
+    (`[values: …]`, `[currency: …]`: `view_fields` in the settings)."""
+    if not table or conf.get("database") != database:
+        return []
+    spec = (conf.get("resources") or {}).get(table)
+    if spec is not None:
+        return list(spec.get("fields") or [])
+    return list(((conf.get("view_fields") or {}).get(table) or {}).values())
 
 
 def fmt_number(value: Any) -> Any:

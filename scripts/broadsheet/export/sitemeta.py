@@ -165,6 +165,23 @@ def structure(package: PackageSpec) -> dict[str, Any]:
     return resources
 
 
+def view_fields(package: PackageSpec) -> dict[str, dict[str, dict[str, Any]]]:
+    """For each view, the columns whose documentation says how their values are shown (`[values: resource.field]`,
+    `[currency: column]`, broadsheet.viewdoc), in the shape of a resource's fields in the structure: the codes'
+    labels of the named schema field and the column naming the currency."""
+    found: dict[str, dict[str, dict[str, Any]]] = {}
+    for view, sql in sorted(package.views.items()):
+        for column, marks in view_doc(sql).shown.items():
+            resource, _, name = marks.get("values", "").partition(".")
+            source = next((f for f in (package.resources[resource].fields if resource in package.resources else [])
+                           if f.name == name), None)
+            entry = {"name": column, "type": source.type if source else "number" if "currency_field" in marks else "",
+                     "labels": source.labels if source else {}, "currency_field": marks.get("currency_field", "")}
+            if entry["labels"] or entry["currency_field"]:
+                found.setdefault(view, {})[column] = entry
+    return found
+
+
 def supported_by_query(package: PackageSpec) -> dict[str, dict[str, Any]]:
     """For each resource that citations point at (the sources), a canned query listing everything it supports.
 
@@ -240,6 +257,7 @@ def generate(layout: Layout, package: PackageSpec, prose: dict[str, Any] | None 
             "citation": {**citation(descriptor),
                          "file": "CITATION.cff" if (package.layout.root / "CITATION.cff").is_file() else ""},
             "resources": structure(package), "views": sorted(package.views),
+            "view_fields": view_fields(package),
         }},
     }
     # `database:` in site/metadata.yml means "the package's database", so the prose need not repeat its name.
