@@ -76,12 +76,25 @@ def org_record(rng: random.Random, number: int, sources: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def plant_record(rng: random.Random, number: int, orgs: int, sources: int) -> str:
+# Fields of the "formats" variant of plants (benchmarks/run.py, section Formats): the same values with or without
+# a `format`, so the two packages differ only by what validation must check.
+FORMATTED_FIELDS = (("homepage", "uri"), ("contact_email", "email"), ("record_uuid", "uuid"))
+
+
+def formatted_values(rng: random.Random, number: int) -> list[str]:
+    digits = f"{rng.getrandbits(128):032x}"
+    uuid = f"{digits[:8]}-{digits[8:12]}-4{digits[13:16]}-a{digits[17:20]}-{digits[20:]}"
+    return [f"homepage: https://plants.example.org/{rng.choice(SECTORS)}/plant-{number}",
+            f"contact_email: office-{number}@plants.example.org", f"record_uuid: {uuid}"]
+
+
+def plant_record(rng: random.Random, number: int, orgs: int, sources: int, formats: bool | None = None) -> str:
     products = ", ".join(rng.sample(PRODUCTS, rng.randint(1, 3)))
     lines = [f"id: plant-{number}", f"name_en: {words(rng, EN, 4)} {number}", f"org_id: org-{rng.randrange(orgs)}",
              f"sector: {rng.choice(SECTORS)}", f"announced: {partial_date(rng)}",
              f"amount: {rng.randint(1, 5000) * 100000}", f"currency: {rng.choice(['USD', 'KZT', 'CNY'])}",
-             f"jobs: {rng.randint(10, 3000)}", f"products: [{products}]", "names:"]
+             f"jobs: {rng.randint(10, 3000)}", f"products: [{products}]",
+             *(formatted_values(rng, number) if formats is not None else []), "names:"]
     lines += ["  - language: kk", f"    name: {quoted(words(rng, KK, 5))}", "  - language: ru",
               f"    name: {quoted(words(rng, RU, 5))}", "  - language: zh",
               f"    name: {quoted(words(rng, ZH, 8, ''))}"]
@@ -96,17 +109,30 @@ def plant_record(rng: random.Random, number: int, orgs: int, sources: int) -> st
     return "\n".join(lines) + "\n"
 
 
-def generate(target: Path, size: int, seed: int = 7) -> Path:
-    """Write a package of `size` records into `target` (replacing it) and return its root."""
+def add_formatted_fields(target: Path, formats: bool) -> None:
+    """The plants schema gains FORMATTED_FIELDS, as text fields with their format (True) or without (False)."""
+    path = target / "schemas" / "plants.yaml"
+    lines = []
+    for name, format_name in FORMATTED_FIELDS:
+        lines += [f"  - name: {name}", "    type: string"] + ([f"    format: {format_name}"] if formats else [])
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("primaryKey:", "\n".join(lines) + "\nprimaryKey:", 1), encoding="utf-8")
+
+
+def generate(target: Path, size: int, seed: int = 7, formats: bool | None = None) -> Path:
+    """Write a package of `size` records into `target` (replacing it) and return its root. With `formats` (True
+    or False), plants carry FORMATTED_FIELDS, declared with their format or without it: the same record files."""
     if target.exists():
         shutil.rmtree(target)
     shutil.copytree(TEMPLATE, target)
+    if formats is not None:
+        add_formatted_fields(target, formats)
     rng = random.Random(seed)
     n = counts(size)
     makers = {
         "sources": lambda i: source_record(rng, i),
         "orgs": lambda i: org_record(rng, i, n["sources"]),
-        "plants": lambda i: plant_record(rng, i, n["orgs"], n["sources"]),
+        "plants": lambda i: plant_record(rng, i, n["orgs"], n["sources"], formats),
     }
     prefix = {"sources": "source", "orgs": "org", "plants": "plant"}
     for resource, make in makers.items():

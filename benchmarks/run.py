@@ -3,6 +3,7 @@
     python benchmarks/run.py                        # sizes 1000,10000,100000; writes BENCHMARKS.md
     python benchmarks/run.py --sizes 1000,10000     # a quicker run
     python benchmarks/run.py --no-write             # print the table only
+    python benchmarks/run.py --formats-only         # only cold validate with and without formats, 10k
 
 For each size it generates a synthetic package into benchmarks/generated/<size>/ (git-ignored; reused when already
 there) and measures, in one run and on the same files:
@@ -12,6 +13,8 @@ there) and measures, in one run and on the same files:
   1 changed   `broadsheet validate` after one record file changed
   full        `broadsheet validate --no-cache --full`: frictionless on every row (the old pipeline; <=10k only)
   build       `broadsheet build` from a cold start (no cache, no out/)
+and, in a section of its own (Formats), cold validate of a package whose plants carry a uri, an email and a uuid
+field declared with `format:` against the same record files declared without it (issue 11: ≤ 1.2×).
 and the peak memory of each command: the largest sum of resident memory over the command's process tree
 (sampled from /proc every 20 ms), which counts the parallel workers together.
 Every command is a fresh process, as curators and CI run it. It is not part of the pass/fail tests.
@@ -22,6 +25,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import resource
 import shutil
 import subprocess
 import sys
@@ -164,6 +168,46 @@ def bench(size: int, repeat: int) -> Row:
     return row
 
 
+@dataclass
+class Formats:
+    size: int
+    plain: tuple[float, float]  # (best wall s, best CPU s of the process tree)
+    formatted: tuple[float, float]
+
+    def ratio(self, which: int) -> float:
+        return self.formatted[which] / self.plain[which]
+
+
+def bench_formats(size: int, repeat: int) -> Formats:
+    """Cold validate, the same records with and without `format` on three text fields, measured in one run:
+    the two alternate (so a change of the machine's load falls on both), best wall and CPU time of each."""
+    targets = {}
+    for formats in (False, True):
+        target = targets[formats] = WORK / f"{size}-{'formats' if formats else 'no-formats'}"
+        if not (target / ".generated").exists():
+            generate(target, size, formats=formats)
+            (target / ".generated").write_text(f"{size}\n", encoding="utf-8")
+    best: dict[bool, tuple[float, float]] = {}
+    for _ in range(max(repeat, 3)):
+        for formats, target in targets.items():
+            forget(target)
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            result = measure([sys.executable, "-m", "broadsheet", "validate", "--root", str(target)])
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+            known = best.get(formats, (float("inf"), float("inf")))
+            best[formats] = (min(known[0], result.seconds), min(known[1], cpu))
+    return Formats(size, best[False], best[True])
+
+
+def formats_table(result: Formats) -> list[str]:
+    verdict = "met" if result.ratio(0) <= 1.2 else "**missed**"
+    return ["| records | no format: wall s, CPU s | uri + email + uuid: wall s, CPU s | formats / none: wall, CPU "
+            "| target | verdict |", "|---|---|---|---|---|---|",
+            f"| {result.size:,} | {result.plain[0]:.2f}, {result.plain[1]:.2f} | {result.formatted[0]:.2f}, "
+            f"{result.formatted[1]:.2f} | {result.ratio(0):.2f}×, {result.ratio(1):.2f}× | ≤ 1.2× | {verdict} |"]
+
+
 def has_build() -> bool:
     return (ROOT / "scripts" / "broadsheet" / "build.py").exists()
 
@@ -245,13 +289,21 @@ def main() -> None:
     parser.add_argument("--no-write", action="store_true", help="print only; do not rewrite BENCHMARKS.md")
     parser.add_argument("--no-load", action="store_true", help="skip the site load test (benchmarks/load.py)")
     parser.add_argument("--load-requests", type=int, default=200, help="load test: requests of each kind")
+    parser.add_argument("--formats-only", action="store_true",
+                        help="only the Formats section (cold validate with and without formats), at 10k records")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
+    formats_size = 10_000 if 10_000 in sizes or args.formats_only else max(sizes)
+    if args.formats_only:
+        print("\n".join(formats_table(bench_formats(formats_size, args.repeat))))
+        return
     load_before = load()
     rows = []
     for size in sizes:
         rows.append(bench(size, args.repeat if size < 100_000 else 1))
         print("\n".join(table(rows)[-1:]), flush=True)
+    formats = formats_table(bench_formats(formats_size, args.repeat))
+    print("\n".join(formats), flush=True)
     help_s = help_seconds()
     site: list[str] = []
     if not args.no_load and has_build():
@@ -264,11 +316,11 @@ def main() -> None:
     print("\n".join(verdicts(rows, help_s)))
     print("\n".join(site))
     if not args.no_write:
-        write_markdown(rows, report, verdicts(rows, help_s), help_s, load_before, load_after, args, site)
+        write_markdown(rows, report, verdicts(rows, help_s), help_s, load_before, load_after, args, site, formats)
 
 
 def write_markdown(rows: list[Row], report: list[str], verdict: list[str], help_s: float, load_before: str,
-                   load_after: str, args: argparse.Namespace, site: list[str]) -> None:
+                   load_after: str, args: argparse.Namespace, site: list[str], formats: list[str]) -> None:
     command = "python benchmarks/run.py" + (f" --sizes {args.sizes}" if args.sizes != "1000,10000,100000" else "")
     facts = machine()
     notes = (ROOT / "benchmarks" / "NOTES.md").read_text(encoding="utf-8") if (
@@ -284,6 +336,9 @@ def write_markdown(rows: list[Row], report: list[str], verdict: list[str], help_
         "process tree (workers included), in MB of 10^6 bytes. The machine is shared: other work raises the "
         "load average and the times, the reference included.", "",
         *report, "", "## Targets (issue 7)", "", *verdict, "",
+        "## Formats (issue 11)", "", "Cold validate of the same record files, their plants' homepage, contact_email "
+        "and record_uuid declared as text with `format: uri`, `email`, `uuid` and without (best of "
+        f"{args.repeat}, in one run).", "", *formats, "",
         "## The site under load", "", *(site or ["Not run (`--no-load`, or no build)."]), "", notes,
     ]
     (ROOT / "BENCHMARKS.md").write_text("\n".join(text).rstrip() + "\n", encoding="utf-8")

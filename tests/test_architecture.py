@@ -129,12 +129,15 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("the speed wing", ("broadsheet.speed", "broadsheet.speed.*")),
     ("validation: the pipeline", ("broadsheet.validate",)),
     ("writers and record tools", ("broadsheet.export", "broadsheet.export.*", "broadsheet.diff", "broadsheet.history",
-                                  "broadsheet.new", "broadsheet.fmt")),
+                                  "broadsheet.new", "broadsheet.fmt", "broadsheet.describe", "broadsheet.init")),
     ("build and site", ("broadsheet.build", "broadsheet.serve")),
     ("command line", ("broadsheet.cli", "broadsheet.cli.*", "broadsheet.__main__")),
 ]
 # Imported inside a function, never at the top: heavy or optional, and not needed by every run.
 DEFERRED = {
+    "rfc3986": "frictionless' uri check; imported only for a schema with `format: uri`",
+    "validators": "frictionless' email and uuid checks; imported only for a schema with such a format",
+    "dateutil": "frictionless' `format: any` dates; imported only for a schema with one",
     "frictionless": "0.35 s to import; a warm validate run never needs it",
     "datasette": "only `broadsheet serve` needs it",
     "multiprocessing": "~50 ms to import; most runs stay in one process",

@@ -230,3 +230,161 @@ def test_worker_processes_build_what_one_process_builds(tmp_path):
     for name in one.package.resources:
         assert many.tables[name].rows == one.tables[name].rows
         assert many.tables[name].origins == one.tables[name].origins
+
+
+# --- formats: vouched for exactly as frictionless reads them -------------------------------------------------
+# (field descriptor, value, does frictionless accept it). The verdicts are frictionless' own (fields/string.py
+# and date.py), written here by hand; the test asserts frictionless gives them and the vouch agrees exactly.
+
+URI = {"type": "string", "format": "uri"}
+EMAIL = {"type": "string", "format": "email"}
+UUID = {"type": "string", "format": "uuid"}
+BINARY = {"type": "string", "format": "binary"}
+DAY_FIRST = {"type": "date", "format": "%d.%m.%Y"}
+ANY_DATE = {"type": "date", "format": "any"}
+TAGS = {"type": "array", "arrayItem": {"type": "string", "constraints": {"enum": ["art", "war"]}}}
+LINKS = {"type": "array", "arrayItem": {"type": "string", "format": "uri"}}
+FORMAT_CASES: list[tuple[dict, str, bool]] = [
+    (URI, "https://example.org/a?b=c#d", True),
+    (URI, "mailto:curator@example.org", True),
+    (URI, "urn:isbn:0451450523", True),
+    (URI, "a:b", True),  # a scheme is all rfc3986 is asked to require
+    (URI, "http://", True),
+    (URI, "example.org/page", False),  # no scheme
+    (URI, "//example.org/page", False),
+    (URI, "/relative/path", False),
+    (URI, "www.example.org", False),
+    (URI, "1http://example.org", False),  # a scheme starts with a letter
+    (URI, "ht tp://example.org", False),
+    (URI, ":no-scheme", False),
+    (EMAIL, "curator@example.org", True),
+    (EMAIL, "first.last+tag@sub.example.co.uk", True),
+    (EMAIL, "curator@example", False),  # no top-level domain
+    (EMAIL, "curator@@example.org", False),
+    (EMAIL, "curator.example.org", False),
+    (EMAIL, "@example.org", False),
+    (EMAIL, "curator@example..org", False),
+    (EMAIL, "cu rator@example.org", False),
+    (EMAIL, "curator@-example.org", False),
+    (UUID, "2bc1c94f-0deb-43e9-92a1-4775189ec9f8", True),
+    (UUID, "2BC1C94F-0DEB-43E9-92A1-4775189EC9F8", True),
+    (UUID, "2bc1c94f0deb43e992a14775189ec9f8", True),  # Python's UUID() reads it without hyphens
+    (UUID, "{2bc1c94f-0deb-43e9-92a1-4775189ec9f8}", True),
+    (UUID, "urn:uuid:2bc1c94f-0deb-43e9-92a1-4775189ec9f8", True),
+    (UUID, "2bc1c94f-0deb-43e9-92a1-4775189ec9f", False),  # one digit short
+    (UUID, "2bc1c94f-0deb-43e9-92a1-4775189ec9fg", False),
+    (UUID, "2bc1c94f 0deb-43e9-92a1-4775189ec9f8", False),
+    (UUID, "not-a-uuid", False),
+    (BINARY, "aGVsbG8=", True),
+    (BINARY, "aGVsbG8", False),  # padding missing
+    (BINARY, "a", False),
+    (BINARY, "aGVs bG8=", True),  # b64decode drops what is not of the alphabet
+    (BINARY, "ЖЖЖЖ", False),  # not ASCII
+    (DAY_FIRST, "21.05.2025", True),
+    (DAY_FIRST, "21.5.2025", True),  # strptime reads one digit
+    (DAY_FIRST, "31.02.2025", False),
+    (DAY_FIRST, "2025-05-21", False),
+    (ANY_DATE, "2025-05-21", True),
+    (ANY_DATE, "21 May 2025", True),
+    (ANY_DATE, "2025-02-30", False),
+    (ANY_DATE, "the day after", False),
+    (TAGS, '["art", "war"]', True),
+    (TAGS, "[]", True),
+    (TAGS, '["art", "peace"]', False),
+    (TAGS, '["Art"]', False),
+    (LINKS, '["https://example.org", "urn:x:y"]', True),
+    (LINKS, '["example.org"]', False),
+]
+
+
+def frictionless_accepts(descriptor: dict, text: str) -> bool:
+    from frictionless import Field
+
+    return Field.from_descriptor({"name": "f", **descriptor}).read_cell(text)[1] is None
+
+
+@pytest.mark.parametrize(("descriptor", "text", "valid"), FORMAT_CASES,
+                         ids=[f"{d.get('format') or d['type']}-{t}" for d, t, _v in FORMAT_CASES])
+def test_formats_are_vouched_for_as_frictionless_reads_them(descriptor, text, valid):
+    from broadsheet.package import FieldSpec
+    from broadsheet.speed.vouch import field_check
+
+    assert frictionless_accepts(descriptor, text) is valid
+    assert field_check(FieldSpec("f", descriptor["type"], {"name": "f", **descriptor}))(text) is valid
+
+
+FORMATTED = {  # museum fields with a format: (descriptor, valid values, near misses)
+    "homepage": (URI, ["https://example.org/tate", "http://example.org", "urn:isbn:0451450523"],
+                 ["example.org", "www.example.org/x", "/tate", "1x:y", "ht tp://x"]),
+    "contact": (EMAIL, ["curator@example.org", "a.b+c@d.example.co.uk"],
+                ["curator@example", "curator@@example.org", "curator@", "curator@example..org"]),
+    "record_uuid": (UUID, ["2bc1c94f-0deb-43e9-92a1-4775189ec9f8", "2BC1C94F0DEB43E992A14775189EC9F8"],
+                    ["2bc1c94f-0deb-43e9-92a1-4775189ec9f", "2bc1c94f-0deb-43e9-92a1-4775189ec9fg", "x"]),
+    "logo": (BINARY, ["aGVsbG8=", "QUJD"], ["aGVsbG8", "a", "ЖЖЖЖ"]),
+    "tags": (TAGS, [["art"], ["art", "war"]], [["peace"], ["art", "Art"]]),
+}
+
+
+def formatted_museums(root: Path) -> Layout:
+    """The museums fixture with formatted fields added to its museums schema."""
+    import yaml
+
+    shutil.copytree(FIXTURES / "museums", root)
+    layout = Layout(root)
+    path = layout.root / "schemas" / "museums.yaml"
+    schema = yaml.safe_load(path.read_text(encoding="utf-8"))
+    schema["fields"] += [{"name": name, **descriptor} for name, (descriptor, _v, _m) in FORMATTED.items()]
+    schema["fields"][-2]["constraints"] = {"unique": True}  # a formatted key: compared as frictionless does
+    path.write_text(yaml.safe_dump(schema, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return layout
+
+
+def formatted_record(record_id: str, values: dict) -> str:
+    lines = [f"id: {record_id}", "name_en: Tate"]
+    for key, value in values.items():
+        rendered = f"[{', '.join(json.dumps(v) for v in value)}]" if isinstance(value, list) else json.dumps(value)
+        lines.append(f"{key}: {rendered}")
+    return "\n".join(lines) + "\n"
+
+
+FORMAT_RECORD_CASES = [(name, miss) for name, (_d, _valid, misses) in FORMATTED.items() for miss in misses]
+
+
+@pytest.mark.parametrize(("name", "miss"), FORMAT_RECORD_CASES, ids=[f"{n}-{m}" for n, m in FORMAT_RECORD_CASES])
+def test_a_near_miss_of_each_format_is_reported_at_its_line(tmp_path, name, miss):
+    layout = formatted_museums(tmp_path / "museums")
+    values = {n: valid[0] for n, (_d, valid, _m) in FORMATTED.items()}
+    values[name] = miss
+    write(layout, TATE_PATH, formatted_record("tate", values))
+    line = 3 + list(FORMATTED).index(name)
+    code = "constraint-error" if name == "tags" else "type-error"
+    reference = problems(layout, validate.REFERENCE)
+    assert {(path, line_, code_) for path, line_, _c, code_, *_ in reference} == {(TATE_PATH, line, code)}
+    assert problems(layout) == reference
+    write(layout, "datapackage/museums/tate-2.yaml", formatted_record("tate-2", values))  # the same again
+    assert problems(layout) == problems(layout, validate.REFERENCE)  # a key frictionless does not read as given
+    (layout.root / "datapackage/museums/tate-2.yaml").unlink()
+    write(layout, TATE_PATH, formatted_record("tate", {n: valid[-1] for n, (_d, valid, _m) in FORMATTED.items()}))
+    assert problems(layout) == problems(layout, validate.REFERENCE) == []
+
+
+TATE_PATH = "datapackage/museums/tate.yaml"
+
+
+@st.composite
+def formatted_records(draw: st.DrawFn) -> dict:
+    values = {}
+    for name, (_descriptor, valid, misses) in FORMATTED.items():
+        if draw(st.booleans()):
+            values[name] = draw(st.sampled_from(valid + misses if draw(st.booleans()) else valid))
+    return values
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(many=st.lists(formatted_records(), min_size=1, max_size=4))
+def test_random_formatted_records_get_the_same_verdict_both_ways(tmp_path_factory, many):
+    """Valid values and near misses of every format, repeated values of the unique formatted field included."""
+    layout = formatted_museums(Path(tmp_path_factory.mktemp("formats")) / "museums")
+    for number, values in enumerate(many):
+        write(layout, f"datapackage/museums/f{number}.yaml", formatted_record(f"f{number}", values))
+    assert problems(layout) == problems(layout, validate.REFERENCE)

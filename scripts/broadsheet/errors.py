@@ -65,6 +65,14 @@ CODES: dict[str, str] = {
     # broadsheet fmt
     "not-a-record": "fmt was given a file that is not a record file",
     "fmt-unsafe": "fmt cannot rewrite the file without changing a value, so it leaves it alone",
+    # broadsheet describe and init
+    "exists": "a file describe, init or new would write is already there: nothing is written over it",
+    "no-records": "describe found no YAML record under the path it was given",
+    "no-id-field": "describe found no field that identifies every record (a warning: the proposal names one)",
+    "mixed-shapes": "describe found a field holding text in one record and a list or mapping in another "
+                    "(a warning)",
+    "outside-data-folder": "describe read records outside datapackage/: the proposal says the folder inside it "
+                           "they belong in (a warning)",
 }
 
 CODES_START = "<!-- error-codes:start -->"

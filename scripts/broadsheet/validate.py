@@ -98,9 +98,9 @@ def _validate(layout: Layout, speed: Speed, need_rows: bool) -> tuple[PackageSpe
     jobs = [(name, f"{folder}/{file}", f"{shown}/{file}") for name, (folder, shown, names) in files.items()
             for file in names]
     if cache is not None:
-        results = cache.file_rows(package, jobs, lambda todo: workers.build_all(package, todo, one, speed.workers))
+        results = cache.file_rows(package, jobs, lambda todo: _build_all(package, todo, one, speed))
     else:
-        results = [unpack(packed, package) for _d, _s, packed in workers.build_all(package, jobs, one, speed.workers)]
+        results = [unpack(packed, package) for _d, _s, packed in _build_all(package, jobs, one, speed)]
     answer = Report()
     answer.extend(stray)
     for result in results:
@@ -122,6 +122,14 @@ def _validate(layout: Layout, speed: Speed, need_rows: bool) -> tuple[PackageSpe
                                        cache.signatures, cache.digests, ((r.path, r) for r in results),
                                        answer.problems, answer.stats, cache.started, cache.racy_window_ns)
     return package, answer, tables
+
+
+def _build_all(package: PackageSpec, jobs: list[workers.Job], one: workers.OneFile,
+               speed: Speed) -> list[workers.Built]:
+    if speed.vouch and len(jobs) >= workers.PARALLEL_FROM:
+        for spec in package.resources.values():
+            vouch.prepare(spec)  # compiled once here, inherited by every worker
+    return workers.build_all(package, jobs, one, speed.workers)
 
 
 # --- one file: read, build rows, cell rules ------------------------------------------------------------------

@@ -8,7 +8,16 @@ Heavy libraries (frictionless, datasette) are imported inside commands so `--hel
 
 from __future__ import annotations
 
-from broadsheet.cli import build_cmd, diff_cmd, fmt_cmd, new_cmd, serve_cmd, validate_cmd  # noqa: F401 - register
+from broadsheet.cli import (  # noqa: F401 - register
+    build_cmd,
+    describe_cmd,
+    diff_cmd,
+    fmt_cmd,
+    init_cmd,
+    new_cmd,
+    serve_cmd,
+    validate_cmd,
+)
 from broadsheet.cli.base import cli
 
 

@@ -54,4 +54,6 @@ def cli() -> None:
       broadsheet diff              records added, removed and changed since main, field by field
       broadsheet new <resource> <id>   write a record template with every field described
       broadsheet fmt [--check]     rewrite records in canonical form, keeping comments
+      broadsheet describe PATH     propose Table Schemas for existing YAML records
+      broadsheet init [DIR]        create a new dataset repository that validates, builds and serves
     """

@@ -83,10 +83,11 @@ class KeyColumns:
             table = self.tables[name]
             column = table.column(field_name)
             texts = [row[column] for row in table.rows]
-            if table.spec.field_map[field_name].type == "string":
-                known = texts
+            field_spec = table.spec.field_map[field_name]
+            if field_spec.type == "string" and field_spec.descriptor.get("format", "default") == "default":
+                known = texts  # text compares as itself; a formatted text only when frictionless reads it so
             else:
-                value_of = key_value(table.spec.field_map[field_name])
+                value_of = key_value(field_spec)
                 known = [value_of(text) for text in texts]
             self.columns[name, field_name] = known
         return known
