@@ -13,6 +13,9 @@ there) and measures, in one run and on the same files:
   1 changed   `broadsheet validate` after one record file changed
   full        `broadsheet validate --no-cache --full`: frictionless on every row (the old pipeline; <=10k only)
   build       `broadsheet build` from a cold start (no cache, no out/)
+then the curator's sequence on a fresh copy of the same package (no cache, no out/), each step a fresh process:
+  validate (cold) → the index its child writes after the report (waited for) → edit one record → validate →
+  build → edit one record → build → build again (nothing changed) → build --check
 and, in a section of its own (Formats), cold validate of a package whose plants carry a uri, an email and a uuid
 field declared with `format:` against the same record files declared without it (issue 11: ≤ 1.2×).
 and the peak memory of each command: the largest sum of resident memory over the command's process tree
@@ -155,7 +158,7 @@ def bench(size: int, repeat: int) -> Row:
     py = sys.executable
     validate = [py, "-m", "broadsheet", "validate", "--root", str(target)]
     row.results["reference"] = measure([py, "-c", REFERENCE, str(target)], repeat)
-    row.results["cold"] = measure(validate, repeat, prepare=lambda: forget(target))
+    row.results["cold"] = measure(validate, repeat, prepare=lambda: (settle(target), forget(target)))
     measure(validate)  # settle: files written moments before the first run are re-hashed once (racy window)
     row.results["warm"] = measure(validate, repeat)
     counter = iter(range(1000, 2000))
@@ -164,10 +167,59 @@ def bench(size: int, repeat: int) -> Row:
         row.results["full"] = measure([*validate, "--no-cache", "--full"], 1)
     if has_build():
         row.results["build"] = measure([py, "-m", "broadsheet", "build", "--root", str(target)], 1,
-                                       prepare=lambda: forget(target))
+                                       prepare=lambda: (settle(target), forget(target)))
     return row
 
 
+SEQUENCE = ["cold validate", "index written", "edit, validate", "build", "edit, build", "build, no change",
+            "build --check"]
+
+
+def settle(target: Path) -> float:
+    """Wait for the child a validate run leaves writing the cache (broadsheet.speed.later); seconds waited."""
+    import fcntl
+
+    started = time.perf_counter()
+    try:
+        descriptor = os.open(target / ".broadsheet-cache" / ".lock", os.O_RDONLY)
+    except OSError:
+        return 0.0
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_SH)
+    finally:
+        os.close(descriptor)
+    return time.perf_counter() - started
+
+
+def sequence(size: int) -> dict[str, float]:
+    """The curator's sequence (see the module docstring) on a copy of the package: seconds per step."""
+    source = package_for(size)
+    target = WORK / f"{size}-sequence"
+    shutil.rmtree(target, ignore_errors=True)
+    shutil.copytree(source, target, ignore=shutil.ignore_patterns(".broadsheet-cache", "out"))
+    py = sys.executable
+    root = ["--root", str(target)]
+    steps: dict[str, float] = {}
+    steps["cold validate"] = measure([py, "-m", "broadsheet", "validate", *root]).seconds
+    steps["index written"] = settle(target)
+    touch_one(target, "2001")
+    steps["edit, validate"] = measure([py, "-m", "broadsheet", "validate", *root]).seconds
+    if has_build():
+        steps["build"] = measure([py, "-m", "broadsheet", "build", *root]).seconds
+        touch_one(target, "2002")
+        steps["edit, build"] = measure([py, "-m", "broadsheet", "build", *root]).seconds
+        steps["build, no change"] = measure([py, "-m", "broadsheet", "build", *root]).seconds
+        steps["build --check"] = measure([py, "-m", "broadsheet", "build", "--check", *root]).seconds
+    shutil.rmtree(target, ignore_errors=True)
+    return steps
+
+
+def sequence_table(results: dict[int, dict[str, float]]) -> list[str]:
+    lines = ["| records | " + " | ".join(f"{s} s" for s in SEQUENCE) + " |", "|" + "---|" * (len(SEQUENCE) + 1)]
+    for size, steps in results.items():
+        lines.append(f"| {size:,} | " + " | ".join(f"{steps[s]:.2f}" if s in steps else "—" for s in SEQUENCE)
+                     + " |")
+    return lines
 @dataclass
 class Formats:
     size: int
@@ -289,6 +341,7 @@ def main() -> None:
     parser.add_argument("--no-write", action="store_true", help="print only; do not rewrite BENCHMARKS.md")
     parser.add_argument("--no-load", action="store_true", help="skip the site load test (benchmarks/load.py)")
     parser.add_argument("--load-requests", type=int, default=200, help="load test: requests of each kind")
+    parser.add_argument("--no-sequence", action="store_true", help="skip the curator's sequence")
     parser.add_argument("--formats-only", action="store_true",
                         help="only the Formats section (cold validate with and without formats), at 10k records")
     args = parser.parse_args()
@@ -305,6 +358,11 @@ def main() -> None:
     formats = formats_table(bench_formats(formats_size, args.repeat))
     print("\n".join(formats), flush=True)
     help_s = help_seconds()
+    curator: dict[int, dict[str, float]] = {}
+    if not args.no_sequence:
+        for size in sizes:
+            curator[size] = sequence(size)
+            print("\n".join(sequence_table(curator)[-1:]), flush=True)
     site: list[str] = []
     if not args.no_load and has_build():
         import load as load_test
@@ -314,13 +372,16 @@ def main() -> None:
     report = table(rows)
     print("\n".join(report))
     print("\n".join(verdicts(rows, help_s)))
+    print("\n".join(sequence_table(curator)))
     print("\n".join(site))
     if not args.no_write:
-        write_markdown(rows, report, verdicts(rows, help_s), help_s, load_before, load_after, args, site, formats)
+        write_markdown(rows, report, verdicts(rows, help_s), help_s, load_before, load_after, args, site, formats,
+                       sequence_table(curator) if curator else [])
 
 
 def write_markdown(rows: list[Row], report: list[str], verdict: list[str], help_s: float, load_before: str,
-                   load_after: str, args: argparse.Namespace, site: list[str], formats: list[str]) -> None:
+                   load_after: str, args: argparse.Namespace, site: list[str], formats: list[str],
+                   curator: list[str]) -> None:
     command = "python benchmarks/run.py" + (f" --sizes {args.sizes}" if args.sizes != "1000,10000,100000" else "")
     facts = machine()
     notes = (ROOT / "benchmarks" / "NOTES.md").read_text(encoding="utf-8") if (
@@ -339,6 +400,10 @@ def write_markdown(rows: list[Row], report: list[str], verdict: list[str], help_
         "## Formats (issue 11)", "", "Cold validate of the same record files, their plants' homepage, contact_email "
         "and record_uuid declared as text with `format: uri`, `email`, `uuid` and without (best of "
         f"{args.repeat}, in one run).", "", *formats, "",
+        "## The curator's sequence", "",
+        "Fresh copy, then each step a fresh process: cold validate; the wait for the index its child writes after "
+        "the report; edit one record and validate; build; edit one record and build; build with nothing changed; "
+        "`build --check`.", "", *(curator or ["Not run (`--no-sequence`)."]), "",
         "## The site under load", "", *(site or ["Not run (`--no-load`, or no build)."]), "", notes,
     ]
     (ROOT / "BENCHMARKS.md").write_text("\n".join(text).rstrip() + "\n", encoding="utf-8")

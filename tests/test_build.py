@@ -37,10 +37,11 @@ def start(root: Path, env: dict[str, str]) -> subprocess.Popen[str]:
 
 
 def snapshot(root: Path) -> dict[str, tuple[str, int]]:
-    """Every file under root (following out/'s links), by content hash and modification time."""
+    """Every file under root (following out/'s links), by content hash and modification time; not the
+    validation cache, which validate and build both keep up to date (it is no output)."""
     files = {}
     for path in sorted(root.rglob("*")):
-        if path.is_file():
+        if path.is_file() and ".broadsheet-cache" not in path.relative_to(root).parts:
             files[path.relative_to(root).as_posix()] = (hashlib.sha256(path.read_bytes()).hexdigest(),
                                                         path.stat().st_mtime_ns)
     return files

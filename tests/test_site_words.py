@@ -170,12 +170,15 @@ def page_paths(ds, db: str, kind: str) -> list[str]:  # type: ignore[no-untyped-
         kinds = conf.get("pages") or {}
         return [f"/{spec.get('path') or name}/{record}" for name, spec in kinds.items()
                 for record in ids(ds, db, spec["resource"])]
+    if kind == "canned query":
+        queries = ds.metadata("queries", database=db, fallback=False) or {}
+        return [f"/{db}/{name}" for name, query in queries.items() if ":" not in re.sub(r"--.*", "", query["sql"])]
     if kind == "search":
         return [f"/-/search?q={q}" for q in ["Semey", "%D0%90%D0%B1%D0%B0%D0%B9", "tungsten", "copper"]]
     raise AssertionError(kind)
 
 
-KINDS = ["home", "table", "view", "facet", "record", "question page", "search"]
+KINDS = ["home", "table", "view", "facet", "record", "question page", "canned query", "search"]
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -222,4 +225,31 @@ def test_a_project_page_draws_its_story_as_a_timeline(site) -> None:  # type: ig
     timeline = html.split('<ol class="bs-timeline"', 1)[1].split("</ol>", 1)[0]
     dates = re.findall(r'<time datetime="([^"]+)">', timeline)
     assert dates == ["2025-05-20", "2025-05-21", "2025-05-21", "2025-06-02"]
+    assert timeline.count('<li class="bs-when">') == len(dates)  # every item here is dated
     assert "Launch ceremony held" in timeline.split('datetime="2025-06-02"', 1)[1]
+
+
+def test_a_canned_query_page_is_titled_by_its_title_not_its_sql(site) -> None:  # type: ignore[no-untyped-def]
+    db, ds, _, _ = site
+    queries = ds.metadata("queries", database=db, fallback=False) or {}
+    titles = {name: re.search(r"<title>([^<]*)</title>", get(ds, f"/{db}/{name}")).group(1)  # type: ignore[union-attr]
+              for name in queries if ":" not in re.sub(r"--.*", "", queries[name]["sql"])}
+    assert titles and titles == {name: queries[name]["title"] for name in titles}
+
+
+@pytest.mark.parametrize(("dates", "when"), [
+    (["2025-05-20", "2025"], ["2025-05-20", "2025"]),
+    ([None, "2025-06"], ["", "2025-06"]),  # an undated item keeps its place and says it has no date
+])
+def test_a_timeline_item_is_headed_by_its_date(dates: list[str | None], when: list[str]) -> None:
+    from broadsheet_site.labels import Labels
+    from broadsheet_site.pages import section
+
+    conn = sqlite3.connect(":memory:")
+    conn.row_factory = sqlite3.Row
+    conn.execute("create table t (position integer, date text, status text)")
+    conn.executemany("insert into t values (?, ?, 'agreed')", list(enumerate(dates)))
+    found = section(Labels(None, "db", {}, conn), {"kind": "list", "timeline": "date", "columns": ["date", "status"],
+                                                   "sql": "select date, status from t order by position"}, "key")
+    assert [r["when"] for r in found["rows"]] == when
+    assert [[c["title"] for c in r["cells"]] for r in found["rows"]] == [["Status"]] * len(dates)

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import cast
 
-from broadsheet import __version__, atomic, errors, history, validate
+from broadsheet import __version__, atomic, errors, history, reuse, validate
 from broadsheet.errors import ConfigError, Report
 from broadsheet.export import descriptor, dictionary, sqlite
 from broadsheet.export.csv import csv_bytes
@@ -118,6 +118,7 @@ class BuildResult:
     tables: dict[str, int] = field(default_factory=dict)
     written: list[str] = field(default_factory=list)  # committed files whose bytes changed
     out_bytes: dict[str, int] = field(default_factory=dict)  # artefact (relative to out/) → size
+    kept: bool = False  # nothing changed since the last build, which stands (broadsheet.reuse)
 
 
 @dataclass
@@ -190,7 +191,9 @@ def generate_repository(validated: Validated) -> Generated:
 
 def check(layout: Layout) -> CheckResult:
     """Which committed outputs differ from what a build would write. Writes nothing."""
-    validated = validate.rows(layout)
+    if reuse.current(layout) is not None:
+        return CheckResult(Report())  # the last build's inputs, and the committed files it wrote, as they were
+    validated = validate.rows(layout, validate.CACHED)  # reuses what validate parsed (broadsheet.speed.cache)
     if not validated.report.valid:
         return CheckResult(validated.report)
     generated = generate_repository(validated)
@@ -205,14 +208,16 @@ def descriptor_basis(layout: Layout) -> str:
     return json.dumps(package, sort_keys=True)
 
 
-def input_hash(layout: Layout, changed_after_ns: int | None = None, basis_before: str | None = None) -> str:
+def input_hash(layout: Layout, changed_after_ns: int | None = None, basis_before: str | None = None,
+               read: dict[str, tuple[object, str]] | None = None) -> str:
     """A hash of everything a build reads (not what it writes), so `serve` can tell whether to rebuild.
 
     With `changed_after_ns`, a file modified after that moment (a curator's edit while the build was reading), or
     a datapackage.json whose read part is not `basis_before`, makes the hash STALE_HASH, which matches no inputs:
     the build's output is then never taken for current, since it may hold a file as it was before the edit while
     the hash would say after. (datapackage.json is compared by content: a concurrent build rewrites its
-    `resources`.)"""
+    `resources`.) `read` gives the sha256 of the bytes validation read per record file (Validated.read), so a
+    build does not read every file a second time; any other file is read here."""
     digest = hashlib.sha256(__version__.encode())
     basis = descriptor_basis(layout)
     digest.update(basis.encode())
@@ -221,7 +226,17 @@ def input_hash(layout: Layout, changed_after_ns: int | None = None, basis_before
     # each one (a system call per path component: 0.5 s for 10k records).
     prefix = len(str(layout.root)) + 1
     stale = False
+    known = read or {}
     for name, path in sorted((str(p)[prefix:].replace(os.sep, "/"), str(p)) for p in files):
+        if name in known and known[name][1]:
+            try:
+                if changed_after_ns is not None and os.stat(path, follow_symlinks=False).st_mtime_ns >= \
+                        changed_after_ns:
+                    stale = True
+                digest.update(name.encode() + b"\0" + known[name][1].encode() + b"\0")
+                continue
+            except OSError:
+                pass  # gone meanwhile: read it below, which says so
         try:  # through open_record: a linked record (which validate refuses) is not followed here either
             with os.fdopen(open_record(path), "rb") as handle:
                 if changed_after_ns is not None and os.fstat(handle.fileno()).st_mtime_ns >= changed_after_ns:
@@ -229,7 +244,7 @@ def input_hash(layout: Layout, changed_after_ns: int | None = None, basis_before
                 data = handle.read()
         except OSError as error:
             data = f"\0unreadable: {error.strerror}".encode()
-        digest.update(name.encode() + b"\0" + data + b"\0")
+        digest.update(name.encode() + b"\0" + hashlib.sha256(data).hexdigest().encode() + b"\0")
     if basis_before is not None and basis != basis_before:
         stale = True
     return STALE_HASH if stale else digest.hexdigest()
@@ -328,18 +343,31 @@ def build(layout: Layout, progress: Progress | None = None) -> BuildResult:
 def _build(layout: Layout, progress: Progress | None) -> BuildResult:
     # Inputs written from here on may or may not be in what this build reads: input_hash then says stale.
     started_ns = time.time_ns()
+    kept = None
+    if (layout.out_dir / atomic.CURRENT).exists():  # (no out/ yet: nothing to keep, and nothing is created)
+        try:
+            with atomic.locked(layout.out_dir):
+                kept = reuse.current(layout)
+                if kept is not None:
+                    atomic.clean(layout.out_dir)  # what a killed or superseded build left, as every build removes
+        except OSError:
+            kept = None  # out/ cannot be locked (nor written): the full build says so, as one located line
+    if kept is not None:
+        return BuildResult(Report(), True, layout.out_dir / str(kept.build["database"]), dict(kept.build["tables"]),
+                           [], _sizes(layout.out_dir), kept=True)
+    commit = reuse.head(layout)  # before reading: a commit made meanwhile makes the next build a full one
     try:
         basis: str | None = descriptor_basis(layout)
     except (OSError, ValueError):  # validation reports what is wrong with it
         basis = None
     _pause("validate", progress)
-    validated = validate.rows(layout)
+    validated = validate.rows(layout, validate.CACHED)  # reuses what validate parsed (broadsheet.speed.cache)
     if not validated.report.valid:
         return BuildResult(validated.report)
     name = db_name(package=validated.package)
     writing = _Writing()
     try:
-        return _write(layout, progress, validated, name, writing, (started_ns, basis))
+        return _write(layout, progress, validated, name, writing, (started_ns, basis), commit)
     except (OSError, sqlite3.Error, _Fault) as error:
         fault = (error.code, error.reason, error.named) if isinstance(error, _Fault) else write_fault(error)
         if fault is None:
@@ -375,7 +403,7 @@ def _shown(layout: Layout, path: Path, build_dir: Path | None) -> str:
 
 
 def _write(layout: Layout, progress: Progress | None, validated: Validated, name: str,
-           writing: _Writing, read_from: tuple[int, str | None]) -> BuildResult:
+           writing: _Writing, read_from: tuple[int, str | None], commit: str) -> BuildResult:
     """Write every output; `read_from` is when the build started reading, and datapackage.json's read part then."""
     package = validated.package
     out_dir = layout.out_dir
@@ -393,7 +421,7 @@ def _write(layout: Layout, progress: Progress | None, validated: Validated, name
         _pause("downloads", progress)
         tables_json = {resource: rows_json(table.spec.field_names, table.columns)
                        for resource, table in generated.tables.items()}
-        hashed = input_hash(layout, changed_after_ns=read_from[0], basis_before=read_from[1])
+        hashed = input_hash(layout, changed_after_ns=read_from[0], basis_before=read_from[1], read=validated.read)
         downloads = Downloads(package, name, generated, tables_json)  # deflates while the database is built
         try:
             views = cast(Views, job.get("views"))
@@ -424,12 +452,20 @@ def _write(layout: Layout, progress: Progress | None, validated: Validated, name
         writing.replaced = bool(written)
         for path in generated.removed:
             (layout.root / path).unlink(missing_ok=True)
+        if validated.read is not None and hashed != STALE_HASH:  # what it was made from, for the next build
+            (build_dir / reuse.MANIFEST).write_bytes(reuse.manifest(validated.key, commit, validated.read,
+                                                                    generated.committed, build_dir))
         _pause("swap", progress)
         atomic.swap(out_dir, build_dir, [f"{name}.db", "downloads", "build.json"])
         writing.build_dir = None  # committed: no longer ours to remove
         _pause("cleanup", progress)
         atomic.clean(out_dir)
-    sizes = {p.relative_to(out_dir).as_posix(): p.stat().st_size
-             for p in sorted((out_dir / atomic.CURRENT).resolve().rglob("*")) if p.is_file()}
     return BuildResult(validated.report, True, out_dir / f"{name}.db", counts, sorted(written + generated.removed),
-                       {k.split("/", 1)[1]: v for k, v in sizes.items()})
+                       _sizes(out_dir))
+
+
+def _sizes(out_dir: Path) -> dict[str, int]:
+    """Each file of the current build (relative to out/) and its size."""
+    current = (out_dir / atomic.CURRENT).resolve()
+    return {p.relative_to(current).as_posix(): p.stat().st_size for p in sorted(current.rglob("*")) if p.is_file()
+            and p.name != reuse.MANIFEST}

@@ -155,6 +155,8 @@ class PackageSpec:
     descriptor: dict[str, Any]
     resources: dict[str, ResourceSpec]
     views: dict[str, str]
+    # schemas whose frictionless check load_package(check=False) left for later (check_schemas): (descriptor, path)
+    unchecked: list[tuple[dict[str, Any], str]] = field(default_factory=list)
 
     @property
     def top_level(self) -> list[ResourceSpec]:
@@ -198,24 +200,43 @@ def citation(descriptor: dict[str, Any]) -> dict[str, Any]:
             "text": ". ".join(p for p in parts if p) + "."}
 
 
-def load_package(layout: Layout) -> PackageSpec:
+def load_package(layout: Layout, check: bool = True) -> PackageSpec:
+    """The package. With `check=False` the frictionless check of each schema (~0.5 s with frictionless' import)
+    is left in `unchecked` for check_schemas, which raises exactly what this would have raised: a run may do it
+    while its workers read the records. Any other problem of a schema is raised here, after the checks of the
+    schemas before it (and its own), as in the order of a checked load."""
     descriptor = read_descriptor(layout)
     specs = {}
-    if not layout.schemas_dir.is_dir():
-        raise ConfigError("no schemas/ folder beside datapackage.json", path="schemas/")
-    for path in layout.schema_files():
-        spec = _read_schema(layout, path)
-        specs[spec.name] = spec
-    if not specs:
-        raise ConfigError("schemas/ holds no <resource>.yaml Table Schema", path="schemas/")
-    _link_children(specs)
-    _check_folders(specs)
-    views = {p.stem: p.read_text(encoding="utf-8") for p in sorted(layout.views_dir.glob(f"*{VIEW_SUFFIX}"))}
-    for name in views:
-        if not NAME.match(name) or name in specs:
-            raise ConfigError(f"view name {name!r} must match {NAME.pattern} and differ from every table",
-                              path=layout.relative(layout.view_path(name)))
-    return PackageSpec(layout, descriptor, _parents_first(specs), views)
+    pending: list[tuple[dict[str, Any], str]] | None = None if check else []
+    try:
+        if not layout.schemas_dir.is_dir():
+            raise ConfigError("no schemas/ folder beside datapackage.json", path="schemas/")
+        for path in layout.schema_files():
+            spec = _read_schema(layout, path, pending)
+            specs[spec.name] = spec
+        if not specs:
+            raise ConfigError("schemas/ holds no <resource>.yaml Table Schema", path="schemas/")
+        _link_children(specs)
+        _check_folders(specs)
+        views = {p.stem: p.read_text(encoding="utf-8") for p in sorted(layout.views_dir.glob(f"*{VIEW_SUFFIX}"))}
+        for name in views:
+            if not NAME.match(name) or name in specs:
+                raise ConfigError(f"view name {name!r} must match {NAME.pattern} and differ from every table",
+                                  path=layout.relative(layout.view_path(name)))
+    except ConfigError:
+        for unchecked, shown in pending or []:  # a frictionless verdict that a checked load meets first
+            _check_frictionless(unchecked, shown)
+        raise
+    return PackageSpec(layout, descriptor, _parents_first(specs), views, pending or [])
+
+
+def check_schemas(package: PackageSpec) -> None:
+    """The frictionless checks load_package(check=False) left, in schema order; ConfigError for the first that
+    fails (what a checked load raises)."""
+    while package.unchecked:
+        descriptor, shown = package.unchecked[0]
+        _check_frictionless(descriptor, shown)
+        package.unchecked.pop(0)
 
 
 def read_descriptor(layout: Layout) -> dict[str, Any]:
@@ -231,7 +252,7 @@ def read_descriptor(layout: Layout) -> dict[str, Any]:
     return descriptor
 
 
-def _read_schema(layout: Layout, path: Path) -> ResourceSpec:
+def _read_schema(layout: Layout, path: Path, pending: list[tuple[dict[str, Any], str]] | None) -> ResourceSpec:
     shown = layout.relative(path)
     name = path.stem
     if not NAME.match(name):
@@ -244,7 +265,10 @@ def _read_schema(layout: Layout, path: Path) -> ResourceSpec:
                           column=mark.column + 1 if mark else 0) from None
     if not isinstance(descriptor, dict) or not isinstance(descriptor.get("fields"), list):
         raise ConfigError("a Table Schema is a mapping with a `fields` list", path=shown, line=1, column=1)
-    _check_frictionless(descriptor, shown)
+    if pending is None:
+        _check_frictionless(descriptor, shown)
+    else:
+        pending.append((descriptor, shown))
     fields = [FieldSpec(f["name"], f.get("type", "any"), f) for f in descriptor["fields"]]
     for f in fields:
         if not isinstance(f.name, str) or not FIELD_NAME.fullmatch(f.name):

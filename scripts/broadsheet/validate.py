@@ -15,6 +15,7 @@ from __future__ import annotations
 import gc
 import hashlib
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,11 +23,11 @@ from typing import Any
 from broadsheet.check import frictionless
 from broadsheet.check.rules import cell_problems, record_problems
 from broadsheet.discover import discover
-from broadsheet.errors import Problem, Report
+from broadsheet.errors import BroadsheetError, Problem, Report
 from broadsheet.layout import ONE, Layout, RecordLayout
-from broadsheet.package import PackageSpec, load_package
+from broadsheet.package import PackageSpec, check_schemas, load_package
 from broadsheet.records import ParsedFile, decode_record, open_record, parse_file, parse_text
-from broadsheet.speed import incremental, keys, plainlines, vouch, workers
+from broadsheet.speed import incremental, keys, later, plainlines, vouch, workers
 from broadsheet.speed.cache import Cache
 from broadsheet.speed.packing import unpack
 from broadsheet.tables import FileRows, Table, Tables, build_file, merge_files
@@ -55,6 +56,17 @@ class Validated:
     package: PackageSpec
     tables: Tables
     report: Report
+    # with the cache: what was read, per record file as shown (stat signature or None when racy, sha256 of the
+    # bytes), and the key of everything else that decided the answer (configuration_key)
+    read: dict[str, tuple[tuple[int, int, int, int] | None, str]] | None = None
+    key: str = ""
+
+
+def configuration(layout: Layout) -> tuple[PackageSpec, str]:
+    """The package (its schema checks remembered by the cache) and the key of everything besides the record
+    files that decides validation's answer: what a later build compares to know its inputs are unchanged."""
+    cache = Cache.open(layout, "vouched")
+    return cache.package(), cache.key
 
 
 def report(layout: Layout, speed: Speed = FAST) -> Report:
@@ -64,9 +76,12 @@ def report(layout: Layout, speed: Speed = FAST) -> Report:
 
 def rows(layout: Layout, speed: Speed = FAST) -> Validated:
     """Validate every record; the report and every table's rows."""
-    package, answer, tables = _frozen_after(lambda: _validate(layout, speed, need_rows=True))
+    seen: list[Cache] = []
+    package, answer, tables = _frozen_after(lambda: _validate(layout, speed, need_rows=True, seen=seen))
     assert tables is not None
-    return Validated(package, tables, answer)
+    if not seen:
+        return Validated(package, tables, answer)
+    return Validated(package, tables, answer, seen[0].read(), seen[0].key)
 
 
 def _frozen_after(run: Any) -> Any:
@@ -80,13 +95,37 @@ def _frozen_after(run: Any) -> Any:
             gc.enable()
 
 
-def _validate(layout: Layout, speed: Speed, need_rows: bool) -> tuple[PackageSpec, Report, Tables | None]:
+def _validate(layout: Layout, speed: Speed, need_rows: bool,
+              seen: list[Cache] | None = None) -> tuple[PackageSpec, Report, Tables | None]:
     cache = Cache.open(layout, "vouched" if speed.vouch else "reference") if speed.cache else None
-    package = cache.package() if cache is not None else load_package(layout)
+    if cache is not None and seen is not None:
+        seen.append(cache)
+    # frictionless' schema checks (and its import, ~0.5 s) are left to run while the workers read the records
+    package = cache.package(check=False) if cache is not None else load_package(layout, check=False)
+    try:
+        return _validate_package(layout, package, cache, speed, need_rows)
+    except BroadsheetError:
+        raise
+    except Exception:
+        check_schemas(package)  # a broken schema says so, whatever it broke on the way (as a checked load would)
+        raise
+
+
+def _checked(package: PackageSpec, cache: Cache | None) -> None:
+    """The schema checks load_package left undone (ConfigError for a broken schema); a passed package is kept."""
+    if package.unchecked:
+        check_schemas(package)
+        if cache is not None:
+            cache.keep(package)
+
+
+def _validate_package(layout: Layout, package: PackageSpec, cache: Cache | None, speed: Speed,
+                      need_rows: bool) -> tuple[PackageSpec, Report, Tables | None]:
     one = _one_file(package, speed)
     indexed = cache is not None and speed.vouch and not need_rows
     if indexed:
         assert cache is not None
+        _checked(package, cache)  # (a package the cache remembers is checked: the index only answers for one)
         warm = incremental.answer(package, cache, one, lambda result: local_problems(package, result),
                                   speed.workers)
         if warm is not None:
@@ -97,10 +136,15 @@ def _validate(layout: Layout, speed: Speed, need_rows: bool) -> tuple[PackageSpe
                             racy_window_ns=cache.racy_window_ns if cache is not None else 0)
     jobs = [(name, f"{folder}/{file}", f"{shown}/{file}") for name, (folder, shown, names) in files.items()
             for file in names]
+
+    def check() -> None:
+        _checked(package, cache)
+
     if cache is not None:
-        results = cache.file_rows(package, jobs, lambda todo: _build_all(package, todo, one, speed))
+        results = cache.file_rows(package, jobs, lambda todo: _build_all(package, todo, one, speed, check))
     else:
-        results = [unpack(packed, package) for _d, _s, packed in _build_all(package, jobs, one, speed)]
+        results = [unpack(packed, package) for _d, _s, packed in _build_all(package, jobs, one, speed, check)]
+    _checked(package, cache)
     answer = Report()
     answer.extend(stray)
     for result in results:
@@ -110,26 +154,28 @@ def _validate(layout: Layout, speed: Speed, need_rows: bool) -> tuple[PackageSpe
     clean = _check_tables(package, tables, answer, speed)
     answer.stats = {"files": len(jobs), **{f"rows.{t.spec.name}": len(t.rows) for t in tables}}
     if cache is not None:
-        cache.save()
-        if indexed:
-            if not cache.hits:
-                # A first run: the index (~2 s at 100k records) is left to the next run, which reads every row
-                # from the per-file cache anyway; a one-off cold run (CI) does not pay for it.
-                incremental.forget(layout.cache_dir)
-            else:
-                listing = {shown: names for _folder, shown, names in files.values()}
+        if not indexed:
+            cache.save()  # the writers need the rows now: no child holding a copy of them
+        else:
+            listing = {shown: names for _folder, shown, names in files.values()}
+
+            def leave() -> None:  # what the next run needs: written after this run's report is out
+                cache.save()
                 incremental.write_full(layout.cache_dir, cache.key, package, clean, listing, folders,
                                        cache.signatures, cache.digests, ((r.path, r) for r in results),
                                        answer.problems, answer.stats, cache.started, cache.racy_window_ns)
+
+            incremental.forget(layout.cache_dir)  # now: the index must not answer for files read before
+            later.run_after(layout.cache_dir, leave)
     return package, answer, tables
 
 
 def _build_all(package: PackageSpec, jobs: list[workers.Job], one: workers.OneFile,
-               speed: Speed) -> list[workers.Built]:
+               speed: Speed, meanwhile: Callable[[], None] | None = None) -> list[workers.Built]:
     if speed.vouch and len(jobs) >= workers.PARALLEL_FROM:
         for spec in package.resources.values():
             vouch.prepare(spec)  # compiled once here, inherited by every worker
-    return workers.build_all(package, jobs, one, speed.workers)
+    return workers.build_all(package, jobs, one, speed.workers, meanwhile)
 
 
 # --- one file: read, build rows, cell rules ------------------------------------------------------------------

@@ -60,9 +60,21 @@ def asgi_wrapper(datasette):  # type: ignore[no-untyped-def]
     response cache (keyed by that build), then the facet rule (which rewrites the request Datasette sees)."""
     def wrap(app):  # type: ignore[no-untyped-def]
         answering = builds.pinned(datasette, cache.cached(datasette, facets.first_page_facets(app)))
-        return security.secured(public.screened(datasette, answering))
+        return security.secured(public.screened(datasette, with_path(answering)))
 
     return wrap
+
+
+def with_path(app):  # type: ignore[no-untyped-def]
+    """An ASGI app that notes the request's path for render_cell (values.REQUEST_PATH) while it answers."""
+    async def wrapped(scope, receive, send):  # type: ignore[no-untyped-def]
+        token = values.REQUEST_PATH.set((scope.get("path") or "") if scope["type"] == "http" else "")
+        try:
+            await app(scope, receive, send)
+        finally:
+            values.REQUEST_PATH.reset(token)
+
+    return wrapped
 
 
 @hookimpl
@@ -83,7 +95,7 @@ def render_cell(row, value, column, table, database, datasette):  # type: ignore
     address cells are shown as the schema says."""
     href = pages.linked_cell(datasette, table, column, value)
     if href is None:
-        return values.table_cell(datasette, database, table, column, value, row) if table and database else None
+        return values.table_cell(datasette, database, table, column, value, row) if database else None
     from datasette.utils import markupsafe  # Datasette's own (the plugin imports nothing else)
 
     escape = markupsafe.escape

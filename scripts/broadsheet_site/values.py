@@ -4,6 +4,7 @@ a web address as a link; the table pages' cells (render_cell) and the facets' la
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from typing import Any
 
 from babel.numbers import format_decimal
@@ -15,6 +16,10 @@ from broadsheet.display import items as as_list
 from broadsheet.display import label as code_label
 from broadsheet.display import money
 from broadsheet_site.config import config
+
+# The path of the request being answered (set by the plugin's ASGI wrapper): Datasette 0.65 tells render_cell
+# neither the request nor the canned query whose rows it draws, so a query's cells find their query by it.
+REQUEST_PATH: ContextVar[str] = ContextVar("broadsheet_request_path", default="")
 
 
 def shown(field: dict[str, Any], value: Any, row: Any) -> dict[str, Any]:
@@ -52,9 +57,10 @@ def readable(kind: str | None, value: Any) -> str:
     return str(value)
 
 
-def table_cell(datasette, database: str, table: str, column: str, value: Any, row: Any) -> Markup | None:
-    """A table page's cell for a coded, list, money or address column (None leaves Datasette's own)."""
-    fields = cell_fields(datasette, database, table)
+def table_cell(datasette, database: str, table: str | None, column: str, value: Any, row: Any) -> Markup | None:
+    """A table page's cell for a coded, list, money or address column (None leaves Datasette's own); without a
+    table, a canned query's cell, as the query's leading comment marks its columns (`query_fields`)."""
+    fields = cell_fields(datasette, database, table) if table else query_fields(datasette, database)
     field = fields.get(column)
     if field is None or value is None or value == "":
         return None
@@ -88,6 +94,19 @@ def cell_fields(datasette, database: str, table: str) -> dict[str, dict[str, Any
         f.get("labels") or f.get("type") == "array" or f.get("currency_field") or f.get("format") == "uri")}
     _cell_fields[key] = (resources, fields)
     return fields
+
+
+def query_fields(datasette, database: str) -> dict[str, dict[str, Any]]:
+    """The marked columns of the canned query the current request answers (`/<database>/<query>[.format]`)."""
+    parts = REQUEST_PATH.get().strip("/").split("/")
+    if len(parts) != 2 or parts[0] != database:
+        return {}
+    conf = config(datasette)
+    if conf.get("database") != database:
+        return {}
+    marked = conf.get("query_fields") or {}
+    name = parts[1] if parts[1] in marked else parts[1].rsplit(".", 1)[0]
+    return marked.get(name) or {}
 
 
 def value_labels(datasette, database: str | None, table: str | None) -> dict[str, dict[str, str]]:

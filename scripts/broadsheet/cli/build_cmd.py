@@ -112,6 +112,8 @@ def build(root: Path | None, check: bool) -> None:
     rows = sum(result.tables.values())
     click.echo(f"built: {len(result.tables)} tables, {rows} rows → out/{result.database.name}"
                if result.database else "built")
+    if result.kept:
+        click.echo("  nothing changed since the last build: out/ and the committed files kept as they were")
     for path in result.written:
         click.echo(f"  updated {path}")
     total = sum(result.out_bytes.values())

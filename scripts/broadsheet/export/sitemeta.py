@@ -169,16 +169,21 @@ def view_fields(package: PackageSpec) -> dict[str, dict[str, dict[str, Any]]]:
     """For each view, the columns whose documentation says how their values are shown (`[values: resource.field]`,
     `[currency: column]`, broadsheet.viewdoc), in the shape of a resource's fields in the structure: the codes'
     labels of the named schema field and the column naming the currency."""
-    found: dict[str, dict[str, dict[str, Any]]] = {}
-    for view, sql in sorted(package.views.items()):
-        for column, marks in view_doc(sql).shown.items():
-            resource, _, name = marks.get("values", "").partition(".")
-            source = next((f for f in (package.resources[resource].fields if resource in package.resources else [])
-                           if f.name == name), None)
-            entry = {"name": column, "type": source.type if source else "number" if "currency_field" in marks else "",
-                     "labels": source.labels if source else {}, "currency_field": marks.get("currency_field", "")}
-            if entry["labels"] or entry["currency_field"]:
-                found.setdefault(view, {})[column] = entry
+    found = {view: shown_fields(package, sql) for view, sql in sorted(package.views.items())}
+    return {view: fields for view, fields in found.items() if fields}
+
+
+def shown_fields(package: PackageSpec, sql: str) -> dict[str, dict[str, Any]]:
+    """The marked columns of one view's or canned query's SQL (its leading comment), as fields."""
+    found: dict[str, dict[str, Any]] = {}
+    for column, marks in view_doc(sql).shown.items():
+        resource, _, name = marks.get("values", "").partition(".")
+        source = next((f for f in (package.resources[resource].fields if resource in package.resources else [])
+                       if f.name == name), None)
+        entry = {"name": column, "type": source.type if source else "number" if "currency_field" in marks else "",
+                 "labels": source.labels if source else {}, "currency_field": marks.get("currency_field", "")}
+        if entry["labels"] or entry["currency_field"]:
+            found[column] = entry
     return found
 
 
@@ -267,7 +272,13 @@ def generate(layout: Layout, package: PackageSpec, prose: dict[str, Any] | None 
         prose.setdefault("databases", {})[db] = merge(prose.get("databases", {}).get(db, {}), written_db)
     if site:
         prose.setdefault("plugins", {})["broadsheet"] = merge(prose.get("plugins", {}).get("broadsheet", {}), site)
-    return merge(generated, prose)
+    merged = merge(generated, prose)
+    # Canned queries may mark their columns in a leading comment, as views do (the site shows their cells so).
+    queries = ((merged.get("databases") or {}).get(db) or {}).get("queries") or {}
+    marked = {name: shown_fields(package, str(query.get("sql") or "")) for name, query in sorted(queries.items())
+              if isinstance(query, dict)}
+    merged["plugins"]["broadsheet"]["query_fields"] = {name: fields for name, fields in marked.items() if fields}
+    return merged
 
 
 STRUCTURE_FILE = "site-resources.json"

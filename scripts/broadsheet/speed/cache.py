@@ -6,9 +6,10 @@ depends on other files: primary keys, unique values, foreign keys and citations 
 whenever this cache is used. (broadsheet.incremental keeps, under the same key, an index that lets a run after
 a clean one recheck only the values changed files touch; its module docstring says why that hides nothing.)
 
-Keys. The whole cache is keyed by a digest of the schemas, datapackage.json, the tool's version, the source of
-every module of the tool and the registered rules (broadsheet.check.rules): change any and every entry is
-discarded. Each entry is keyed by the
+Keys. The whole cache is keyed by a digest of the schemas, datapackage.json (all but its `resources` list, which
+`broadsheet build` generates and validation never reads: a build leaves the cache valid), the tool's version, the
+source of every module of the tool and the registered rules (broadsheet.check.rules): change any and every entry
+is discarded. Each entry is keyed by the
 file's path and the sha256 of its bytes. Reading every file to hash it is cheap next to parsing, but at 100k files
 it is still the larger part of a warm run, so an entry also remembers the file's stat signature (size, mtime,
 ctime, inode): when the signature is unchanged the bytes are taken to be unchanged. ctime cannot be set by a user
@@ -29,6 +30,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import importlib.util
+import json
 import marshal
 import os
 import pickle
@@ -42,8 +44,9 @@ from broadsheet import __version__
 from broadsheet.atomic import write_atomically
 from broadsheet.check.rules import REGISTRY
 from broadsheet.layout import Layout
-from broadsheet.package import PackageSpec, load_package
+from broadsheet.package import PackageSpec, load_package, read_descriptor
 from broadsheet.records import read_record
+from broadsheet.speed import later
 from broadsheet.speed.packing import Packed, unpack
 from broadsheet.tables import FileRows
 
@@ -76,25 +79,36 @@ class Cache:
         """`variant` names how the cached per-file results were made (validate's per-file step differs with and
         without vouching): another variant, another key."""
         window = RACY_WINDOW_NS if racy_window_ns is None else racy_window_ns  # read now: tests may narrow it
+        later.settle(layout.cache_dir)  # an earlier run's child may still be writing the cache: wait for it
         return cls(layout, configuration_key(layout, variant), window)
 
     # --- the package -----------------------------------------------------------------------------------------
 
-    def package(self) -> PackageSpec:
-        """load_package, skipping the frictionless schema checks when these exact schemas passed them before."""
+    def package(self, check: bool = True) -> PackageSpec:
+        """load_package, skipping the frictionless schema checks when these exact schemas passed them before.
+        With `check=False` a package read afresh comes with its checks left undone (PackageSpec.unchecked): the
+        caller runs them (package.check_schemas) and then hands it to `keep`."""
         path = self.folder / "package.pickle"
         try:
             key, blob = marshal.loads(path.read_bytes())
             if key == self.key:
                 package = pickle.loads(blob)  # written by this tool, in a git-ignored folder of this repository
-                if isinstance(package, PackageSpec):
+                if isinstance(package, PackageSpec) and not package.unchecked:
                     package.layout = self.layout
+                    # the key leaves out the generated `resources`: the writers get the file as it is now
+                    package.descriptor = read_descriptor(self.layout)
                     return package
         except Exception:  # noqa: BLE001 - any unreadable cache is an empty cache
             pass
-        package = load_package(self.layout)  # raises ConfigError for broken schemas: never cached
-        self._write(path, marshal.dumps((self.key, pickle.dumps(package, protocol=pickle.HIGHEST_PROTOCOL))))
+        package = load_package(self.layout, check=check)  # raises ConfigError for broken schemas: never cached
+        self.keep(package)
         return package
+
+    def keep(self, package: PackageSpec) -> None:
+        """Remember a package whose schemas passed every check, for the next run."""
+        if not package.unchecked:
+            self._write(self.folder / "package.pickle",
+                        marshal.dumps((self.key, pickle.dumps(package, protocol=pickle.HIGHEST_PROTOCOL))))
 
     # --- per-file results ------------------------------------------------------------------------------------
 
@@ -134,6 +148,12 @@ class Cache:
                 self._store(jobs[index][2], (self._trusted(signature, started), digest, packed))
         self._forget_missing({shown for _resource, _path, shown in jobs})
         return results  # type: ignore[return-value]
+
+    def read(self) -> dict[str, tuple[Signature | None, str]]:
+        """Per file of the last file_rows: the stat signature that stands for its bytes (None when the file changed
+        within the racy window of the read) and the sha256 of the bytes read."""
+        return {shown: (self._trusted(self.signatures.get(shown), self.started), digest)
+                for shown, digest in self.digests.items()}
 
     def _trusted(self, signature: Signature | None, started: int) -> Signature | None:
         """The signature, unless the file changed so shortly before this run that a later write could keep it."""
@@ -209,8 +229,24 @@ def configuration_key(layout: Layout, variant: str = "") -> str:
     digest.update(REGISTRY.fingerprint().encode())  # rules registered from outside the tool's source too
     for path in [layout.descriptor, *sorted(layout.schemas_dir.rglob("*"))]:
         if path.is_file():
-            digest.update(layout.relative(path).encode() + b"\0" + path.read_bytes() + b"\0")
+            data = path.read_bytes()
+            if path == layout.descriptor:
+                data = descriptor_basis(data)
+            digest.update(layout.relative(path).encode() + b"\0" + data + b"\0")
     return digest.hexdigest()
+
+
+def descriptor_basis(data: bytes) -> bytes:
+    """What validation reads of datapackage.json: all but the `resources` list, which the build writes (and
+    nothing validates against). Bytes that are not a JSON object are taken whole (load_package reports them)."""
+    try:
+        parsed = json.loads(data)
+    except ValueError:
+        return data
+    if not isinstance(parsed, dict):
+        return data
+    parsed.pop("resources", None)
+    return json.dumps(parsed, sort_keys=True, ensure_ascii=False).encode("utf-8")
 
 
 def _frictionless_version() -> str:

@@ -27,10 +27,15 @@ OneFile = Callable[[Job], tuple[str, Signature | None, FileRows]]
 _WORK: tuple[PackageSpec, OneFile] | None = None
 
 
-def build_all(package: PackageSpec, jobs: list[Job], one: OneFile, workers: int | None = None) -> list[Built]:
-    """`one(job)` for every job, packed, in job order; in forked workers when there is enough to do."""
+def build_all(package: PackageSpec, jobs: list[Job], one: OneFile, workers: int | None = None,
+              meanwhile: Callable[[], None] | None = None) -> list[Built]:
+    """`one(job)` for every job, packed, in job order; in forked workers when there is enough to do. `meanwhile()`
+    runs in this process while the workers work (before the work, when there are none); what it raises is
+    raised before anything of the work is returned."""
     count = workers or len(os.sched_getaffinity(0))
     if count < 2 or len(jobs) < PARALLEL_FROM:
+        if meanwhile is not None:
+            meanwhile()
         return _here(package, jobs, one)
     import multiprocessing  # deferred (~50 ms): most runs stay in one process
 
@@ -41,9 +46,15 @@ def build_all(package: PackageSpec, jobs: list[Job], one: OneFile, workers: int 
     try:
         context = multiprocessing.get_context("fork")
         with context.Pool(count, initializer=gc.disable) as pool:
-            return [item for part in pool.imap(_build_slice, slices) for item in marshal.loads(part)]
+            parts = pool.imap(_build_slice, slices)
+            if meanwhile is not None:
+                meanwhile, run = None, meanwhile
+                run()
+            return [item for part in parts for item in marshal.loads(part)]
     except (ValueError, AssertionError, OSError):
         # no fork on this platform, or we are ourselves a daemonic worker: do the same work in this process
+        if meanwhile is not None:
+            meanwhile()
         return _here(package, jobs, one)
     finally:
         _WORK = None

@@ -1,0 +1,126 @@
+"""A build whose inputs did not change since the last build keeps the last build: `broadsheet build` and
+`broadsheet build --check` then read no record and write nothing.
+
+Each complete build leaves `inputs.marshal` in its folder (out/.build-*/, swapped in with it) naming what it was
+made from: the key of everything besides the record files that decides validation (broadsheet.validate
+.configuration: the tool's source, the schemas and views, datapackage.json but its generated `resources`,
+frictionless' version), git's HEAD (the record history comes from git), every record file with its stat signature
+and the sha256 of its bytes, and the sha256 of every committed file the build wrote (the CSVs, datapackage.json,
+README.md: a hand edit of one of them is a change). The last build is kept when all of that is as it was: the same
+key and HEAD, the same record files and no stray entry in datapackage/, each file's signature unchanged (or, where
+it is unknown because the file changed within the racy window of the read, or where it differs, the same sha256 of
+its bytes), every committed file holding exactly what was written, every file of the build still there with its
+size, and the build not marked stale. Builds are deterministic, so a build from the same inputs writes the same
+bytes: keeping the last one is building it again. Anything else takes the full build.
+
+Equivalence test: tests/test_build_reuse.py::test_any_sequence_of_edits_builds_what_a_cold_build_builds (after
+random edits, no-ops, touches, hand edits of outputs, schema and README changes and commits, the build's
+committed files and out/ equal those of a cold build of the same inputs: bytes, and `iterdump` for SQLite).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import marshal
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from broadsheet import atomic
+from broadsheet.discover import discover
+from broadsheet.errors import BroadsheetError
+from broadsheet.git import GitError, git, in_repository
+from broadsheet.layout import CSV_SUFFIX, Layout
+from broadsheet.records import read_record
+from broadsheet.validate import configuration
+
+FORMAT = 1
+MANIFEST = "inputs.marshal"
+Signature = tuple[int, int, int, int]
+
+
+@dataclass
+class Kept:
+    """The build that stands: its folder and what its build.json says."""
+
+    folder: Path
+    build: dict[str, Any]
+
+
+def head(layout: Layout) -> str:
+    """git's HEAD commit, "" outside a repository or before the first commit."""
+    if not in_repository(layout.root):
+        return ""
+    try:
+        return git(layout.root, "rev-parse", "HEAD").decode("ascii", "replace").strip()
+    except GitError:
+        return ""
+
+
+def manifest(key: str, commit: str, read: dict[str, tuple[Signature | None, str]],
+             committed: dict[str, bytes], folder: Path) -> bytes:
+    """What a build was made from (see the module docstring), and the size of every file of its `folder`."""
+    files = {p.relative_to(folder).as_posix(): p.stat().st_size for p in sorted(folder.rglob("*")) if p.is_file()}
+    return marshal.dumps({"format": FORMAT, "key": key, "head": commit, "read": read, "files": files,
+                          "committed": {path: hashlib.sha256(data).hexdigest() for path, data in committed.items()}})
+
+
+def current(layout: Layout) -> Kept | None:
+    """The last build, when nothing it was made from has changed; None otherwise."""
+    folder = layout.out_dir / atomic.CURRENT
+    try:
+        known = marshal.loads((folder / MANIFEST).read_bytes())
+        build = json.loads((folder / "build.json").read_bytes())
+    except Exception:  # noqa: BLE001 - no build, or one from before: build in full
+        return None
+    if not isinstance(known, dict) or known.get("format") != FORMAT or not isinstance(build, dict):
+        return None
+    try:
+        return Kept(folder.resolve(), build) if _unchanged(layout, known, build, folder) else None
+    except (OSError, BroadsheetError, ValueError, KeyError, TypeError, AttributeError):
+        return None  # whatever is wrong, the full build finds and reports it
+
+
+def _unchanged(layout: Layout, known: dict[str, Any], build: dict[str, Any], folder: Path) -> bool:
+    if str(build.get("input_hash", "")).startswith("stale"):
+        return False
+    for name, size in known["files"].items():  # the build as it was made (a file of it deleted: build anew)
+        if os.stat(folder / name, follow_symlinks=False).st_size != size:
+            return False
+    package, key = configuration(layout)
+    if key != known["key"] or head(layout) != known["head"]:
+        return False
+    committed: dict[str, str] = known["committed"]
+    if layout.data_dir.is_dir() and {layout.relative(p) for p in layout.data_dir.glob(f"*{CSV_SUFFIX}")} - set(
+            committed):
+        return False  # a CSV the build would remove
+    for path, digest in committed.items():  # a regular file with those bytes (a link, even to them: rewrite it)
+        if hashlib.sha256(read_record(layout.root / path)).hexdigest() != digest:
+            return False
+    files, stray = discover(package)
+    if stray:
+        return False
+    read: dict[str, tuple[Signature | None, str]] = known["read"]
+    count = 0
+    for folder_path, shown_folder, names in files.values():
+        count += len(names)
+        for name in names:
+            shown = f"{shown_folder}/{name}"
+            before = read.get(shown)
+            if before is None:
+                return False  # a new file
+            try:
+                stat = os.stat(f"{folder_path}/{name}", follow_symlinks=False)
+            except OSError:
+                return False
+            if before[0] is not None and before[0] == (stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns,
+                                                       stat.st_ino):
+                continue
+            with contextlib.suppress(OSError):
+                if hashlib.sha256(read_record(f"{folder_path}/{name}")).hexdigest() == before[1]:
+                    continue
+            return False
+    return count == len(read)  # no file gone

@@ -1,0 +1,94 @@
+"""Work a run leaves for after its report: writing the per-file cache and the incremental index in a forked
+child, so that the run which makes them does not wait for them (a first, cold run then leaves everything the
+next run needs at no cost to itself).
+
+The child holds an exclusive flock on `.broadsheet-cache/.lock` from before the fork until it exits; every run
+that opens the cache first takes the same lock shared (`settle`), so it reads what the child wrote, whole,
+instead of what it was still writing. What the child writes is exactly what the run would have written itself
+(the same function, on the same objects, copied by fork); where fork is missing, or the folder cannot be written,
+the work is done in the run itself. A child that dies leaves what broadsheet.speed.cache and
+broadsheet.speed.incremental already survive: shards written atomically, an index whose main file is written
+last.
+
+Equivalence test: tests/test_cache.py::test_the_first_run_leaves_the_index_for_the_next (the run after a cold
+one is answered by the index and reports what a run without the cache reports), and
+tests/test_cache.py::test_any_sequence_of_edits_gives_the_uncached_answer (every run leaves its work to a child).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+LOCK_NAME = ".lock"
+
+_children: list[int] = []
+
+
+def settle(folder: Path) -> None:
+    """Wait until no child of an earlier run is still writing under `folder`."""
+    _reap()
+    try:
+        descriptor = os.open(folder / LOCK_NAME, os.O_RDONLY)
+    except OSError:
+        return  # no lock file: nothing was ever left to a child here
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_SH)
+    except OSError:
+        pass
+    finally:
+        os.close(descriptor)  # releases the shared lock
+
+
+def run_after(folder: Path, work: Callable[[], None]) -> None:
+    """`work()` in a forked child holding the folder's lock; here, at once, where that cannot be done."""
+    _reap()
+    if not hasattr(os, "fork"):
+        work()
+        return
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(folder / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError:
+        work()  # a read-only checkout: work() itself writes nothing it cannot
+        return
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)  # an earlier child still writing: after it
+        child = os.fork()
+    except OSError:
+        os.close(descriptor)
+        work()
+        return
+    if child == 0:  # pragma: no cover - the child process (coverage does not follow it)
+        code = 1
+        try:
+            quiet = os.open(os.devnull, os.O_RDWR)
+            for stream in (0, 1, 2):  # nothing to say, and a caller reading our output need not wait for us
+                os.dup2(quiet, stream)
+            work()
+            code = 0
+        finally:
+            os._exit(code)  # no cleanup of the parent's state: it is the parent's
+    os.close(descriptor)  # the child's copy keeps the lock until it exits
+    _children.append(child)
+
+
+def wait_all() -> None:
+    """Wait for every child this process started (tests, and a caller about to delete the cache)."""
+    while _children:
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(_children.pop(), 0)
+
+
+def _reap() -> None:
+    """Collect children that have finished, so none is left a zombie in a long-lived process."""
+    for child in list(_children):
+        try:
+            done, _status = os.waitpid(child, os.WNOHANG)
+        except ChildProcessError:
+            done = child
+        if done:
+            _children.remove(child)
