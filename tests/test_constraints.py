@@ -26,15 +26,15 @@ CASES = [
      "| `probe` | string |  | A probe. One of `low` (Low tide), `high` (High). |",
      "A probe. One of low, high."),
     ("pattern", {"type": "string", "constraints": {"pattern": "^[A-Z]{2}$"}},
-     "abc", ("probe 'abc' is not text matching `^[A-Z]{2}$`", "text matching `^[A-Z]{2}$`"),
-     "| `probe` | string |  | A probe. Text matching `^[A-Z]{2}$`. |",
-     "A probe. Text matching `^[A-Z]{2}$`."),
-    ("a pattern without ^ and $ says that it applies to the whole value", {
+     "abc", ("probe 'abc' is not text matching `^[A-Z]{2}$` as a whole", "text matching `^[A-Z]{2}$` as a whole"),
+     "| `probe` | string |  | A probe. Text matching `^[A-Z]{2}$` as a whole. |",
+     "A probe. Text matching `^[A-Z]{2}$` as a whole."),
+    ("a pattern without ^ and $ applies to the whole value all the same", {
         "type": "string", "constraints": {"pattern": "[A-Z]+"}},
-     "abc", ("probe 'abc' is not text matching `[A-Z]+` as a whole (from its first character to its last)",
-             "text matching `[A-Z]+` as a whole (from its first character to its last)"),
-     "| `probe` | string |  | A probe. Text matching `[A-Z]+` as a whole (from its first character to its last). |",
-     "A probe. Text matching `[A-Z]+` as a whole (from its first character to its last)."),
+     "abc", ("probe 'abc' is not text matching `[A-Z]+` as a whole",
+             "text matching `[A-Z]+` as a whole"),
+     "| `probe` | string |  | A probe. Text matching `[A-Z]+` as a whole. |",
+     "A probe. Text matching `[A-Z]+` as a whole."),
     ("minimum of a whole number", {"type": "integer", "constraints": {"minimum": 1}},
      "0", ("probe '0' is not at least 1", "at least 1"),
      "| `probe` | integer |  | A probe. At least 1. |",
@@ -67,8 +67,9 @@ CASES = [
     ("several at once, in one order", {"type": "string", "constraints": {
         "minLength": 2, "maxLength": 4, "pattern": "^[a-z]+$"}},
      "abcdef", ("probe 'abcdef' is not at most 4 characters", "at most 4 characters"),
-     "| `probe` | string |  | A probe. Text matching `^[a-z]+$`. At least 2 characters. At most 4 characters. |",
-     "A probe. Text matching `^[a-z]+$`. At least 2 characters. At most 4 characters."),
+     "| `probe` | string |  | A probe. Text matching `^[a-z]+$` as a whole. At least 2 characters. "
+     "At most 4 characters. |",
+     "A probe. Text matching `^[a-z]+$` as a whole. At least 2 characters. At most 4 characters."),
 ]
 
 

@@ -24,7 +24,7 @@ def test_cities_template(museums):
 id: rome
 # Name in English. Required.
 name_en:
-# ISO 3166-1 alpha-2 code. Required. Text matching `^[A-Z]{2}$`.
+# ISO 3166-1 alpha-2 code. Required. Text matching `^[A-Z]{2}$` as a whole.
 country:
 # Inhabitants. A whole number. At least 0.
 population:
@@ -43,7 +43,7 @@ def test_museums_template_has_every_field_and_commented_lists(museums):
     assert text.endswith("""
 # Museum names: Names of a museum in other languages.
 # names:
-#   - language:  # BCP-47 language tag. Required. Text matching `^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$`.
+#   - language:  # BCP-47 language tag. Required. Text matching `^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$` as a whole.
 #     name:  # The name in that language. Required.
 
 # Museum citations: Which source states which fact of a museum.
@@ -75,7 +75,8 @@ def test_template_validates_once_required_values_are_filled(museums):
 @pytest.mark.parametrize(("resource", "record_id", "message"), [
     ("galleries", "x", "no resource 'galleries'; records can be written for: cities, museums, sources"),
     ("museum_names", "x", "'museum_names' is the list `names` inside museums records; write a museums record"),
-    ("museums", "Tate Modern", "id 'Tate Modern' of museums.id is not text matching `^[a-z0-9]+(-[a-z0-9]+)*$`: "
+    ("museums", "Tate Modern", "id 'Tate Modern' of museums.id is not text matching `^[a-z0-9]+(-[a-z0-9]+)*$` "
+     "as a whole: "
      "Slug of the museum."),
     ("museums", "tate--modern", "id 'tate--modern' of museums.id is not text matching"),
     ("cities", "rome/lazio", "id 'rome/lazio' names the record's file: it cannot hold a / or \\ or start with ."),

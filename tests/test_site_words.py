@@ -225,6 +225,7 @@ def test_a_project_page_draws_its_story_as_a_timeline(site) -> None:  # type: ig
     timeline = html.split('<ol class="bs-timeline"', 1)[1].split("</ol>", 1)[0]
     dates = re.findall(r'<time datetime="([^"]+)">', timeline)
     assert dates == ["2025-05-20", "2025-05-21", "2025-05-21", "2025-06-02"]
+    assert timeline.count('<li class="bs-when">') == len(dates)  # every item here is dated
     assert "Launch ceremony held" in timeline.split('datetime="2025-06-02"', 1)[1]
 
 
@@ -234,3 +235,21 @@ def test_a_canned_query_page_is_titled_by_its_title_not_its_sql(site) -> None:  
     titles = {name: re.search(r"<title>([^<]*)</title>", get(ds, f"/{db}/{name}")).group(1)  # type: ignore[union-attr]
               for name in queries if ":" not in re.sub(r"--.*", "", queries[name]["sql"])}
     assert titles and titles == {name: queries[name]["title"] for name in titles}
+
+
+@pytest.mark.parametrize(("dates", "when"), [
+    (["2025-05-20", "2025"], ["2025-05-20", "2025"]),
+    ([None, "2025-06"], ["", "2025-06"]),  # an undated item keeps its place and says it has no date
+])
+def test_a_timeline_item_is_headed_by_its_date(dates: list[str | None], when: list[str]) -> None:
+    from broadsheet_site.labels import Labels
+    from broadsheet_site.pages import section
+
+    conn = sqlite3.connect(":memory:")
+    conn.row_factory = sqlite3.Row
+    conn.execute("create table t (position integer, date text, status text)")
+    conn.executemany("insert into t values (?, ?, 'agreed')", list(enumerate(dates)))
+    found = section(Labels(None, "db", {}, conn), {"kind": "list", "timeline": "date", "columns": ["date", "status"],
+                                                   "sql": "select date, status from t order by position"}, "key")
+    assert [r["when"] for r in found["rows"]] == when
+    assert [[c["title"] for c in r["cells"]] for r in found["rows"]] == [["Status"]] * len(dates)

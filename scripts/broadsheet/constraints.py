@@ -56,10 +56,9 @@ def expectations(field: FieldSpec, show: Callable[[object], str] = str) -> dict[
 
 
 def pattern_words(pattern: str) -> str:
-    """A pattern as validation applies it: to the whole value, which a pattern without `^` and `$` does not say."""
-    anchored = pattern.startswith("^") and pattern.endswith("$")
-    whole = "" if anchored else " as a whole (from its first character to its last)"
-    return f"text matching {_code(pattern)}{whole}"
+    """A pattern as validation applies it: to the whole value (which a reader of `^…$` may miss, and a pattern
+    without them does not say)."""
+    return f"text matching {_code(pattern)} as a whole"
 
 
 def sentence(phrase: str) -> str:

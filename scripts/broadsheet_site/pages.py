@@ -143,11 +143,12 @@ def section(labels: Labels, spec: dict[str, Any], key: str, number: int = 0) -> 
     else:
         found["rows"] = [[{"title": c["title"], **v} for c, v in r if v.get("text")]
                          for r in (shown[:1] if kind == "facts" else shown)]
-        if found["timeline"]:  # the date first, as the item's heading
+        if found["timeline"]:  # each item headed by its date (none when the row has no date)
             when = spec["timeline"]
-            found["rows"] = [sorted(r, key=lambda c: c["name"] != when) for r in
-                             [[{"name": c["name"], "title": c["title"], **v} for c, v in r if v.get("text")]
-                              for r in shown]]
+            found["rows"] = [{"when": next((v["text"] for c, v in r if c["name"] == when), ""),
+                              "cells": [{"title": c["title"], **v} for c, v in r
+                                        if v.get("text") and c["name"] != when]}
+                             for r in shown]
     if not rows:
         found["text"] = str(spec.get("empty") or "")
     return found
