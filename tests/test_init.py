@@ -29,10 +29,15 @@ def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
                           timeout=600)
 
 
+IGNORED = ("out/", ".broadsheet-cache/")  # the build and validate's cache: the template's .gitignore lists both
+
+
 def written(root: Path) -> list[str]:
-    """The files of the repository (out/, the build, is git-ignored)."""
+    """The files of the repository, without what its .gitignore keeps out of it."""
+    ignore = root / ".gitignore"
+    assert not ignore.exists() or set(IGNORED) <= set(ignore.read_text(encoding="utf-8").splitlines())
     return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()
-                  and not p.relative_to(root).as_posix().startswith("out/"))
+                  and not p.relative_to(root).as_posix().startswith(IGNORED))
 
 
 @pytest.fixture(scope="module")
