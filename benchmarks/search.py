@@ -21,7 +21,11 @@ sys.path.insert(0, str(HERE))
 
 from run import package_for  # noqa: E402
 
+from broadsheet import words  # noqa: E402
+from broadsheet.export.sqlite import SEARCH  # noqa: E402
 from broadsheet_site import forgiving  # noqa: E402
+
+TABLES = forgiving.Tables(SEARCH, words.WORDS)
 
 QUERIES = ["Abai", "Semey", "Semy", "Курчатов", "Kurchatov Glass", "Энергетический", "哈萨克斯坦", "Solar",
            "Abay Works", "Plant 123", "Works 4567", "zzqx"]
@@ -48,9 +52,9 @@ def main() -> None:
     database = sorted((target / "out").glob("*.db"))[0]
     with sqlite3.connect(f"file:{database}?immutable=1", uri=True) as conn:
         started = time.process_time()
-        index = forgiving.SearchIndex.load(conn)
+        index = forgiving.SearchIndex.load(conn, TABLES)
         load_s = time.process_time() - started
-        vocabulary = forgiving.Vocabulary.load(conn)
+        vocabulary = forgiving.Vocabulary.load(conn, TABLES)
         texts = conn.execute("select count(*) from _search").fetchone()[0]
         print(f"{args.size:,} records, {texts:,} searchable texts, {len(vocabulary.words):,} distinct words; "
               f"index loaded in {load_s:.1f} s CPU\n")
@@ -58,7 +62,8 @@ def main() -> None:
         print("|---|---|---|---|---|---|")
         for query in QUERIES:
             index.search(conn, query, LIMIT)  # the first call per word length builds the typo lists
-            reference_ms, expected = cpu_ms(lambda q=query: forgiving.reference_search(conn, vocabulary, q, LIMIT))
+            reference_ms, expected = cpu_ms(
+                lambda q=query: forgiving.reference_search(conn, TABLES, vocabulary, q, LIMIT))
             index_ms, found = cpu_ms(lambda q=query: index.search(conn, q, LIMIT))
             print(f"| {query} | {len(found)} | {reference_ms:.0f} | {index_ms:.1f} | "
                   f"{reference_ms / max(index_ms, 0.01):.0f}× | {'yes' if found == expected else '**no**'} |")

@@ -288,8 +288,7 @@ def test_the_toolkit_and_the_site_plugin_do_not_import_each_other():
 
 TEMPLATES = PLUGINS / "templates"
 # Modules not yet moved to the metadata's names, each with why.
-NOT_YET = {"forgiving.py": "the lead is profiling it this session (the search regression); it still names the "
-                           "search table and its word table"}
+NOT_YET: dict[str, str] = {}
 # Datasette's own table-search parameter (`?_search=`) shares its spelling with the search table.
 DATASETTE_PARAMETER = re.compile(r'(?:for|id|name)="_search"')
 CITATION_ROLES = ("cites", "locator", "note")

@@ -14,13 +14,15 @@ from pathlib import Path
 
 import pytest
 
-from broadsheet.export.sqlite import _search
+from broadsheet import words
+from broadsheet.export.sqlite import SEARCH, _search
 from broadsheet_site import forgiving
 
 WORDS = ["Abai", "Абай", "Abay", "Semey", "Семей", "Семея", "Semei", "Kurchatov", "Курчатов", "Курчатова", "Solar",
          "Solaris", "Plant", "Plants", "Works", "Copper", "Медь", "Меди", "Glass", "Glas", "Ayagoz", "Аягөз",
          "Cement", "Cemento", "Wind", "Windy", "Mining", "Miner", "哈萨克斯坦", "能源", "12", "123", "1234", "A380"]
 RESOURCES = ["alpha", "beta", "gamma"]
+TABLES = forgiving.Tables(SEARCH, words.WORDS)
 
 
 def random_table(rng: random.Random, records: int) -> list[tuple[str, str, str | None, str, str]]:
@@ -58,11 +60,12 @@ def test_the_index_answers_what_the_reference_answers(tmp_path: Path, seed: int)
     rng = random.Random(seed)
     with sqlite3.connect(tmp_path / "search.db") as conn:
         _search(conn, random_table(rng, rng.choice([5, 40, 300])))
-        index = forgiving.SearchIndex.load(conn)
-        vocabulary = forgiving.Vocabulary.load(conn)
+        index = forgiving.SearchIndex.load(conn, TABLES)
+        vocabulary = forgiving.Vocabulary.load(conn, TABLES)
         for _ in range(40):
             query, limit = random_query(rng), rng.choice([1, 3, 10, 200])
-            assert index.search(conn, query, limit) == forgiving.reference_search(conn, vocabulary, query, limit), query
+            expected = forgiving.reference_search(conn, TABLES, vocabulary, query, limit)
+            assert index.search(conn, query, limit) == expected, query
 
 
 def test_the_reference_ranks_by_score_then_title_length(tmp_path: Path) -> None:
@@ -79,9 +82,9 @@ def test_the_reference_ranks_by_score_then_title_length(tmp_path: Path) -> None:
     ]
     with sqlite3.connect(tmp_path / "search.db") as conn:
         _search(conn, rows)
-        vocabulary = forgiving.Vocabulary.load(conn)
-        index = forgiving.SearchIndex.load(conn)
-        for search in (lambda q: forgiving.reference_search(conn, vocabulary, q, 10),
+        vocabulary = forgiving.Vocabulary.load(conn, TABLES)
+        index = forgiving.SearchIndex.load(conn, TABLES)
+        for search in (lambda q: forgiving.reference_search(conn, TABLES, vocabulary, q, 10),
                        lambda q: index.search(conn, q, 10)):
             assert [(hit["record_id"], hit["field"]) for hit in search("Semey")] == [
                 ("exact", "name"), ("long", "name"), ("short", "place")]

@@ -47,8 +47,7 @@ def startup(datasette):  # type: ignore[no-untyped-def]
         conf = config.config(datasette)
         db = conf.get("database")
         if db in datasette.databases:
-            await search.prepare(datasette.get_database(db), config.internal(conf, "search"),
-                                 await config.table_names(datasette, db))
+            await search.prepare(datasette.get_database(db), conf, await config.table_names(datasette, db))
 
     return inner
 

@@ -115,8 +115,7 @@ class Pin:
                 database.name = self.name
                 await database.execute("select count(*) from sqlite_master")  # it opens, and is a database
                 # the search indexes are built now, while the old build still answers
-                await search.prepare(database, config.internal(config.config(self.datasette), "search"),
-                                     set(await database.table_names()))
+                await search.prepare(database, config.config(self.datasette), set(await database.table_names()))
             except Exception:  # a build that cannot be opened is not switched to; the current one goes on
                 log.exception("could not open the new build %s; still serving %s", target, self.real)
                 release(self.holds.pop(target))

@@ -1,4 +1,4 @@
-"""Search that forgives: word forms, spellings and typos, over the build's `_search_words` vocabulary.
+"""Search that forgives: word forms, spellings and typos, over the vocabulary of the build's word table.
 
 The build (broadsheet.words) stores every searchable word folded with its folded Snowball stem. What a visitor
 types is folded and stemmed by the same functions (PyStemmer: Russian for Cyrillic words, English for Latin ones).
@@ -30,8 +30,17 @@ from typing import Any
 from rapidfuzz import distance, process
 
 from broadsheet.words import fold, split, stem
+from broadsheet_site.config import quote
 
-WORDS = "_search_words"
+
+class Tables:
+    """The build's search table (resource, record_id, label, field, text) and its word table (word, stem,
+    search_rowid), by the names the generated metadata gives them."""
+
+    def __init__(self, search: str, words: str) -> None:
+        self.search, self.words = search, words
+        self.search_sql, self.words_sql = quote(search), quote(words)  # as SQL names
+
 CYRILLIC_LETTER = re.compile(r"[\u0400-\u04ff]")
 DIGIT = re.compile(r"\d")
 MAX_QUERY_WORDS = 8
@@ -65,8 +74,8 @@ class Vocabulary:
         self._starts: dict[tuple[int, bool], tuple[list[str], list[list[str]]]] = {}
 
     @classmethod
-    def load(cls, conn) -> Vocabulary:  # type: ignore[no-untyped-def]
-        return cls(conn.execute(f"select distinct word, stem from {WORDS}").fetchall())
+    def load(cls, conn, tables: Tables) -> Vocabulary:  # type: ignore[no-untyped-def]
+        return cls(conn.execute(f"select distinct word, stem from {tables.words_sql}").fetchall())
 
     def matches(self, typed: str) -> dict[str, int]:
         """The index words one typed word matches, each with how well (in quarter points)."""
@@ -200,7 +209,8 @@ def _public(row: dict[str, Any]) -> dict[str, Any]:
     return {key: row[key] for key in ("resource", "record_id", "label", "field", "text")}
 
 
-def reference_search(conn, vocabulary: Vocabulary, query: str, limit: int) -> list[dict[str, Any]]:  # type: ignore[no-untyped-def]
+def reference_search(conn, tables: Tables, vocabulary: Vocabulary, query: str,  # type: ignore[no-untyped-def]
+                     limit: int) -> list[dict[str, Any]]:
     """What a search answers (see the module's docstring), written plainly over SQL: every matching row is read.
     `SearchIndex.search` is the fast path held equal to this."""
     typed = typed_words(query)
@@ -211,10 +221,10 @@ def reference_search(conn, vocabulary: Vocabulary, query: str, limit: int) -> li
     for matches in per_word:
         for part in _chunks(list(matches)):
             rowids.update(rowid for (rowid,) in conn.execute(
-                f"select search_rowid from {WORDS} where word in ({', '.join('?' for _ in part)})", part))
+                f"select search_rowid from {tables.words_sql} where word in ({', '.join('?' for _ in part)})", part))
     records: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for part in _chunks(sorted(rowids)):
-        for row in conn.execute("select rowid, resource, record_id, label, field, text from _search "
+        for row in conn.execute(f"select rowid, resource, record_id, label, field, text from {tables.search_sql} "
                                 f"where rowid in ({', '.join('?' for _ in part)})", part):
             record = dict(zip(("rowid", "resource", "record_id", "label", "field", "text"), row, strict=True))
             records.setdefault((record["resource"], str(record["record_id"])), []).append(record)
@@ -266,14 +276,14 @@ class SearchIndex:
     records (1.36M indexed words, 162k distinct): 82 MB held, 5 s of CPU to load, once per database file and
     process (at start-up, and before the site switches to a new build)."""
 
-    def __init__(self, vocabulary: Vocabulary, records: list[tuple[str, str]],
+    def __init__(self, tables: Tables, vocabulary: Vocabulary, records: list[tuple[str, str]],
                  anywhere: Postings, in_title: Postings) -> None:
-        self.vocabulary, self.records = vocabulary, records
+        self.tables, self.vocabulary, self.records = tables, vocabulary, records
         self.anywhere, self.in_title = anywhere, in_title
 
     @classmethod
-    def load(cls, conn) -> SearchIndex:  # type: ignore[no-untyped-def]
-        rows = conn.execute("select rowid, resource, record_id, label, text = label from _search").fetchall()
+    def load(cls, conn, tables: Tables) -> SearchIndex:  # type: ignore[no-untyped-def]
+        rows = conn.execute(f"select rowid, resource, record_id, label, text = label from {tables.search_sql}").fetchall()
         labels = {(resource, str(record_id)): label for _, resource, record_id, label, _ in rows}
         records = sorted(labels, key=lambda record: rank_key(labels[record], *record))
         number = {record: position for position, record in enumerate(records)}
@@ -287,7 +297,7 @@ class SearchIndex:
         # One row per word, in word order (SQLite groups them by the word's index, and its byte order of UTF-8 is
         # Python's order of code points); a word's rows become its records with C loops, not Python ones.
         for word, stemmed, joined in conn.execute(f"select word, group_concat(distinct stem), "
-                                                  f"group_concat(search_rowid) from {WORDS} group by word "
+                                                  f"group_concat(search_rowid) from {tables.words_sql} group by word "
                                                   "order by word"):
             pairs += [(word, one) for one in stemmed.split(",")]
             rowids = [rowid for rowid in map(int, joined.split(",")) if rowid < size]
@@ -295,7 +305,7 @@ class SearchIndex:
             titled = set(map(record_of.__getitem__, filter(is_title.__getitem__, rowids)))
             if titled:
                 in_title.add(word, titled)
-        return cls(Vocabulary(pairs), records, anywhere, in_title)
+        return cls(tables, Vocabulary(pairs), records, anywhere, in_title)
 
     def search(self, conn, query: str, limit: int) -> list[dict[str, Any]]:  # type: ignore[no-untyped-def]
         """The same answer as `reference_search`."""
@@ -380,7 +390,8 @@ class SearchIndex:
         rows: dict[tuple[str, str], list[dict[str, Any]]] = {}
         for resource, record_ids in wanted.items():
             for part in _chunks(record_ids):
-                for row in conn.execute("select rowid, resource, record_id, label, field, text from _search "
+                for row in conn.execute("select rowid, resource, record_id, label, field, text from "
+                                        f"{self.tables.search_sql} "
                                         f"where resource = ? and record_id in ({', '.join('?' for _ in part)}) "
                                         "order by rowid", [resource, *part]):
                     record = dict(zip(("rowid", "resource", "record_id", "label", "field", "text"), row,
@@ -404,11 +415,11 @@ def _combinations(classes: list[list[tuple[int, set[int]]]]) -> int:
 _indexes: dict[tuple[str, float], SearchIndex] = {}
 
 
-async def search_index(database) -> SearchIndex:  # type: ignore[no-untyped-def]
+async def search_index(database, tables: Tables) -> SearchIndex:  # type: ignore[no-untyped-def]
     """The database's search index, loaded once per file (keyed by its path and modification time)."""
     key = (str(database.path), Path(database.path).stat().st_mtime if database.path else 0.0)
     if key not in _indexes:
-        _indexes[key] = await database.execute_fn(SearchIndex.load)
+        _indexes[key] = await database.execute_fn(lambda conn: SearchIndex.load(conn, tables))
     return _indexes[key]
 
 

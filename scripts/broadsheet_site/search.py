@@ -90,12 +90,17 @@ async def folded_index(database, table: str) -> FoldedIndex:
     return _indexes[key]
 
 
-async def prepare(database, table: str, names: set[str]) -> None:  # type: ignore[no-untyped-def]
-    """Build a database's search indexes before the first visitor searches (`table`: the search table)."""
-    if table in names:
-        await folded_index(database, table)
-    if forgiving.WORDS in names:
-        await forgiving.search_index(database)
+def forgiving_tables(conf: dict[str, Any]) -> forgiving.Tables:
+    return forgiving.Tables(internal(conf, "search"), internal(conf, "words"))
+
+
+async def prepare(database, conf: dict[str, Any], names: set[str]) -> None:  # type: ignore[no-untyped-def]
+    """Build a database's search indexes before the first visitor searches."""
+    tables = forgiving_tables(conf)
+    if tables.search in names:
+        await folded_index(database, tables.search)
+        if tables.words in names:
+            await forgiving.search_index(database, tables)
 
 
 async def search(datasette, q: str) -> list[dict[str, Any]]:
@@ -108,8 +113,9 @@ async def search(datasette, q: str) -> list[dict[str, Any]]:
     database = datasette.get_database(db)
     found: list[dict[str, Any]] = []
     names = await table_names(datasette, db)
-    if forgiving.WORDS in names:
-        index = await forgiving.search_index(database)
+    tables = forgiving_tables(conf)
+    if tables.words and tables.words in names:
+        index = await forgiving.search_index(database, tables)
         found += await database.execute_fn(lambda conn: index.search(conn, q, SEARCH_LIMIT))
     # The forgiving search ranks best; the full-text and substring searches add what it missed, only while the
     # page is not yet full (their records would rank below the last one shown).
