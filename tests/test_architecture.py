@@ -124,7 +124,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("places", ("broadsheet.layout", "broadsheet.atomic", "broadsheet.git")),
     ("schemas", ("broadsheet.package", "broadsheet.viewdoc", "broadsheet.constraints")),
     ("reader-facing text: labels, money, search words", ("broadsheet.display", "broadsheet.words")),
-    ("reading: records, rows, discovery", ("broadsheet.records", "broadsheet.tables", "broadsheet.discover")),
+    ("reading: records, rows, discovery", ("broadsheet.read", "broadsheet.read.*")),
     ("checking: rules, the frictionless boundary", ("broadsheet.check", "broadsheet.check.*")),
     ("the speed wing", ("broadsheet.speed", "broadsheet.speed.*")),
     ("validation: the pipeline", ("broadsheet.validate",)),

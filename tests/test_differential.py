@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from broadsheet import validate
 from broadsheet.layout import Layout
-from broadsheet.records import decode_record, parse_text
+from broadsheet.read.records import decode_record, parse_text
 from broadsheet.speed import plainlines
 from broadsheet.speed.workers import PARALLEL_FROM
 from conftest import FIXTURES, write

@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 from broadsheet.fmt import canonical_scalar, format_record
 from broadsheet.layout import Layout
 from broadsheet.package import load_package
-from broadsheet.records import parse_bytes
-from broadsheet.tables import build_tables
+from broadsheet.read.records import parse_bytes
+from broadsheet.read.tables import build_tables
 from conftest import FIXTURES, REPO, write
 from test_build_bad_inputs import Mounts, fill, without_capabilities
 

@@ -10,7 +10,7 @@ import pycountry
 import pytest
 
 from broadsheet.layout import Layout
-from broadsheet.tables import Tables
+from broadsheet.read.tables import Tables
 from broadsheet.validate import rows as validate
 from conftest import REPO
 

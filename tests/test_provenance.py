@@ -46,8 +46,8 @@ from pathlib import Path
 import pytest
 
 from broadsheet.layout import Layout
-from broadsheet.records import Cell, Entry, Seq, parse_file
-from broadsheet.tables import Table, Tables
+from broadsheet.read.records import Cell, Entry, Seq, parse_file
+from broadsheet.read.tables import Table, Tables
 from broadsheet.validate import rows as validate
 
 TESTS = Path(__file__).parent

@@ -43,7 +43,7 @@ from broadsheet.export.sqlite import SortedTable
 from broadsheet.export.values import canonical_rows, dumps, sort_order
 from broadsheet.layout import CSV_SUFFIX, Layout
 from broadsheet.package import PackageSpec
-from broadsheet.records import open_record
+from broadsheet.read.records import open_record
 from broadsheet.validate import Validated
 
 STALE_HASH = "stale: inputs changed while the build read them"

@@ -3,7 +3,7 @@ proposes one for a CSV file. The maintainer edits the proposal; nothing here wri
 
 What is read: a folder of record files (`.yaml`, `.yml`, in sub-folders too) or one file; a file holds one record
 (a mapping), a list of records, or a mapping of id -> record. Every scalar is read as the text typed, as
-`broadsheet validate` reads it (broadsheet.records: plain `~`, `null` and empty mean "not known").
+`broadsheet validate` reads it (broadsheet.read.records: plain `~`, `null` and empty mean "not known").
 
 What is proposed, from every value:
 - a type per field: the first of boolean, integer, number, date, partial date, text with a format (uri, email,
@@ -31,7 +31,7 @@ from broadsheet.check.rules import DATE, INTEGER, MAX_INTEGER_DIGITS, NUMBER, PA
 from broadsheet.errors import WARNING, Problem
 from broadsheet.layout import DATA_DIR, DESCRIPTOR, MAX_FILE_BYTES, RECORD_SUFFIX, SCHEMA_SUFFIX
 from broadsheet.package import FieldSpec
-from broadsheet.records import NULL_WORDS, FastLoader, decode_record
+from broadsheet.read.records import NULL_WORDS, FastLoader, decode_record
 
 SUFFIXES = (".yaml", ".yml")  # what describe reads; the proposal's layout lists those it found
 ENUM_MAX = 10
@@ -170,7 +170,7 @@ class Quoted(str):
 
 
 def _plain(node: yaml.Node) -> Any:
-    """A composed node as data: a scalar is its text (None for a plain null word), as broadsheet.records reads."""
+    """A composed node as data: a scalar is its text (None for a plain null word), as broadsheet.read.records reads."""
     if isinstance(node, yaml.ScalarNode):
         if node.style in ("'", '"'):
             return Quoted(node.value)

@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from broadsheet.git import GitError, changed_paths, default_base, in_repository, read_blobs, repo_prefix, resolve, short
 from broadsheet.layout import FROM_FIELD, ONE, Layout
 from broadsheet.package import PackageSpec, ResourceSpec
-from broadsheet.records import parse_bytes, read_record
-from broadsheet.tables import build_tables
+from broadsheet.read.records import parse_bytes, read_record
+from broadsheet.read.tables import build_tables
 
 WORKTREE = "working tree"
 JSON_SCHEMA_VERSION = 1

@@ -32,8 +32,8 @@ import yaml
 from broadsheet.errors import Problem
 from broadsheet.layout import DATA_DIR, ONE, RECORD_SUFFIX, RecordLayout
 from broadsheet.package import PackageSpec, ResourceSpec
-from broadsheet.records import NULL_WORDS, FastLoader, parse_bytes
-from broadsheet.tables import build_tables
+from broadsheet.read.records import NULL_WORDS, FastLoader, parse_bytes
+from broadsheet.read.tables import build_tables
 
 
 @dataclass

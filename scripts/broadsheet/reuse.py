@@ -30,11 +30,11 @@ from pathlib import Path
 from typing import Any
 
 from broadsheet import atomic
-from broadsheet.discover import discover
 from broadsheet.errors import BroadsheetError
 from broadsheet.git import GitError, git, in_repository
 from broadsheet.layout import CSV_SUFFIX, Layout
-from broadsheet.records import read_record
+from broadsheet.read.discover import discover
+from broadsheet.read.records import read_record
 from broadsheet.validate import configuration
 
 FORMAT = 1

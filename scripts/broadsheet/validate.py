@@ -1,6 +1,6 @@
 """Validation, as a pipeline that reads as the reference semantics:
 
-    discover the record files  →  read each (broadsheet.records)  →  build its rows (broadsheet.tables)
+    discover the record files  →  read each (broadsheet.read.records)  →  build its rows (broadsheet.read.tables)
     →  Broadsheet's cell rules (broadsheet.check.rules)  →  frictionless on the rows (broadsheet.check.frictionless)
     →  the record rules across files (citations)  →  one Report, every problem located in the file that holds it.
 
@@ -22,15 +22,15 @@ from typing import Any
 
 from broadsheet.check import frictionless
 from broadsheet.check.rules import cell_problems, record_problems
-from broadsheet.discover import discover
 from broadsheet.errors import BroadsheetError, Problem, Report
 from broadsheet.layout import ONE, Layout, RecordLayout
 from broadsheet.package import PackageSpec, check_schemas, load_package
-from broadsheet.records import ParsedFile, decode_record, open_record, parse_file, parse_text
+from broadsheet.read.discover import discover
+from broadsheet.read.records import ParsedFile, decode_record, open_record, parse_file, parse_text
+from broadsheet.read.tables import FileRows, Table, Tables, build_file, merge_files
 from broadsheet.speed import incremental, keys, later, plainlines, vouch, workers
 from broadsheet.speed.cache import Cache
 from broadsheet.speed.packing import unpack
-from broadsheet.tables import FileRows, Table, Tables, build_file, merge_files
 
 
 @dataclass(frozen=True)

@@ -283,7 +283,8 @@ class SearchIndex:
 
     @classmethod
     def load(cls, conn, tables: Tables) -> SearchIndex:  # type: ignore[no-untyped-def]
-        rows = conn.execute(f"select rowid, resource, record_id, label, text = label from {tables.search_sql}").fetchall()
+        rows = conn.execute("select rowid, resource, record_id, label, text = label "
+                            f"from {tables.search_sql}").fetchall()
         labels = {(resource, str(record_id)): label for _, resource, record_id, label, _ in rows}
         records = sorted(labels, key=lambda record: rank_key(labels[record], *record))
         number = {record: position for position, record in enumerate(records)}

@@ -12,7 +12,7 @@ from typing import Any
 from broadsheet.constraints import expectations
 from broadsheet.errors import Problem
 from broadsheet.package import FieldSpec, PackageSpec
-from broadsheet.tables import Table, Tables
+from broadsheet.read.tables import Table, Tables
 
 # Codes that depend on other rows: frictionless reports them from the whole table.
 CROSS_ROW_CODES = frozenset({"primary-key", "unique-error", "foreign-key"})

@@ -21,7 +21,7 @@ from decimal import Decimal
 from broadsheet.constraints import PARTIAL_DATE_WORDS, TYPES
 from broadsheet.errors import Problem
 from broadsheet.package import FieldSpec, PackageSpec
-from broadsheet.tables import Table, Tables
+from broadsheet.read.tables import Table, Tables
 
 INTEGER = re.compile(r"-?(?:0|[1-9][0-9]*)", re.ASCII)
 NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?", re.ASCII)

@@ -37,10 +37,10 @@ def fmt(root: Path | None, check: bool, paths: tuple[Path, ...]) -> None:
     """
     from broadsheet.atomic import write_atomically
     from broadsheet.build import WriteFailed, write_fault
-    from broadsheet.discover import discover
     from broadsheet.fmt import format_record
     from broadsheet.package import SUFFIXES, load_package
-    from broadsheet.records import not_a_file, read_record
+    from broadsheet.read.discover import discover
+    from broadsheet.read.records import not_a_file, read_record
     from broadsheet.report import text_line
 
     try:

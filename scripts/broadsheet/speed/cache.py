@@ -45,10 +45,10 @@ from broadsheet.atomic import write_atomically
 from broadsheet.check.rules import REGISTRY
 from broadsheet.layout import Layout
 from broadsheet.package import PackageSpec, load_package, read_descriptor
-from broadsheet.records import read_record
+from broadsheet.read.records import read_record
+from broadsheet.read.tables import FileRows
 from broadsheet.speed import later
 from broadsheet.speed.packing import Packed, unpack
-from broadsheet.tables import FileRows
 
 FORMAT = 1
 SHARDS = 32

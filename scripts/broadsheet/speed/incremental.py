@@ -47,15 +47,15 @@ from typing import Any
 
 from broadsheet.atomic import write_atomically
 from broadsheet.check.rules import REGISTRY
-from broadsheet.discover import discover
 from broadsheet.errors import Problem, Report
 from broadsheet.package import PackageSpec
-from broadsheet.records import read_record
+from broadsheet.read.discover import discover
+from broadsheet.read.records import read_record
+from broadsheet.read.tables import FileRows
 from broadsheet.speed.cache import Cache
 from broadsheet.speed.packing import pack_problem, unpack
 from broadsheet.speed.vouch import UNKNOWN, key_value
 from broadsheet.speed.workers import OneFile, build_all
-from broadsheet.tables import FileRows
 
 FORMAT = 1
 VALUE_SHARDS = 1024

@@ -11,8 +11,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from broadsheet.package import PackageSpec
+from broadsheet.read.tables import Table, Tables
 from broadsheet.speed.vouch import UNKNOWN, key_value, suspect_rows
-from broadsheet.tables import Table, Tables
 
 
 def fast_path_applies(package: PackageSpec, tables: Tables, columns: KeyColumns | None = None) -> bool:

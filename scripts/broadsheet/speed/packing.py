@@ -12,7 +12,7 @@ from dataclasses import fields
 
 from broadsheet.errors import Problem
 from broadsheet.package import PackageSpec
-from broadsheet.tables import FileRows, Origin, shape_of
+from broadsheet.read.tables import FileRows, Origin, shape_of
 
 Packed = tuple  # FileRows as plain tuples, dicts, lists, str and int: what `marshal` stores fastest
 PROBLEM_FIELDS = tuple(f.name for f in fields(Problem))

@@ -1,4 +1,4 @@
-"""The plain-lines reader: a faster way to the same Entry tree that broadsheet.records builds, for the small corner
+"""The plain-lines reader: a faster way to the same Entry tree that broadsheet.read.records builds, for the small corner
 of YAML nearly every record is written in.
 
 Nearly every record is written in a small corner of YAML: `key: value` lines, lists of `- key: value` entries
@@ -6,19 +6,19 @@ indented by two, one-line `[a, b]` lists, plain or simply quoted values. For tho
 same keys, texts, lines and columns as libyaml, at half the cost of composing nodes. It accepts nothing it is
 not sure of: any other construct (block scalars, escapes, comments after a value, flow mappings, a value that
 starts with a YAML indicator, anything that needs the anchor/tag scan, a duplicate key...) returns None, and the
-file goes through broadsheet.records. Its output is only a reader's output: the one row builder
-(broadsheet.tables) turns it into rows, as it does the exact reader's.
+file goes through broadsheet.read.records. Its output is only a reader's output: the one row builder
+(broadsheet.read.tables) turns it into rows, as it does the exact reader's.
 
 Equivalence test: tests/test_differential.py (test_plain_reader_*) compares this reader's rows with the exact
 reader's on the fixture, generated and hand-written records, every bad input and random lines; it reads only
-files of one record (a file of many goes to broadsheet.records), held by tests/test_layouts.py."""
+files of one record (a file of many goes to broadsheet.read.records), held by tests/test_layouts.py."""
 
 from __future__ import annotations
 
 import re
 
 from broadsheet.layout import MAX_DEPTH
-from broadsheet.records import NULL_WORDS, Cell, Entry, Seq
+from broadsheet.read.records import NULL_WORDS, Cell, Entry, Seq
 
 SIMPLE_LINE = re.compile(r"( *)(- )?([A-Za-z_][A-Za-z0-9_-]*):(?: (.+))?")  # keys: names, `end-type`
 # A plain scalar libyaml reads as exactly these characters: no leading indicator, no tab, no trailing space.

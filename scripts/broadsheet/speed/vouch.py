@@ -31,7 +31,7 @@ from typing import Any
 from broadsheet.check.rules import DATE, INTEGER, MAX_INTEGER_DIGITS, REGISTRY, cell_problems
 from broadsheet.errors import Problem
 from broadsheet.package import FieldSpec, ResourceSpec
-from broadsheet.tables import Table
+from broadsheet.read.tables import Table
 
 TRUE_VALUES = ("true", "True", "TRUE", "1")
 FALSE_VALUES = ("false", "False", "FALSE", "0")

@@ -13,8 +13,8 @@ import os
 from collections.abc import Callable
 
 from broadsheet.package import PackageSpec
+from broadsheet.read.tables import FileRows
 from broadsheet.speed.packing import Packed, pack
-from broadsheet.tables import FileRows
 
 # Below this many files to parse, starting worker processes costs more than it saves.
 PARALLEL_FROM = 400

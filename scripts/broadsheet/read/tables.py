@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from broadsheet.errors import Problem
 from broadsheet.layout import FROM_FIELD, FROM_KEY, RecordLayout, record_id_of
 from broadsheet.package import PackageSpec, ResourceSpec
-from broadsheet.records import Cell, Entry, ParsedFile, Seq
+from broadsheet.read.records import Cell, Entry, ParsedFile, Seq
 
 
 class Origin:
