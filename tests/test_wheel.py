@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from conftest import FIXTURES, REPO
+from test_init import written
 from test_site import free_port
 
 INSTALL_SECONDS = 600
@@ -125,8 +126,7 @@ def test_broadsheet_init_from_the_wheel(installed: Path, tmp_path: Path) -> None
     """The template is package data: init works from the wheel, and what it makes validates."""
     _run([str(installed / "broadsheet"), "init", "made"], tmp_path, 300)
     made = tmp_path / "made"
-    assert sorted(p.relative_to(made).as_posix() for p in made.rglob("*") if p.is_file()
-                  and not p.relative_to(made).as_posix().startswith("out/")) == [
+    assert written(made) == [
         ".github/workflows/validate.yml", ".gitignore", "Makefile", "README.md", "datapackage.json",
         "datapackage/examples.csv", "datapackage/examples/first-example.yaml", "requirements.txt",
         "schemas/examples.yaml", "site/metadata.yml"]
