@@ -30,7 +30,7 @@ QUESTIONS = [
     ("What did Abai sign with Chinese investors at Big Altai?", [HEADLINE],
      [r"Chinese investors", r"Big Altai", r"How many.*15", r"USD 1,568,000,000|USD 1\.568 ?bn"]),
     ("Which of the 15 are known?", [HEADLINE],
-     [r"What the data itemises", r"Xinjiang Shutu", r"Linyi City Sanitation"]),
+     [r"What the data itemises", r"Xinjiang Shutu", r"Linyi City Sanitation", r"Linked\s+Agreement\b"]),
     ("How much each?", [HEADLINE], [USD_50M, USD_5M]),
     ("Says who? (the source of each item, one click further)", [HEADLINE], [r"obvk\.kz, 21 May 2025"]),
     ("What is left unexplained of the USD 1.568 bn?", [HEADLINE],
