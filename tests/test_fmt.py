@@ -7,7 +7,6 @@ import resource
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,7 +19,7 @@ from broadsheet.package import load_package
 from broadsheet.read.records import parse_bytes
 from broadsheet.read.tables import build_tables
 from conftest import FIXTURES, REPO, write
-from test_build_bad_inputs import Mounts, fill, without_capabilities
+from test_build_bad_inputs import fill, mounts, without_capabilities  # noqa: F401 (mounts: a fixture)
 
 PATH = "datapackage/museums/louvre.yaml"
 
@@ -206,17 +205,8 @@ FMT_FAULTS = [
 ]
 
 
-@pytest.fixture
-def mounts() -> Iterator[Mounts]:
-    made = Mounts()
-    try:
-        yield made
-    finally:
-        made.close()
-
-
 @pytest.mark.parametrize(("case", "fault", "path", "error", "before"), FMT_FAULTS, ids=[c[0] for c in FMT_FAULTS])
-def test_a_write_fault_is_one_line_and_nothing_is_lost(mounts, case, fault, path, error, before):
+def test_a_write_fault_is_one_line_and_nothing_is_lost(mounts, case, fault, path, error, before):  # noqa: F811
     base = mounts.folder()
     root = base / "museums"
     shutil.copytree(FIXTURES / "museums", root)

@@ -11,10 +11,7 @@ from urllib.parse import quote
 
 import pytest
 
-from broadsheet import serve
-from broadsheet.build import build
-from broadsheet.package import load_package
-from conftest import copy_of_flagship
+from test_site_flagship import flagship  # noqa: F401  (the built flagship site, a module fixture)
 
 FIRST_PAGE = 10
 
@@ -45,13 +42,9 @@ SEARCHES = [
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
-    root = tmp_path_factory.mktemp("flagship")
-    layout = copy_of_flagship(root)
-    result = build(layout)
-    assert result.built, [p.message for p in result.report.problems][:5]
-    package = load_package(layout)
-    return package.name, serve.app(serve.prepare(layout, package))
+def site(flagship):  # type: ignore[no-untyped-def]  # noqa: F811
+    """(database name, the real site in process) of a built copy of the flagship."""
+    return flagship
 
 
 def results(site, query: str) -> list[str]:  # type: ignore[no-untyped-def]

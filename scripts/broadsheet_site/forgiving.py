@@ -24,6 +24,7 @@ from collections import Counter
 from collections.abc import Iterator
 from functools import lru_cache
 from itertools import chain, product
+from math import prod
 from pathlib import Path
 from typing import Any
 
@@ -339,7 +340,7 @@ class SearchIndex:
         if len(classes) == 1:
             return self._best_of_cells(((value, members) for value, members in classes[0]), limit)
         everywhere = set.intersection(*(set().union(*(m for _, m in cls)) for cls in classes))
-        if everywhere and _combinations(classes) <= 4096:
+        if everywhere and prod(len(cls) for cls in classes) <= 4096:
             return self._best_of_cells(self._cells(classes, everywhere), limit)
         return self._best_by_record(classes, limit)
 
@@ -404,13 +405,6 @@ class SearchIndex:
             if shown:
                 found.append(_public(shown))
         return found
-
-
-def _combinations(classes: list[list[tuple[int, set[int]]]]) -> int:
-    count = 1
-    for cls in classes:
-        count *= len(cls)
-    return count
 
 
 _indexes: dict[tuple[str, float], SearchIndex] = {}
