@@ -130,7 +130,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("validation: the pipeline", ("broadsheet.validate",)),
     ("writers and record tools", ("broadsheet.export", "broadsheet.export.*", "broadsheet.diff", "broadsheet.history",
                                   "broadsheet.new", "broadsheet.fmt", "broadsheet.describe", "broadsheet.init")),
-    ("build and site", ("broadsheet.reuse", "broadsheet.build", "broadsheet.serve")),
+    ("build and site", ("broadsheet.reuse", "broadsheet.splice", "broadsheet.build", "broadsheet.serve")),
     ("command line", ("broadsheet.cli", "broadsheet.cli.*", "broadsheet.__main__")),
 ]
 # Imported inside a function, never at the top: heavy or optional, and not needed by every run.
