@@ -30,6 +30,7 @@ from __future__ import annotations
 import csv
 import marshal
 import os
+import shutil
 import sqlite3
 from array import array
 from bisect import bisect_left
@@ -330,12 +331,10 @@ def _search_items(package: PackageSpec, tables: dict[str, Any],
 def database(plan: Plan, path: Path) -> list[str] | None:
     """The last build's database copied to `path` and updated; the materialised views' names. None when the
     search rows do not fit (the caller takes the full build)."""
-    from shutil import copyfile
-
     if not plan.changes:  # the files changed but not their rows (a comment): the same database
         os.link(plan.folder / str(plan.build_before["database"]), path)
         return list(plan.package.views)
-    copyfile(plan.folder / str(plan.build_before["database"]), path)
+    shutil.copyfile(plan.folder / str(plan.build_before["database"]), path)
     connection = sqlite3.connect(path, isolation_level=None)
     try:
         connection.execute("PRAGMA journal_mode = OFF")  # a copy in the build's own folder, as build_database
