@@ -72,23 +72,21 @@ class Row:
 
 def tree_rss_kb(pid: int) -> int:
     """Resident memory of a process and all its descendants, in kB (a page shared by two counted twice)."""
-    total = 0
-    for current in tree(pid):
-        try:
-            with open(f"/proc/{current}/status", encoding="ascii", errors="replace") as status:
-                total += next((int(line.split()[1]) for line in status if line.startswith("VmRSS:")), 0)
-        except (OSError, ValueError):
-            continue
-    return total
+    return _tree_sum_kb(pid, "status", "VmRSS:")
 
 
 def tree_pss_kb(pid: int) -> int:
     """Proportional set size of a process and all its descendants, in kB (each shared page counted once)."""
+    return _tree_sum_kb(pid, "smaps_rollup", "Pss:")
+
+
+def _tree_sum_kb(pid: int, name: str, key: str) -> int:
+    """The sum of one kB figure of /proc/<pid>/<name> over a process tree."""
     total = 0
     for current in tree(pid):
         try:
-            with open(f"/proc/{current}/smaps_rollup", encoding="ascii", errors="replace") as rollup:
-                total += next((int(line.split()[1]) for line in rollup if line.startswith("Pss:")), 0)
+            with open(f"/proc/{current}/{name}", encoding="ascii", errors="replace") as figures:
+                total += next((int(line.split()[1]) for line in figures if line.startswith(key)), 0)
         except (OSError, ValueError):
             continue
     return total
