@@ -88,6 +88,10 @@ def findings(html: str, codes: dict[str, str], money: set[str]) -> list[str]:
     for text in parser.nodes:
         core = text.strip("()[]{}.,;:·- ")
         words = [w for w in re.findall(r"[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)+", text) if w in codes]
+        # a list of codes as text ("CN,KZ", '["CN", "KZ"]'): every item a code
+        items = [item for item in re.split(r"[\s,;\"\[\]]+", core) if item]
+        if len(items) > 1 and all(item in codes for item in items):
+            words = words or items
         if core in codes or words:
             found.append(f"code {core if core in codes else words[0]!r} ({codes.get(core) or codes[words[0]]}) "
                          f"in {text[:80]!r}")
@@ -114,6 +118,12 @@ CASES = [
     ("a grouped count", "<td>300,000</td>", []),
     ("a headline in millions", "<p>USD 55 m of USD 1,568 m itemised</p>", []),
     ("a date", "<td>2025-05-21</td>", []),
+    ("a country code", "<td>CN</td>", ["code 'CN'"]),
+    ("a list of country codes", "<td>CN,KZ</td>", ["code 'CN'"]),
+    ("a JSON list of country codes", '<td>["KZ", "CN"]</td>', ["code 'KZ'"]),
+    ("a list item that is a code", "<td><ul><li>CN</li></ul></td>", ["code 'CN'"]),
+    ("a list of country names", "<td><ul><li>China</li><li>Kazakhstan</li></ul></td>", []),
+    ("a word that is no code beside a code", "<td>CN and friends</td>", []),
 ]
 
 
@@ -160,9 +170,12 @@ def page_paths(ds, db: str, kind: str) -> list[str]:  # type: ignore[no-untyped-
         return [f"/{db}/{name}" for name in sorted(resources)]
     if kind == "view":
         return [f"/{db}/{name}" for name in conf.get("views") or []]
-    if kind == "facet":
-        return [f"/{db}/{name}?_facet={field['name']}" for name in top for field in resources[name]["fields"]
-                if field.get("labels") and field.get("type") != "array"]
+    if kind == "facet":  # every labelled field and marked view column; a list is counted by item
+        views = config(ds).get("view_fields") or {}
+        return [f"/{db}/{name}?_facet{'_array' if field.get('type') == 'array' else ''}={field['name']}"
+                for name in top for field in resources[name]["fields"] if field.get("labels")] + [
+            f"/{db}/{view}?_facet={column}" for view, fields in views.items()
+            for column, field in fields.items() if field.get("labels")]
     if kind == "record":
         return [f"/{db}/{name}/{record}" for name in top for record in ids(ds, db, name)[:12]] + [
             f"/{db}/projects/{record}" for record in ids(ds, db, "figure_disagreements", "project_id_a") if record]

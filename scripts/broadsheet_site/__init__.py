@@ -12,7 +12,7 @@ This module holds the hooks and nothing else: each one hands over to the module 
     downloads  the downloads listing and /-/downloads/
     titles     column and breadcrumb titles for every page
     public     what a public read-only site refuses (methods, introspection, bad parameters); CSV typing
-    facets     facets on a selection's first page only
+    facets     facets on a selection's first page only; on a list column, by item
     builds     one build per process, switched whole when `broadsheet build` commits a new one
     cache      a bounded in-process cache of whole responses
     cells      a page's cells, worked out once per table; a table page's rows in one pass
@@ -59,7 +59,7 @@ def asgi_wrapper(datasette):  # type: ignore[no-untyped-def]
     then what a public site refuses, then the build that answers (switched whole between requests), then the
     response cache (keyed by that build), then the facet rule (which rewrites the request Datasette sees)."""
     def wrap(app):  # type: ignore[no-untyped-def]
-        answering = builds.pinned(datasette, cache.cached(datasette, facets.first_page_facets(app)))
+        answering = builds.pinned(datasette, cache.cached(datasette, facets.first_page_facets(app, datasette)))
         return security.secured(public.screened(datasette, with_path(answering)))
 
     return wrap
