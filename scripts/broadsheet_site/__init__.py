@@ -12,9 +12,10 @@ This module holds the hooks and nothing else: each one hands over to the module 
     downloads  the downloads listing and /-/downloads/
     titles     column and breadcrumb titles for every page
     public     what a public read-only site refuses (methods, introspection, bad parameters); CSV typing
-    facets     facets on a selection's first page only
+    facets     facets on a selection's first page only; on a list column, by item
     builds     one build per process, switched whole when `broadsheet build` commits a new one
     cache      a bounded in-process cache of whole responses
+    cells      a page's cells, worked out once per table; a table page's rows in one pass
     security   headers, redirects, SQLite limits and error pages for a public site
     templates/, static/   the pages' templates and stylesheet (package data)
 
@@ -58,19 +59,22 @@ def asgi_wrapper(datasette):  # type: ignore[no-untyped-def]
     then what a public site refuses, then the build that answers (switched whole between requests), then the
     response cache (keyed by that build), then the facet rule (which rewrites the request Datasette sees)."""
     def wrap(app):  # type: ignore[no-untyped-def]
-        answering = builds.pinned(datasette, cache.cached(datasette, facets.first_page_facets(app)))
+        answering = builds.pinned(datasette, cache.cached(datasette, facets.first_page_facets(app, datasette)))
         return security.secured(public.screened(datasette, with_path(answering)))
 
     return wrap
 
 
 def with_path(app):  # type: ignore[no-untyped-def]
-    """An ASGI app that notes the request's path for render_cell (values.REQUEST_PATH) while it answers."""
+    """An ASGI app that notes the request's path for render_cell (values.REQUEST_PATH) while it answers, and
+    gives it a fresh memo of what its cells need (cells.PAGE)."""
     async def wrapped(scope, receive, send):  # type: ignore[no-untyped-def]
         token = values.REQUEST_PATH.set((scope.get("path") or "") if scope["type"] == "http" else "")
+        page = cells.PAGE.set({})
         try:
             await app(scope, receive, send)
         finally:
+            cells.PAGE.reset(page)
             values.REQUEST_PATH.reset(token)
 
     return wrapped
@@ -91,14 +95,14 @@ def register_routes(datasette):  # type: ignore[no-untyped-def]
 @hookimpl
 def render_cell(row, value, column, table, database, datasette):  # type: ignore[no-untyped-def]
     """A cell that keys a question page (`links_from` of a page kind) links to it; coded, list, money and
-    address cells are shown as the schema says."""
-    href = pages.linked_cell(datasette, table, column, value)
-    if href is None:
-        return values.table_cell(datasette, database, table, column, value, row) if database else None
-    from datasette.utils import markupsafe  # Datasette's own (the plugin imports nothing else)
+    address cells are shown as the schema says (what each column needs is looked up once per table)."""
+    return cells.render(datasette, database, table, column, value, row)
 
-    escape = markupsafe.escape
-    return markupsafe.Markup(f'<a href="{escape(href)}">{escape(value)}</a>')
+
+@hookimpl
+def prepare_jinja2_environment(env, datasette):  # type: ignore[no-untyped-def]
+    env.filters["bs_rows"] = cells.rows_html  # a table page's rows in one pass (templates/_table.html)
+    env.filters["bs_labelled"] = values.labelled  # a filtered table's description with labels, not codes
 
 
 @hookimpl
@@ -115,6 +119,8 @@ def extra_template_vars(template, database, table, view_name, request, datasette
                                                                   datasette.absolute_url(request, "/"))
         elif view_name == "table" and request is not None:
             found["url_csv"] = public.csv_link(request)
+            found["bs_filter_labels"] = values.filter_labels(
+                datasette, database, table, [(k, v) for k in request.args for v in request.args.getlist(k)])
         elif view_name == "row" and request is not None and "pks" in request.url_vars:
             found["bs_record"] = await record.record(datasette, database, table, request.url_vars["pks"])
             if found["bs_record"]:
@@ -137,6 +143,7 @@ def handle_exception(datasette, request, exception):  # type: ignore[no-untyped-
 from broadsheet_site import (  # noqa: E402
     builds,
     cache,
+    cells,
     config,
     downloads,
     facets,

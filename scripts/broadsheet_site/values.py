@@ -64,6 +64,11 @@ def table_cell(datasette, database: str, table: str | None, column: str, value: 
     field = fields.get(column)
     if field is None or value is None or value == "":
         return None
+    return field_cell(field, value, row)
+
+
+def field_cell(field: dict[str, Any], value: Any, row: Any) -> Markup | None:
+    """`table_cell` for a value (not empty) of a column whose field is known."""
     value_shown = shown(field, value, row)
     if "list_items" in value_shown:
         return Markup('<ul class="bs-items">' + "".join(f"<li>{html_escape(item)}</li>"
@@ -113,6 +118,34 @@ def value_labels(datasette, database: str | None, table: str | None) -> dict[str
     """A table's coded columns → their labels, for facets."""
     conf = config(datasette) if database and table else {}
     return {f["name"]: f["labels"] for f in fields_of(conf, database, table) if f.get("labels")}
+
+
+def filter_labels(datasette, database: str | None, table: str | None, pairs: list[tuple[str, str]]) -> dict[str, str]:
+    """For a filtered table page: each filter value of a coded column, as Datasette's description of the filters
+    quotes it ('"CN"'), → its label quoted ('"China"'); `column=`, `column__exact=`, `column__arraycontains=`, …"""
+    conf = config(datasette) if database and table else {}
+    labels = {f["name"]: f.get("labels") or {} for f in fields_of(conf, database, table)}
+    found: dict[str, str] = {}
+    for key, value in pairs:
+        if key.startswith("_"):
+            continue
+        column = key.rsplit("__", 1)[0] if "__" in key else key
+        codes = labels.get(column) or {}
+        items = [value]
+        if key.endswith(("__in", "__notin")):  # a JSON list or comma-separated values
+            items = as_list(value) or [v.strip() for v in value.split(",")]
+        for item in items:
+            if str(item) in codes:
+                found[f'"{item}"'] = f'"{codes[str(item)]}"'
+    return found
+
+
+def labelled(description: str, labels: dict[str, str]) -> str:
+    """A filtered table's description with each quoted code as its label (`filter_labels`): 'where country =
+    "China"', not 'where country = "CN"'."""
+    for code, label in (labels or {}).items():
+        description = description.replace(code, label)
+    return description
 
 
 def fields_of(conf: dict[str, Any], database: str | None, table: str | None) -> list[dict[str, Any]]:

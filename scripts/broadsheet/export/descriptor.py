@@ -53,16 +53,19 @@ def field_type(values: list[Any]) -> str:
     return "string"
 
 
-def view_entry(name: str, sql: str, header: list[str], rows: list[tuple[Any, ...]], path: str,
-               data: bytes) -> dict[str, Any]:
+def view_entry(package: PackageSpec, name: str, sql: str, header: list[str], rows: list[tuple[Any, ...]],
+               path: str, data: bytes) -> dict[str, Any]:
     """A derived view as a resource of the package: its CSV, its fields (types from the rows) and the
-    descriptions its SQL file's leading comment gives (broadsheet.viewdoc)."""
+    descriptions its SQL file's leading comment gives (broadsheet.viewdoc). A column marked with a schema field's
+    values carries that field's `categories` (an item's, `arrayItem`, for a list: `type: array`, as the schemas
+    write a list of codes); a money column names its currency column (`x-currency-field`)."""
     doc = view_doc(sql)
     fields = []
     for position, column in enumerate(header):
         described: dict[str, Any] = {"name": column, "type": field_type([row[position] for row in rows])}
         if doc.columns.get(column):
             described["description"] = doc.columns[column]
+        described.update(marked(package, doc.shown.get(column) or {}))
         fields.append(described)
     entry: dict[str, Any] = {"name": name, "path": path, "profile": "tabular-data-resource",
                              "title": name.replace("_", " ").capitalize() + " (derived)"}
@@ -71,3 +74,23 @@ def view_entry(name: str, sql: str, header: list[str], rows: list[tuple[Any, ...
     entry.update({"format": "csv", "mediatype": "text/csv", "encoding": "utf-8", "bytes": len(data),
                   "hash": f"sha256:{sha256(data)}", "schema": {"fields": fields}})
     return entry
+
+
+def marked(package: PackageSpec, marks: dict[str, str]) -> dict[str, Any]:
+    """A view column's Table Schema properties from its marks (broadsheet.viewdoc): `categories` of the field
+    `[values: resource.field]` names, on the column or, for a list, on its `arrayItem`; `x-currency-field`."""
+    found: dict[str, Any] = {}
+    resource, _, name = marks.get("values", "").partition(".")
+    spec = package.resources.get(resource)
+    source = spec.field_map.get(name) if spec else None
+    categories = list(source.coded.get("categories") or []) if source else []
+    if marks.get("type") == "array":
+        item: dict[str, Any] = {"type": str(source.coded.get("type") or "string") if source else "string"}
+        if categories:
+            item["categories"] = categories
+        found.update({"type": "array", "arrayItem": item})
+    elif categories:
+        found["categories"] = categories
+    if marks.get("currency_field"):
+        found["x-currency-field"] = marks["currency_field"]
+    return found
