@@ -7,6 +7,7 @@ real Datasette in process."""
 from __future__ import annotations
 
 import asyncio
+import html
 import json
 import re
 import shutil
@@ -174,3 +175,22 @@ def test_csv_and_json_keep_the_codes(ds) -> None:  # type: ignore[no-untyped-def
     """Downloads hold the data as it is: the codes, the list as JSON text (the labels are in the descriptor)."""
     rows = get(ds, f"/{DB}/row_countries.json?_shape=array").json()
     assert [r["countries"] for r in rows] == [value for _, value in ROWS]
+
+
+FILTERED = [
+    ("?countries__arraycontains=FR", 'where countries contains "France"'),
+    ("?home=KZ", 'where home = "Kazakhstan"'),
+    ("?home__exact=KZ&name=both", 'where home = "Kazakhstan" and name = "both"'),
+    ("?home__in=KZ,FR", 'where home in ["Kazakhstan", "France"]'),
+    ("?countries__arraycontains=XX", 'where countries contains "XX"'),  # no label: the code
+]
+
+
+@pytest.mark.parametrize(("query", "description"), FILTERED, ids=[f[0] for f in FILTERED])
+def test_a_filtered_page_says_its_filters_with_labels(ds, query: str, description: str) -> None:  # type: ignore[no-untyped-def]
+    page = get(ds, f"/{DB}/row_countries{query}").text
+    heading = re.search(r"<h3>\s*\d+ rows?\s+(.*?)\s*</h3>", page, re.S)
+    assert heading is not None
+    assert html.unescape(heading.group(1)) == description
+    title = re.search(r"<title>(.*?)</title>", page, re.S)
+    assert title is not None and html.unescape(title.group(1)).endswith(description)

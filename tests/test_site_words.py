@@ -14,6 +14,7 @@ import re
 import sqlite3
 from html.parser import HTMLParser
 from pathlib import Path
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import pytest
 
@@ -88,6 +89,7 @@ def findings(html: str, codes: dict[str, str], money: set[str]) -> list[str]:
     for text in parser.nodes:
         core = text.strip("()[]{}.,;:·- ")
         words = [w for w in re.findall(r"[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)+", text) if w in codes]
+        words += [w for w in re.findall(r'"([^"]+)"', text) if w in codes]  # a code quoted in a sentence
         # a list of codes as text ("CN,KZ", '["CN", "KZ"]'): every item a code
         items = [item for item in re.split(r"[\s,;\"\[\]]+", core) if item]
         if len(items) > 1 and all(item in codes for item in items):
@@ -124,6 +126,8 @@ CASES = [
     ("a list item that is a code", "<td><ul><li>CN</li></ul></td>", ["code 'CN'"]),
     ("a list of country names", "<td><ul><li>China</li><li>Kazakhstan</li></ul></td>", []),
     ("a word that is no code beside a code", "<td>CN and friends</td>", []),
+    ("a quoted code in a sentence", '<h3>3 rows where country = "CN"</h3>', ["code 'CN'"]),
+    ("a quoted label in a sentence", '<h3>3 rows where country = "China"</h3>', []),
 ]
 
 
@@ -176,6 +180,18 @@ def page_paths(ds, db: str, kind: str) -> list[str]:  # type: ignore[no-untyped-
                 for name in top for field in resources[name]["fields"] if field.get("labels")] + [
             f"/{db}/{view}?_facet={column}" for view, fields in views.items()
             for column, field in fields.items() if field.get("labels")]
+    if kind == "filtered":  # each facet's first value chosen: the page says its filter
+        found = []
+        for path in page_paths(ds, db, "facet"):
+            table, query = path.split("?", 1)
+            data = asyncio.run(ds.client.get(f"{table}.json?{query}&_size=0")).json()
+            column = query.split("=", 1)[1]
+            for facet in data["facet_results"].values():
+                if facet["name"] == column and facet["results"]:
+                    chosen = urlsplit(facet["results"][0]["toggle_url"])
+                    args = [(k, v) for k, v in parse_qsl(chosen.query, keep_blank_values=True) if k != "_size"]
+                    found.append(f"{chosen.path.removesuffix('.json')}?{urlencode(args)}")
+        return found
     if kind == "record":
         return [f"/{db}/{name}/{record}" for name in top for record in ids(ds, db, name)[:12]] + [
             f"/{db}/projects/{record}" for record in ids(ds, db, "figure_disagreements", "project_id_a") if record]
@@ -191,7 +207,7 @@ def page_paths(ds, db: str, kind: str) -> list[str]:  # type: ignore[no-untyped-
     raise AssertionError(kind)
 
 
-KINDS = ["home", "table", "view", "facet", "record", "question page", "canned query", "search"]
+KINDS = ["home", "table", "view", "facet", "filtered", "record", "question page", "canned query", "search"]
 
 
 @pytest.mark.parametrize("kind", KINDS)

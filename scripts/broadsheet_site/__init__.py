@@ -102,6 +102,7 @@ def render_cell(row, value, column, table, database, datasette):  # type: ignore
 @hookimpl
 def prepare_jinja2_environment(env, datasette):  # type: ignore[no-untyped-def]
     env.filters["bs_rows"] = cells.rows_html  # a table page's rows in one pass (templates/_table.html)
+    env.filters["bs_labelled"] = values.labelled  # a filtered table's description with labels, not codes
 
 
 @hookimpl
@@ -118,6 +119,8 @@ def extra_template_vars(template, database, table, view_name, request, datasette
                                                                   datasette.absolute_url(request, "/"))
         elif view_name == "table" and request is not None:
             found["url_csv"] = public.csv_link(request)
+            found["bs_filter_labels"] = values.filter_labels(
+                datasette, database, table, [(k, v) for k in request.args for v in request.args.getlist(k)])
         elif view_name == "row" and request is not None and "pks" in request.url_vars:
             found["bs_record"] = await record.record(datasette, database, table, request.url_vars["pks"])
             if found["bs_record"]:
