@@ -140,6 +140,7 @@ DEFERRED = {
     "dateutil": "frictionless' `format: any` dates; imported only for a schema with one",
     "frictionless": "0.35 s to import; a warm validate run never needs it",
     "datasette": "only `broadsheet serve` needs it",
+    "uvicorn": "only the workers of `broadsheet serve --processes N` need it (their HTTP protocol)",
     "multiprocessing": "~50 ms to import; most runs stay in one process",
 }
 
