@@ -53,16 +53,26 @@ def field_type(values: list[Any]) -> str:
     return "string"
 
 
-def view_entry(name: str, sql: str, header: list[str], rows: list[tuple[Any, ...]], path: str,
+def view_entry(package: PackageSpec, name: str, header: list[str], rows: list[tuple[Any, ...]], path: str,
                data: bytes) -> dict[str, Any]:
-    """A derived view as a resource of the package: its CSV, its fields (types from the rows) and the
-    descriptions its SQL file's leading comment gives (broadsheet.viewdoc)."""
-    doc = view_doc(sql)
+    """A derived view as a resource of the package: its CSV, its fields (types from the rows) and what its SQL
+    file's leading comment gives (broadsheet.viewdoc): each column's title and description, and from its marks
+    the `categories` (value and label) of the schema field its codes come from and the column naming its
+    currency (`x-currency-field`), as a table's field carries them."""
+    doc = view_doc(package.views[name])
     fields = []
     for position, column in enumerate(header):
         described: dict[str, Any] = {"name": column, "type": field_type([row[position] for row in rows])}
+        if doc.titles.get(column):
+            described["title"] = doc.titles[column]
         if doc.columns.get(column):
             described["description"] = doc.columns[column]
+        marks = doc.shown.get(column) or {}
+        labels = coded_labels(package, marks.get("values", ""))
+        if labels:
+            described["categories"] = [{"value": code, "label": label} for code, label in labels.items()]
+        if marks.get("currency_field"):
+            described["x-currency-field"] = marks["currency_field"]
         fields.append(described)
     entry: dict[str, Any] = {"name": name, "path": path, "profile": "tabular-data-resource",
                              "title": name.replace("_", " ").capitalize() + " (derived)"}
@@ -71,3 +81,12 @@ def view_entry(name: str, sql: str, header: list[str], rows: list[tuple[Any, ...
     entry.update({"format": "csv", "mediatype": "text/csv", "encoding": "utf-8", "bytes": len(data),
                   "hash": f"sha256:{sha256(data)}", "schema": {"fields": fields}})
     return entry
+
+
+def coded_labels(package: PackageSpec, target: str) -> dict[str, str]:
+    """The labels of the codes of `resource.field` (a view column's `[values: …]` mark); none when it names no
+    coded field."""
+    resource, _, name = target.partition(".")
+    spec = package.resources.get(resource)
+    field = spec.field_map.get(name) if spec is not None else None
+    return field.labels if field is not None else {}

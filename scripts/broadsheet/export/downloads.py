@@ -77,7 +77,7 @@ class Downloads:
         """The committed datapackage.json with each view as a resource of the zip (its CSV under views/)."""
         described = json.loads(self.descriptor)
         described["resources"] = [*(described.get("resources") or []), *(
-            descriptor.view_entry(view, self.package.views[view], header, rows, f"views/{view}.csv",
+            descriptor.view_entry(self.package, view, header, rows, f"views/{view}.csv",
                                   entries[f"views/{view}.csv"])
             for view, (header, rows) in sorted(views.items()))]
         return dumps(described).encode("utf-8")
