@@ -18,8 +18,10 @@ then the curator's sequence on a fresh copy of the same package (no cache, no ou
   build → edit one record → build → build again (nothing changed) → build --check
 and, in a section of its own (Formats), cold validate of a package whose plants carry a uri, an email and a uuid
 field declared with `format:` against the same record files declared without it (issue 11: ≤ 1.2×).
-and the peak memory of each command: the largest sum of resident memory over the command's process tree
-(sampled from /proc every 20 ms), which counts the parallel workers together.
+and the peak memory of each command: the largest sum over the command's process tree (sampled from /proc every
+20 ms) of each process's proportional set size (PSS: its private pages plus its share of the pages it shares),
+which counts the parallel workers together and every physical page once. (Resident sizes would count the pages a
+forked worker shares with its parent twice; the largest resident sum is printed beside it.)
 Every command is a fresh process, as curators and CI run it. It is not part of the pass/fail tests.
 """
 
@@ -56,8 +58,9 @@ FULL_UP_TO = 10_000
 @dataclass
 class Measure:
     seconds: float
-    peak_mb: float
+    peak_mb: float  # proportional set size (PSS)
     returncode: int
+    peak_rss_mb: float = 0.0
 
 
 @dataclass
@@ -68,39 +71,53 @@ class Row:
 
 
 def tree_rss_kb(pid: int) -> int:
-    """Resident memory of a process and all its descendants, in kB."""
-    total, todo = 0, [pid]
-    while todo:
-        current = todo.pop()
+    """Resident memory of a process and all its descendants, in kB (a page shared by two counted twice)."""
+    return _tree_sum_kb(pid, "status", "VmRSS:")
+
+
+def tree_pss_kb(pid: int) -> int:
+    """Proportional set size of a process and all its descendants, in kB (each shared page counted once)."""
+    return _tree_sum_kb(pid, "smaps_rollup", "Pss:")
+
+
+def _tree_sum_kb(pid: int, name: str, key: str) -> int:
+    """The sum of one kB figure of /proc/<pid>/<name> over a process tree."""
+    total = 0
+    for current in tree(pid):
         try:
-            with open(f"/proc/{current}/status", encoding="ascii", errors="replace") as status:
-                for line in status:
-                    if line.startswith("VmRSS:"):
-                        total += int(line.split()[1])
-                        break
-            for task in os.listdir(f"/proc/{current}/task"):
-                with open(f"/proc/{current}/task/{task}/children", encoding="ascii") as children:
-                    todo += [int(child) for child in children.read().split()]
+            with open(f"/proc/{current}/{name}", encoding="ascii", errors="replace") as figures:
+                total += next((int(line.split()[1]) for line in figures if line.startswith(key)), 0)
         except (OSError, ValueError):
             continue
     return total
 
 
-def tree_cpu_seconds(pid: int) -> float:
-    """CPU time (user + system) used so far by a process and all its living descendants, from /proc."""
-    ticks, total, todo = os.sysconf("SC_CLK_TCK"), 0, [pid]
+def tree(pid: int) -> list[int]:
+    """A process and all its living descendants."""
+    found, todo = [], [pid]
     while todo:
         current = todo.pop()
+        found.append(current)
+        try:
+            for task in os.listdir(f"/proc/{current}/task"):
+                with open(f"/proc/{current}/task/{task}/children", encoding="ascii") as children:
+                    todo += [int(child) for child in children.read().split()]
+        except (OSError, ValueError):
+            continue
+    return found
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) used so far by a process and all its living descendants, from /proc."""
+    total = 0
+    for current in tree(pid):
         try:
             with open(f"/proc/{current}/stat", encoding="ascii", errors="replace") as stat:
                 fields = stat.read().rsplit(")", 1)[1].split()
             total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of proc(5))
-            for task in os.listdir(f"/proc/{current}/task"):
-                with open(f"/proc/{current}/task/{task}/children", encoding="ascii") as children:
-                    todo += [int(child) for child in children.read().split()]
         except (OSError, ValueError, IndexError):
             continue
-    return total / ticks
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def measure(command: list[str], repeat: int = 1, prepare=None) -> Measure:  # type: ignore[no-untyped-def]
@@ -111,10 +128,10 @@ def measure(command: list[str], repeat: int = 1, prepare=None) -> Measure:  # ty
             prepare()
         started = time.perf_counter()
         process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        peak = 0
+        peak = peak_rss = 0
         deadline = started + TIMEOUT
         while process.poll() is None and time.perf_counter() < deadline:
-            peak = max(peak, tree_rss_kb(process.pid))
+            peak, peak_rss = max(peak, tree_pss_kb(process.pid)), max(peak_rss, tree_rss_kb(process.pid))
             time.sleep(0.02)
         if process.poll() is None:
             process.kill()
@@ -123,9 +140,10 @@ def measure(command: list[str], repeat: int = 1, prepare=None) -> Measure:  # ty
         if process.returncode != 0:
             sys.stderr.write(f"{' '.join(command)} exited {process.returncode}: "
                              f"{process.stderr.read().decode(errors='replace')[-2000:]}\n")
-        result = Measure(elapsed, peak * 1024 / 1e6, process.returncode)  # kB (KiB) -> MB
+        result = Measure(elapsed, peak * 1024 / 1e6, process.returncode, peak_rss * 1024 / 1e6)  # kB -> MB
         if best is None or result.seconds < best.seconds:
-            best = Measure(result.seconds, max(result.peak_mb, best.peak_mb if best else 0), result.returncode)
+            best = Measure(result.seconds, max(result.peak_mb, best.peak_mb if best else 0), result.returncode,
+                           max(result.peak_rss_mb, best.peak_rss_mb if best else 0))
     assert best is not None
     return best
 
@@ -326,7 +344,8 @@ def verdicts(rows: list[Row], help_s: float) -> list[str]:
     line("cold validate 100k ≤ 20 s", hundred and hundred["cold"].seconds <= 20,
          f"{hundred['cold'].seconds:.1f} s" if hundred else "—")
     line("peak memory of cold validate, 100k ≤ 1 GB", hundred and hundred["cold"].peak_mb <= 1000,
-         f"{hundred['cold'].peak_mb:.0f} MB" if hundred else "—")
+         f"{hundred['cold'].peak_mb:.0f} MB PSS ({hundred['cold'].peak_rss_mb:.0f} MB resident summed)"
+         if hundred else "—")
     build = hundred if hundred and "build" in hundred else None
     line("cold build 100k ≤ 2× cold validate", build and build["build"].seconds <= 2 * build["cold"].seconds,
          f"{build['build'].seconds / build['cold'].seconds:.2f}×" if build else "—")
@@ -393,8 +412,9 @@ def write_markdown(rows: list[Row], report: list[str], verdict: list[str], help_
         "| machine | |", "|---|---|", *[f"| {k} | {v} |" for k, v in facts.items()],
         f"| load average (1, 5, 15 min) before / after | {load_before} / {load_after} |", "",
         "Times are wall-clock seconds of a fresh `broadsheet` process (best of "
-        f"{args.repeat} below 100k records, one run at 100k); peak MB is the largest resident memory of the "
-        "process tree (workers included), in MB of 10^6 bytes. The machine is shared: other work raises the "
+        f"{args.repeat} below 100k records, one run at 100k); peak MB is the largest proportional set size "
+        "(PSS) summed over the process tree (workers included; a page shared by forked processes counted once), in "
+        "MB of 10^6 bytes. The machine is shared: other work raises the "
         "load average and the times, the reference included.", "",
         *report, "", "## Targets (issue 7)", "", *verdict, "",
         "## Formats (issue 11)", "", "Cold validate of the same record files, their plants' homepage, contact_email "

@@ -414,8 +414,8 @@ class Server:
             self.process.wait(timeout=10)
 
 
-HOOKS = ["asgi_wrapper", "extra_template_vars", "handle_exception", "prepare_connection", "register_routes",
-         "render_cell", "startup"]
+HOOKS = ["asgi_wrapper", "extra_template_vars", "handle_exception", "prepare_connection",
+         "prepare_jinja2_environment", "register_routes", "render_cell", "startup"]
 
 
 @pytest.mark.parametrize("first", ["broadsheet_site", "broadsheet_site.security", "broadsheet_site.config",

@@ -166,7 +166,7 @@ def _validate_package(layout: Layout, package: PackageSpec, cache: Cache | None,
                                        answer.problems, answer.stats, cache.started, cache.racy_window_ns)
 
             incremental.forget(layout.cache_dir)  # now: the index must not answer for files read before
-            later.run_after(layout.cache_dir, leave)
+            later.run_after(layout.cache_dir, leave, keep=tables)
     return package, answer, tables
 
 

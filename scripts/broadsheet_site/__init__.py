@@ -15,6 +15,7 @@ This module holds the hooks and nothing else: each one hands over to the module 
     facets     facets on a selection's first page only
     builds     one build per process, switched whole when `broadsheet build` commits a new one
     cache      a bounded in-process cache of whole responses
+    cells      a page's cells, worked out once per table; a table page's rows in one pass
     security   headers, redirects, SQLite limits and error pages for a public site
     templates/, static/   the pages' templates and stylesheet (package data)
 
@@ -65,12 +66,15 @@ def asgi_wrapper(datasette):  # type: ignore[no-untyped-def]
 
 
 def with_path(app):  # type: ignore[no-untyped-def]
-    """An ASGI app that notes the request's path for render_cell (values.REQUEST_PATH) while it answers."""
+    """An ASGI app that notes the request's path for render_cell (values.REQUEST_PATH) while it answers, and
+    gives it a fresh memo of what its cells need (cells.PAGE)."""
     async def wrapped(scope, receive, send):  # type: ignore[no-untyped-def]
         token = values.REQUEST_PATH.set((scope.get("path") or "") if scope["type"] == "http" else "")
+        page = cells.PAGE.set({})
         try:
             await app(scope, receive, send)
         finally:
+            cells.PAGE.reset(page)
             values.REQUEST_PATH.reset(token)
 
     return wrapped
@@ -91,14 +95,13 @@ def register_routes(datasette):  # type: ignore[no-untyped-def]
 @hookimpl
 def render_cell(row, value, column, table, database, datasette):  # type: ignore[no-untyped-def]
     """A cell that keys a question page (`links_from` of a page kind) links to it; coded, list, money and
-    address cells are shown as the schema says."""
-    href = pages.linked_cell(datasette, table, column, value)
-    if href is None:
-        return values.table_cell(datasette, database, table, column, value, row) if database else None
-    from datasette.utils import markupsafe  # Datasette's own (the plugin imports nothing else)
+    address cells are shown as the schema says (what each column needs is looked up once per table)."""
+    return cells.render(datasette, database, table, column, value, row)
 
-    escape = markupsafe.escape
-    return markupsafe.Markup(f'<a href="{escape(href)}">{escape(value)}</a>')
+
+@hookimpl
+def prepare_jinja2_environment(env, datasette):  # type: ignore[no-untyped-def]
+    env.filters["bs_rows"] = cells.rows_html  # a table page's rows in one pass (templates/_table.html)
 
 
 @hookimpl
@@ -141,6 +144,7 @@ def handle_exception(datasette, request, exception):  # type: ignore[no-untyped-
 from broadsheet_site import (  # noqa: E402
     builds,
     cache,
+    cells,
     config,
     downloads,
     facets,

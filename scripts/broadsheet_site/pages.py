@@ -73,17 +73,6 @@ def pages_of_resource(datasette, resource: str, record_id: Any) -> list[dict[str
             for name, spec in page_kinds(datasette).items() if spec.get("resource") == resource]
 
 
-def linked_cell(datasette, table: str | None, column: str, value: Any) -> str | None:  # type: ignore[no-untyped-def]
-    """The page a table cell links to, when a page kind declares `links_from: {table: column}`."""
-    if value in (None, "") or not table:
-        return None
-    for name, spec in page_kinds(datasette).items():
-        columns = (spec.get("links_from") or {}).get(table) or []
-        if column in ([columns] if isinstance(columns, str) else columns):
-            return page_href(datasette, name, value)
-    return None
-
-
 async def page(datasette, request) -> Response:  # type: ignore[no-untyped-def]
     kinds = page_kinds(datasette)
     path, key = request.url_vars["bs_page"], tilde_decode(request.url_vars["bs_key"])

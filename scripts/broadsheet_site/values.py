@@ -64,6 +64,11 @@ def table_cell(datasette, database: str, table: str | None, column: str, value: 
     field = fields.get(column)
     if field is None or value is None or value == "":
         return None
+    return field_cell(field, value, row)
+
+
+def field_cell(field: dict[str, Any], value: Any, row: Any) -> Markup | None:
+    """`table_cell` for a value (not empty) of a column whose field is known."""
     value_shown = shown(field, value, row)
     if "list_items" in value_shown:
         return Markup('<ul class="bs-items">' + "".join(f"<li>{html_escape(item)}</li>"
