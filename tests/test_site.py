@@ -139,7 +139,7 @@ PAGES = [
                 "Creative Commons Attribution 4.0", "Museums by kind"]),
     (f"/{DB}", 200, ["museums", "cities"]),
     (f"/{DB}/museums", 200, ["Louvre", "Central State Museum", "Yearly budget in euros. Unit: EUR."]),
-    (f"/{DB}/museums?kind=art", 200, ["Louvre", "1 row where kind = &#34;art&#34; sorted by Name en"]),
+    (f"/{DB}/museums?kind=art", 200, ["Louvre", "1 row where Kind = &#34;art&#34; sorted by Name en"]),
     (f"/{DB}/museum_names", 200, ["卢浮宫", "Центральный государственный музей"]),
     (f"/{DB}/museums/louvre", 200, ["Louvre", "卢浮宫", "Musée du Louvre", "A guide to museums", "page 4",
                                     'href="https://example.org/guide"', f'href="/{DB}/cities/paris"',

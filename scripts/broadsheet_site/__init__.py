@@ -113,7 +113,7 @@ def extra_template_vars(template, database, table, view_name, request, datasette
         found: dict[str, Any] = {"bs_search_href": "/-/search", "bs_feed_href": "/-/changes.atom",
                                  "bs_crumb_titles": titles.crumb_titles(datasette, database, table),
                                  "bs_column_titles": column_titles, "bs_title": titles.titler(column_titles),
-                                 "bs_css_string": titles.css_string,
+                                 "bs_css_string": titles.css_string, "bs_described": titles.described,
                                  "bs_value_labels": values.value_labels(datasette, database, table)}
         if view_name == "index":
             found["bs_home"] = await home.home(datasette)

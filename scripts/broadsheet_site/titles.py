@@ -38,6 +38,23 @@ def titler(titles: dict[str, str]) -> Callable[[str], str]:
     return title
 
 
+def described(human: str, filters, sort: str | None, sort_desc: str | None, title: Callable[[str], str],
+              labels: dict[str, dict[str, str]]) -> str:
+    """Datasette's words for a selection ("where status = "agreed" sorted by amount_max descending") with every
+    column called by its title and a code compared exactly by its label ("where Latest status = "Agreed" sorted
+    by Largest amount descending"): each clause is written again by the filter that wrote it (Datasette 0.65's
+    `Filters`), with the title and the label, and put in its place."""
+    by_key = getattr(filters, "_filters_by_key", {}) if filters is not None else {}
+    for column, lookup, value in filters.selections() if filters is not None else []:
+        kind = by_key.get(lookup)
+        if kind is None:
+            continue
+        shown = (labels.get(column) or {}).get(str(value), value) if lookup == "exact" else value
+        human = human.replace(kind.human_clause(column, value), kind.human_clause(title(column), shown), 1)
+    by = sort or sort_desc
+    return human.replace(f"sorted by {by}", f"sorted by {title(by)}", 1) if by else human
+
+
 CSS_UNSAFE = re.compile(r"[^A-Za-z0-9 ]")
 
 
