@@ -134,11 +134,18 @@ def tilde(value: object) -> str:
 
 
 def next_tokens(target: Path, size: int) -> list[str]:
-    """`_next` tokens of every page of the table in its default order (by its label, then its key)."""
+    """`_next` tokens of every page of the table in the order the site shows it: by its label then its key when
+    the generated metadata sorts it so (`sort`), else by its key (the label of a large table without an index on
+    it is not sorted by: see broadsheet.export.sitemeta.cheap_sorts)."""
     database = sorted((target / "out").glob("*.db"))[0]
+    metadata = json.loads((target / "out" / "metadata.json").read_text(encoding="utf-8"))
+    table = metadata["databases"][database.stem]["tables"].get(TABLE) or {}
     with sqlite3.connect(f"file:{database}?immutable=1", uri=True) as connection:
-        rows = connection.execute(f"select name_en, id from {TABLE} order by name_en, id").fetchall()
-    return [f"{tilde(rows[k - 1][0])},{tilde(rows[k - 1][1])}" for k in range(size, len(rows), size)]
+        if table.get("sort"):
+            rows = connection.execute(f'select "{table["sort"]}", id from {TABLE} order by 1, id').fetchall()
+            return [f"{tilde(rows[k - 1][0])},{tilde(rows[k - 1][1])}" for k in range(size, len(rows), size)]
+        ids = [row[0] for row in connection.execute(f"select id from {TABLE} order by id")]
+    return [tilde(ids[k - 1]) for k in range(size, len(ids), size)]
 
 
 def plan(database: str, target: Path, requests: int, seed: int = 11) -> list[tuple[Kind, str]]:

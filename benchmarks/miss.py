@@ -5,11 +5,12 @@
 Builds the site of benchmarks/generated/<size>/ exactly as `broadsheet serve` does (building out/ first when it is
 missing), as an in-process Datasette with the site's response cache turned off (`response_cache_mb: 0`), and asks
 it for distinct URLs of each kind that benchmarks/load.py draws (the same `plan`). Each URL is asked once to warm
-up, then `--repeat` times; its cost is the best of those (CPU time of the whole process: the event loop and
-Datasette's SQL threads), so other work on a shared machine inflates it as little as possible. Reported per kind:
-the mean, median and largest of the URLs' best costs. `--profile KIND` runs cProfile over every URL of that kind
-and prints the functions with the most cumulative and own time. This is the cost a cache miss adds to the load
-test's queue; it is not a pass/fail test.
+up, then `--repeat` times, each time with the query results the site keeps (broadsheet_site.builds.Answers)
+forgotten, so that every answer asks SQLite everything. Its cost is the best of those (CPU time of the whole
+process: the event loop and Datasette's SQL threads), so other work on a shared machine inflates it as little as
+possible. Reported per kind: the mean, median and largest of the URLs' best costs. `--profile KIND` runs cProfile
+over every URL of that kind and prints the functions with the most cumulative and own time. This is the cost a
+cache miss adds to the load test's queue; it is not a pass/fail test.
 """
 
 from __future__ import annotations
@@ -61,6 +62,15 @@ def urls_by_kind(database: str, target: Path, count: int) -> dict[str, list[str]
     return found
 
 
+def forget_answers(ds) -> None:  # type: ignore[no-untyped-def]
+    """Empty what the site keeps of its databases' query results (broadsheet_site.builds.Answers), so that each
+    answer measured asks SQLite everything, as the first visitor of a page does."""
+    for database in ds.databases.values():
+        answers = getattr(database, "answers", None)
+        if answers is not None:
+            answers.entries.clear()
+
+
 async def cost(ds, path: str, repeat: int) -> tuple[float, float]:  # type: ignore[no-untyped-def]
     """(best CPU ms, best wall ms) of `repeat` answers to `path` after one to warm up."""
     response = await ds.client.get(path)
@@ -68,6 +78,7 @@ async def cost(ds, path: str, repeat: int) -> tuple[float, float]:  # type: igno
         raise SystemExit(f"{path}: HTTP {response.status_code}")
     cpu, wall = [], []
     for _ in range(repeat):
+        forget_answers(ds)
         c0, w0 = time.process_time(), time.perf_counter()
         await ds.client.get(path)
         cpu.append((time.process_time() - c0) * 1000)

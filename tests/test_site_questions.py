@@ -149,7 +149,7 @@ def test_the_overview_has_one_row_per_project_and_facets(flagship) -> None:  # n
     data = get(ds, f"/{db}/project_overview.json?_size=0").json()
     assert data["filtered_table_rows_count"] == projects
     assert set(data["facet_results"]) >= {"status", "sector", "region", "investor_countries"}
-    china = get(ds, f"/{db}/project_overview.json?_shape=array&_size=max&investor_countries__contains=CN").json()
+    china = get(ds, f"/{db}/project_overview.json?_shape=array&_size=max&investor_countries__arraycontains=CN").json()
     assert any(r["project_id"] == "shutu-electronics-plant-semey" for r in china)
 
 
@@ -171,3 +171,24 @@ def test_question_pages_name_no_table_in_the_toolkit() -> None:
         text = path.read_text(encoding="utf-8")
         named = sorted(n for n in names if re.search(rf"[\"']{re.escape(n)}[\"']|\.{re.escape(n)}\b", text))
         assert named == [], path.name
+
+
+def test_the_overview_counts_projects_per_investor_country_by_name(flagship) -> None:  # noqa: F811  # type: ignore[no-untyped-def]
+    """"Chinese deals": the facet on investors' countries counts each country once per project that has an investor
+    from it (a project with Chinese and Kazakh investors counts under both), named as ISO 3166-1 names it."""
+    import json
+
+    import pycountry
+
+    db, ds = flagship
+    rows = get(ds, f"/{db}/project_overview.json?_shape=array&_size=max&_col=investor_countries").json()
+    expected: dict[str, int] = {}
+    for row in rows:
+        for code in json.loads(row["investor_countries"] or "[]"):
+            name = pycountry.countries.get(alpha_2=code).name
+            expected[name] = expected.get(name, 0) + 1
+    assert expected.get("China", 0) > 1
+    page = get(ds, f"/{db}/project_overview").text
+    box = page.split('id="facet-investor_countries"', 1)[1].split("</div>", 1)[0]
+    shown = {html.unescape(label): int(count) for label, count in re.findall(r'<a href="[^"]+">([^<]+)</a> (\d+)', box)}
+    assert shown == expected

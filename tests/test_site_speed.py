@@ -18,8 +18,8 @@ from broadsheet.export import sitemeta
 from broadsheet.layout import Layout
 from broadsheet.package import load_package
 from broadsheet.words import fold
+from broadsheet_site import builds, facets, search
 from broadsheet_site import cache as cache_module
-from broadsheet_site import facets, search
 from test_site import make_site
 
 
@@ -224,3 +224,59 @@ def test_a_search_matching_fewer_says_how_many(crowded) -> None:  # type: ignore
     page = get(crowded, "/-/search?q=" + "Plant 17")
     count = re.search(r"(\d+) records? match <strong>Plant 17</strong>", page.text)
     assert count and 0 < int(count.group(1)) < search.SEARCH_LIMIT
+
+
+# ---------------------------------------------------------------- answers of an immutable build, kept
+
+
+def uncached_site(site: serve.Site, tmp_path: Path):  # type: ignore[no-untyped-def]
+    metadata = json.loads(site.metadata.read_text(encoding="utf-8"))
+    metadata["plugins"]["broadsheet"]["response_cache_mb"] = 0
+    off = tmp_path / "metadata.json"
+    off.write_text(json.dumps(metadata), encoding="utf-8")
+    ds = serve.app(serve.Site(site.database, off, site.overrides))
+    asyncio.run(ds.invoke_startup())
+    return ds
+
+
+@pytest.mark.parametrize("path", ["/museums-fixture/museums?_facet=kind&_facet=free_entry",
+                                  "/museums-fixture/museums.json?_facet=kind", "/museums-fixture/museum_names"])
+def test_a_page_rendered_again_from_kept_answers_is_the_same_page(site: serve.Site, tmp_path: Path,
+                                                                   path: str) -> None:
+    ds = uncached_site(site, tmp_path)
+    database = ds.get_database("museums-fixture")
+    assert isinstance(database, builds.BuildDatabase)  # the site answers from its pinned build
+    first = get(ds, path)
+    hits = database.answers.hits
+    again = get(ds, path)
+    assert first.status_code == again.status_code == 200
+    assert database.answers.hits > hits  # the second rendering asked no query it had asked before
+    timing = re.compile(rb'("query_ms": )[0-9.e-]+|(Queries took )[0-9.]+ms')
+    assert timing.sub(rb"\1\2", again.content) == timing.sub(rb"\1\2", first.content)
+
+
+def test_kept_answers_are_bounded_and_only_plain_parameters_make_a_key() -> None:
+    answers = builds.Answers()
+    for n in range(builds.Answers.MAX_ENTRIES + 1):
+        answers.put(("q", n), builds.Results([(n,)], False, (("n",),)))
+    assert len(answers.entries) == builds.Answers.MAX_ENTRIES and ("q", 0) not in answers.entries
+    answers.put(("big",), builds.Results([(1,)] * (builds.Answers.MAX_ROWS + 1), False, (("n",),)))
+    assert ("big",) not in answers.entries
+    assert builds.Answers.key("select ?", [1], False, None, ()) != builds.Answers.key("select ?", [2], False, None, ())
+    assert builds.Answers.key("select :a", {"a": [1]}, False, None, ()) is None  # a list is no plain value
+    found = answers.get(("q", 5))
+    assert found is not None and found.rows == [(5,)]
+    found.rows.append((6,))  # a caller changing what it was given changes nothing kept
+    assert answers.get(("q", 5)).rows == [(5,)]  # type: ignore[union-attr]
+
+
+def test_an_interrupted_query_is_not_kept(site: serve.Site, tmp_path: Path) -> None:
+    from datasette.database import QueryInterrupted
+
+    ds = uncached_site(site, tmp_path)
+    database = ds.get_database("museums-fixture")
+    slow = "with recursive n(i) as (select 1 union all select i + 1 from n where i < 100000000) select count(*) from n"
+    for _ in range(2):
+        with pytest.raises(QueryInterrupted):
+            asyncio.run(database.execute(slow, custom_time_limit=20))
+    assert not [key for key in database.answers.entries if key[0] == slow]

@@ -14,6 +14,7 @@ import re
 import sqlite3
 from html.parser import HTMLParser
 from pathlib import Path
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import pytest
 
@@ -88,6 +89,11 @@ def findings(html: str, codes: dict[str, str], money: set[str]) -> list[str]:
     for text in parser.nodes:
         core = text.strip("()[]{}.,;:·- ")
         words = [w for w in re.findall(r"[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)+", text) if w in codes]
+        words += [w for w in re.findall(r'"([^"]+)"', text) if w in codes]  # a code quoted in a sentence
+        # a list of codes as text ("CN,KZ", '["CN", "KZ"]'): every item a code
+        items = [item for item in re.split(r"[\s,;\"\[\]]+", core) if item]
+        if len(items) > 1 and all(item in codes for item in items):
+            words = words or items
         if core in codes or words:
             found.append(f"code {core if core in codes else words[0]!r} ({codes.get(core) or codes[words[0]]}) "
                          f"in {text[:80]!r}")
@@ -114,6 +120,14 @@ CASES = [
     ("a grouped count", "<td>300,000</td>", []),
     ("a headline in millions", "<p>USD 55 m of USD 1,568 m itemised</p>", []),
     ("a date", "<td>2025-05-21</td>", []),
+    ("a country code", "<td>CN</td>", ["code 'CN'"]),
+    ("a list of country codes", "<td>CN,KZ</td>", ["code 'CN'"]),
+    ("a JSON list of country codes", '<td>["KZ", "CN"]</td>', ["code 'KZ'"]),
+    ("a list item that is a code", "<td><ul><li>CN</li></ul></td>", ["code 'CN'"]),
+    ("a list of country names", "<td><ul><li>China</li><li>Kazakhstan</li></ul></td>", []),
+    ("a word that is no code beside a code", "<td>CN and friends</td>", []),
+    ("a quoted code in a sentence", '<h3>3 rows where country = "CN"</h3>', ["code 'CN'"]),
+    ("a quoted label in a sentence", '<h3>3 rows where country = "China"</h3>', []),
 ]
 
 
@@ -160,9 +174,24 @@ def page_paths(ds, db: str, kind: str) -> list[str]:  # type: ignore[no-untyped-
         return [f"/{db}/{name}" for name in sorted(resources)]
     if kind == "view":
         return [f"/{db}/{name}" for name in conf.get("views") or []]
-    if kind == "facet":
-        return [f"/{db}/{name}?_facet={field['name']}" for name in top for field in resources[name]["fields"]
-                if field.get("labels") and field.get("type") != "array"]
+    if kind == "facet":  # every labelled field and marked view column; a list is counted by item
+        views = config(ds).get("view_fields") or {}
+        return [f"/{db}/{name}?_facet{'_array' if field.get('type') == 'array' else ''}={field['name']}"
+                for name in top for field in resources[name]["fields"] if field.get("labels")] + [
+            f"/{db}/{view}?_facet={column}" for view, fields in views.items()
+            for column, field in fields.items() if field.get("labels")]
+    if kind == "filtered":  # each facet's first value chosen: the page says its filter
+        found = []
+        for path in page_paths(ds, db, "facet"):
+            table, query = path.split("?", 1)
+            data = asyncio.run(ds.client.get(f"{table}.json?{query}&_size=0")).json()
+            column = query.split("=", 1)[1]
+            for facet in data["facet_results"].values():
+                if facet["name"] == column and facet["results"]:
+                    chosen = urlsplit(facet["results"][0]["toggle_url"])
+                    args = [(k, v) for k, v in parse_qsl(chosen.query, keep_blank_values=True) if k != "_size"]
+                    found.append(f"{chosen.path.removesuffix('.json')}?{urlencode(args)}")
+        return found
     if kind == "record":
         return [f"/{db}/{name}/{record}" for name in top for record in ids(ds, db, name)[:12]] + [
             f"/{db}/projects/{record}" for record in ids(ds, db, "figure_disagreements", "project_id_a") if record]
@@ -178,7 +207,7 @@ def page_paths(ds, db: str, kind: str) -> list[str]:  # type: ignore[no-untyped-
     raise AssertionError(kind)
 
 
-KINDS = ["home", "table", "view", "facet", "record", "question page", "canned query", "search"]
+KINDS = ["home", "table", "view", "facet", "filtered", "record", "question page", "canned query", "search"]
 
 
 @pytest.mark.parametrize("kind", KINDS)

@@ -39,6 +39,18 @@ SHOWN = [
     ("both marks", "-- Columns:\n--   a: A. [values: t.f] [currency: c]\nSELECT 1", {"a": "A."},
      {"a": {"values": "t.f", "currency_field": "c"}}),
     ("brackets that are no mark", "-- Columns:\n--   a: A [sic].\nSELECT 1", {"a": "A [sic]."}, {}),
+    ("a list of codes", "-- Columns:\n--   c: Countries. [values: orgs.country, list]\nSELECT 1", {"c": "Countries."},
+     {"c": {"values": "orgs.country", "type": "array"}}),
+    ("a list of codes, spaced", "-- Columns:\n--   c: C. [values: t.f ,  list]\nSELECT 1", {"c": "C."},
+     {"c": {"values": "t.f", "type": "array"}}),
+    ("a list mark on a continued line", "-- Columns:\n--   c: Countries,\n--     [values: t.f, list]\nSELECT 1",
+     {"c": "Countries,"}, {"c": {"values": "t.f", "type": "array"}}),
+    ("a list of plain values", "-- Columns:\n--   n: Names. [list]\nSELECT 1", {"n": "Names."},
+     {"n": {"type": "array"}}),
+    ("money is never a list", "-- Columns:\n--   a: A. [currency: c, list]\nSELECT 1",
+     {"a": "A. [currency: c, list]"}, {}),
+    ("another word after the field", "-- Columns:\n--   c: C. [values: t.f, lists]\nSELECT 1",
+     {"c": "C. [values: t.f, lists]"}, {}),
 ]
 
 

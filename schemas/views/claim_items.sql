@@ -16,7 +16,9 @@
 --   agreement (Agreement): The agreement's title in English.
 --   parties (Parties): Its parties other than the host territory (for a project linked directly: its investors),
 --     separated by semicolons.
---   party_countries (Parties' countries): Those parties' countries as two-letter codes, when known.
+--   party_countries (Parties' countries): Those parties' countries, when known: a JSON list of two-letter ISO 3166-1
+--     codes.
+--     [values: organizations.country, list]
 --   claim_link (Link to the claim): How sure the link to the claim is: confirmed, probable or possible.
 --     [values: agreements_announcements.confidence]
 --   project_id (Project ID): A project the agreement covers (empty when it covers none).
@@ -67,7 +69,8 @@ direct AS (
   JOIN ann AS x ON x.id = pa.announcement_id
 ),
 backers AS (
-  SELECT po.project_id, GROUP_CONCAT(DISTINCT o.name_en) AS parties, GROUP_CONCAT(DISTINCT o.country) AS countries
+  SELECT po.project_id, GROUP_CONCAT(DISTINCT o.name_en) AS parties,
+    NULLIF(json_group_array(DISTINCT o.country) FILTER (WHERE o.country IS NOT NULL), '[]') AS countries
   FROM projects_organizations AS po
   JOIN organizations AS o ON o.id = po.organization_id
   WHERE po.role = 'investor'
@@ -76,7 +79,7 @@ backers AS (
 parties AS (
   SELECT pa.agreement_id,
     GROUP_CONCAT(COALESCE(o.name_en, pl.name_en, pa.description), '; ') AS parties,
-    GROUP_CONCAT(DISTINCT o.country) AS party_countries
+    NULLIF(json_group_array(DISTINCT o.country) FILTER (WHERE o.country IS NOT NULL), '[]') AS party_countries
   FROM agreements_parties AS pa
   LEFT JOIN organizations AS o ON o.id = pa.organization_id
   LEFT JOIN places AS pl ON pl.id = pa.place_id

@@ -13,9 +13,11 @@
 --   region_id (Region ID): The region (first-level unit) the place lies in, or is.
 --   region (Region): That region's English name.
 --   country (Country): The two-letter ISO 3166-1 code of the country of that region (or place).
+--     [values: places.country]
 --   investors (Investors): Organizations named as investors (else as developers or proposers), comma-separated.
---   investor_countries (Investors' countries): Their countries as two-letter codes, comma-separated; empty when not
---     known.
+--   investor_countries (Investors' countries): Their countries, a JSON list of two-letter ISO 3166-1 codes; empty when
+--     not known.
+--     [values: organizations.country, list]
 --   status (Latest status): The latest status from the project's whole linked story (view project_story_status).
 --     [values: projects_status_history.status]
 --   status_date (Status as of): When that status held.
@@ -49,7 +51,7 @@ backers AS (
 investors AS (
   SELECT b.project_id,
     GROUP_CONCAT(DISTINCT b.name_en) AS investors,
-    GROUP_CONCAT(DISTINCT b.country) AS investor_countries
+    NULLIF(json_group_array(DISTINCT b.country) FILTER (WHERE b.country IS NOT NULL), '[]') AS investor_countries
   FROM backers AS b
   WHERE b.tier = (SELECT MIN(x.tier) FROM backers AS x WHERE x.project_id = b.project_id)
   GROUP BY b.project_id

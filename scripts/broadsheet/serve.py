@@ -117,6 +117,12 @@ def setting_text(value: int | bool) -> str:
     return ("on" if value else "off") if isinstance(value, bool) else str(value)
 
 
+# How long uvicorn's parent waits for a worker to answer its health check before it kills and replaces it. Its
+# default (5 s) kills workers that are only busy: a worker building its search index at start-up (seconds of CPU
+# at 100k records, in long C calls that hold the GIL its health-check thread needs) on a machine at load 8 missed
+# it again and again, and each replacement started the index over (measured: two workers killed before one
+# answered). A worker that stays silent this long is hung.
+WORKER_HEALTHCHECK_SECONDS = 60
 SITE_ENV = "BROADSHEET_SITE"  # how `command(..., processes=N)` tells each worker process which site to build
 
 
@@ -137,7 +143,7 @@ def command(site: Site, host: str = "127.0.0.1", port: int = 8001,
     if processes > 1:
         return [sys.executable, "-m", "uvicorn", "broadsheet.serve:worker_app", "--factory",
                 "--workers", str(processes), "--host", host, "--port", str(port), "--lifespan", "on",
-                "--log-level", "info"]
+                "--timeout-worker-healthcheck", str(WORKER_HEALTHCHECK_SECONDS), "--log-level", "info"]
     args = [sys.executable, "-m", "datasette", "serve", "-i", str(site.database),
             "--metadata", str(site.metadata),
             "--static", f"static:{static_dir()}",

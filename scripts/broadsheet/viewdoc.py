@@ -7,6 +7,7 @@
     --   other_column: …
     --   status (Latest status): The latest status. [values: some_resource.status]
     --   amount (Amount): The amount. [currency: currency]
+    --   countries (Countries): Their countries. [values: some_resource.country, list]
 
 Everything before `Columns:` is the description; the column lines give each column's description. A column's
 title, the header a reader sees on the site and the field's `title` in the downloaded package, stands in
@@ -16,14 +17,17 @@ the marks at the end of a description that may run over several lines. A title h
 without one is shown with a title made from its name (broadsheet.display.readable_name).
 
 A column's description may end in marks saying how its values are shown: `[values: resource.field]` (the codes
-of that schema field, shown with its `categories` labels) and `[currency: column]` (money, in the currency that
-column of the same row names, like a field's `x-currency-field`); the marks are not part of the description.
-The view's resource in the package (fields, their types from the rows, these titles and descriptions) and the
-site's column headers and descriptions are made from it.
+of that schema field, shown with its `categories` labels), `[values: resource.field, list]` (a JSON array of
+such codes, as SQLite's json_group_array makes it: each item shown with its label, counted one by one in
+facets), `[list]` (a JSON array of plain values) and `[currency: column]` (money, in the currency that column of
+the same row names, like a field's `x-currency-field`); the marks are not part of the description. The view's
+resource in the package (fields, their types from the rows or `array` for a list, these titles and
+descriptions, the categories of the named field) and the site's column headers and descriptions are made from
+it.
 
 What cannot be read is listed in `ViewDoc.faults` (line and column in the SQL text, and what is wrong): a title
-not closed or empty, a mark of a known kind (`[values:`, `[currency:`) that does not parse, a column described
-twice. broadsheet.package refuses a view whose documentation has a fault."""
+not closed or empty, a mark of a known kind (`[values:`, `[currency:`) that does not read as its form, a column
+described twice. broadsheet.package refuses a view whose documentation has a fault."""
 
 from __future__ import annotations
 
@@ -34,7 +38,8 @@ COLUMNS_MARK = "columns:"
 COLUMN_LINE = re.compile(r"^(\s*)([a-z_][a-z0-9_]*)(?:\s*\(([^()]*)\))?:(?:\s+(.*))?$")
 # A line that starts like a column with a title, whether or not the rest parses
 TITLED_START = re.compile(r"^(\s*)([a-z_][a-z0-9_]*)\s*\(")
-SHOWN_MARK = re.compile(r"\s*\[(values|currency):\s*([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)?)\]")
+NAME = r"[A-Za-z_][A-Za-z0-9_]*"
+SHOWN_MARK = re.compile(rf"\s*\[(?:values:\s*({NAME}(?:\.{NAME})?)(\s*,\s*list)?|currency:\s*({NAME})|(list))\]")
 # The start of a mark of a known kind: what SHOWN_MARK does not take of it is a fault
 MARK_START = re.compile(r"\[(values|currency):")
 MARK_FORMS = ("[values: resource.field]", "[currency: column]")
@@ -54,7 +59,8 @@ class Fault:
 class ViewDoc:
     description: str
     columns: dict[str, str] = field(default_factory=dict)
-    # column → {"values": "resource.field"} and/or {"currency_field": "column"}: how its values are shown
+    # column → {"values": "resource.field"}, {"currency_field": "column"}, {"type": "array"} (a JSON array; with
+    # `values`, of that field's codes): how its values are shown
     shown: dict[str, dict[str, str]] = field(default_factory=dict)
     # column → its title, for the columns that give one
     titles: dict[str, str] = field(default_factory=dict)
@@ -113,12 +119,24 @@ def view_doc(sql: str) -> ViewDoc:
         elif current and text.strip():
             columns[current] = f"{columns[current]} {text.strip()}"
         faults += _mark_faults(number, offset, text)
-    # `[values: …]` keeps its word as the key; `[currency: …]` becomes `currency_field`, as in the structure
-    shown = {name: {kind if kind == "values" else f"{kind}_field": target for kind, target in SHOWN_MARK.findall(text)}
-             for name, text in columns.items()}
+    shown = {name: column_marks(text) for name, text in columns.items()}
     return ViewDoc(" ".join(text.strip() for _n, _o, text in head if text.strip()),
                    {name: SHOWN_MARK.sub("", text).strip() for name, text in columns.items()},
                    {name: marks for name, marks in shown.items() if marks}, titles, faults)
+
+
+def column_marks(text: str) -> dict[str, str]:
+    """A column's marks: `[values: …]` keeps its word as the key, `[currency: …]` becomes `currency_field` (as in
+    the structure), `, list` or `[list]` says the column holds a JSON array (`type: array`)."""
+    found: dict[str, str] = {}
+    for values, listed, currency, alone in SHOWN_MARK.findall(text):
+        if values:
+            found["values"] = values
+        if currency:
+            found["currency_field"] = currency
+        if listed or alone:
+            found["type"] = "array"
+    return found
 
 
 def _mark_faults(number: int, offset: int, text: str) -> list[Fault]:
@@ -127,9 +145,9 @@ def _mark_faults(number: int, offset: int, text: str) -> list[Fault]:
     faults = []
     for start in MARK_START.finditer(text):
         whole = SHOWN_MARK.match(text, start.start())
-        if whole is not None and ("." in whole.group(2)) == (start.group(1) == "values"):
+        if whole is not None and (start.group(1) != "values" or "." in whole.group(1)):
             continue
         shown = text[start.start():].split("]")[0] + ("]" if "]" in text[start.start():] else "")
-        form = next(form for form in MARK_FORMS if form.startswith(start.group(0)))
+        form = MARK_FORMS[0] if start.group(1) == "values" else MARK_FORMS[-1]
         faults.append(Fault(number, offset + start.start() + 1, f"the mark {shown} does not read as {form}"))
     return faults

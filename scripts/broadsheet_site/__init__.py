@@ -12,7 +12,7 @@ This module holds the hooks and nothing else: each one hands over to the module 
     downloads  the downloads listing and /-/downloads/
     titles     column and breadcrumb titles for every page
     public     what a public read-only site refuses (methods, introspection, bad parameters); CSV typing
-    facets     facets on a selection's first page only
+    facets     facets on a selection's first page only; on a list column, by item
     builds     one build per process, switched whole when `broadsheet build` commits a new one
     cache      a bounded in-process cache of whole responses
     cells      a page's cells, worked out once per table; a table page's rows in one pass
@@ -59,7 +59,7 @@ def asgi_wrapper(datasette):  # type: ignore[no-untyped-def]
     then what a public site refuses, then the build that answers (switched whole between requests), then the
     response cache (keyed by that build), then the facet rule (which rewrites the request Datasette sees)."""
     def wrap(app):  # type: ignore[no-untyped-def]
-        answering = builds.pinned(datasette, cache.cached(datasette, facets.first_page_facets(app)))
+        answering = builds.pinned(datasette, cache.cached(datasette, facets.first_page_facets(app, datasette)))
         return security.secured(public.screened(datasette, with_path(answering)))
 
     return wrap
@@ -102,6 +102,7 @@ def render_cell(row, value, column, table, database, datasette):  # type: ignore
 @hookimpl
 def prepare_jinja2_environment(env, datasette):  # type: ignore[no-untyped-def]
     env.filters["bs_rows"] = cells.rows_html  # a table page's rows in one pass (templates/_table.html)
+    env.filters["bs_labelled"] = values.labelled  # a filtered table's description with labels, not codes
 
 
 @hookimpl
@@ -122,6 +123,8 @@ def extra_template_vars(template, database, table, view_name, request, datasette
                                                                   datasette.absolute_url(request, "/"))
         elif view_name == "table" and request is not None:
             found["url_csv"] = public.csv_link(request)
+            found["bs_filter_labels"] = values.filter_labels(
+                datasette, database, table, [(k, v) for k in request.args for v in request.args.getlist(k)])
         elif view_name == "row" and request is not None and "pks" in request.url_vars:
             found["bs_record"] = await record.record(datasette, database, table, request.url_vars["pks"])
             if found["bs_record"]:

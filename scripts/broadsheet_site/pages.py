@@ -20,7 +20,9 @@ about (a claim and what it contains, a project's story, …). Each kind has
                  `title`, `link` (a resource whose record the value names), `page` (a page kind the value keys),
                  `unit_column` (a column holding the currency or unit of this amount: money is shown compact
                  with its currency, the exact figure on hover), `field` ("resource.field": shown as that field
-                 is shown on record pages, codes as their labels), `suffix` (a column whose value follows in
+                 is shown on record pages, codes as their labels), `list: true` (the value is a JSON array,
+                 as json_group_array makes it: each item shown, with `field` as that field shows one),
+                 `suffix` (a column whose value follows in
                  brackets), `suffix_field` ("resource.field" whose labels the suffix's codes take), `label` (a
                  column whose value is the text of the link)
         text     for `sentence` and `text`; `empty`: what to say when the query returns no row
@@ -41,6 +43,7 @@ from broadsheet_site import charts
 from broadsheet_site.config import config
 from broadsheet_site.labels import Labels, cell, fmt_number, readable
 from broadsheet_site.values import code_label, money
+from broadsheet_site.values import shown as shown_value
 
 KINDS = ("facts", "list", "sentence", "text", "chart")
 
@@ -165,7 +168,13 @@ def value(labels: Labels, column: dict[str, Any], row: dict[str, Any]) -> dict[s
         shown = {"text": str(raw), "href": page_href(labels.datasette, column["page"], raw)}
     elif column.get("field") and "." in column["field"]:
         resource, field = column["field"].split(".", 1)
-        shown = cell(labels, labels.resources.get(resource) or {}, field, raw)
+        spec = labels.resources.get(resource) or {}
+        if column.get("list"):  # a JSON array of that field's values, each shown as the field shows one
+            spec = {**spec, "references": [], "fields": [{**f, "type": "array"} for f in spec.get("fields") or []
+                                                         if f["name"] == field]}
+        shown = cell(labels, spec, field, raw)
+    elif column.get("list"):
+        shown = shown_value({"type": "array"}, raw, row)
     else:
         kind = "number" if isinstance(raw, int | float) and not isinstance(raw, bool) else None
         shown = {"text": readable(kind, raw)}

@@ -38,19 +38,16 @@ def titler(titles: dict[str, str]) -> Callable[[str], str]:
     return title
 
 
-def described(human: str, filters, sort: str | None, sort_desc: str | None, title: Callable[[str], str],
-              labels: dict[str, dict[str, str]]) -> str:
+def described(human: str, filters, sort: str | None, sort_desc: str | None, title: Callable[[str], str]) -> str:
     """Datasette's words for a selection ("where status = "agreed" sorted by amount_max descending") with every
-    column called by its title and a code compared exactly by its label ("where Latest status = "Agreed" sorted
-    by Largest amount descending"): each clause is written again by the filter that wrote it (Datasette 0.65's
-    `Filters`), with the title and the label, and put in its place."""
+    column called by its title ("where Latest status = "agreed" sorted by Largest amount descending"): each
+    clause is written again, with the title, by the filter that wrote it (Datasette 0.65's `Filters`) and put in
+    its place. (The codes become labels after, by values.labelled.)"""
     by_key = getattr(filters, "_filters_by_key", {}) if filters is not None else {}
     for column, lookup, value in filters.selections() if filters is not None else []:
         kind = by_key.get(lookup)
-        if kind is None:
-            continue
-        shown = (labels.get(column) or {}).get(str(value), value) if lookup == "exact" else value
-        human = human.replace(kind.human_clause(column, value), kind.human_clause(title(column), shown), 1)
+        if kind is not None:
+            human = human.replace(kind.human_clause(column, value), kind.human_clause(title(column), value), 1)
     by = sort or sort_desc
     return human.replace(f"sorted by {by}", f"sorted by {title(by)}", 1) if by else human
 

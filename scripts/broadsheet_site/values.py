@@ -120,6 +120,34 @@ def value_labels(datasette, database: str | None, table: str | None) -> dict[str
     return {f["name"]: f["labels"] for f in fields_of(conf, database, table) if f.get("labels")}
 
 
+def filter_labels(datasette, database: str | None, table: str | None, pairs: list[tuple[str, str]]) -> dict[str, str]:
+    """For a filtered table page: each filter value of a coded column, as Datasette's description of the filters
+    quotes it ('"CN"'), → its label quoted ('"China"'); `column=`, `column__exact=`, `column__arraycontains=`, …"""
+    conf = config(datasette) if database and table else {}
+    labels = {f["name"]: f.get("labels") or {} for f in fields_of(conf, database, table)}
+    found: dict[str, str] = {}
+    for key, value in pairs:
+        if key.startswith("_"):
+            continue
+        column = key.rsplit("__", 1)[0] if "__" in key else key
+        codes = labels.get(column) or {}
+        items = [value]
+        if key.endswith(("__in", "__notin")):  # a JSON list or comma-separated values
+            items = as_list(value) or [v.strip() for v in value.split(",")]
+        for item in items:
+            if str(item) in codes:
+                found[f'"{item}"'] = f'"{codes[str(item)]}"'
+    return found
+
+
+def labelled(description: str, labels: dict[str, str]) -> str:
+    """A filtered table's description with each quoted code as its label (`filter_labels`): 'where country =
+    "China"', not 'where country = "CN"'."""
+    for code, label in (labels or {}).items():
+        description = description.replace(code, label)
+    return description
+
+
 def fields_of(conf: dict[str, Any], database: str | None, table: str | None) -> list[dict[str, Any]]:
     """The fields of a resource of the package's database, or of a view the columns its documentation marks
     (`[values: …]`, `[currency: …]`: `view_fields` in the settings)."""

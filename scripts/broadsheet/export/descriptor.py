@@ -53,13 +53,13 @@ def field_type(values: list[Any]) -> str:
     return "string"
 
 
-def view_entry(package: PackageSpec, name: str, header: list[str], rows: list[tuple[Any, ...]], path: str,
-               data: bytes) -> dict[str, Any]:
-    """A derived view as a resource of the package: its CSV, its fields (types from the rows) and what its SQL
-    file's leading comment gives (broadsheet.viewdoc): each column's title and description, and from its marks
-    the `categories` (value and label) of the schema field its codes come from and the column naming its
-    currency (`x-currency-field`), as a table's field carries them."""
-    doc = view_doc(package.views[name])
+def view_entry(package: PackageSpec, name: str, sql: str, header: list[str], rows: list[tuple[Any, ...]],
+               path: str, data: bytes) -> dict[str, Any]:
+    """A derived view as a resource of the package: its CSV, its fields (types from the rows) and the titles and
+    descriptions its SQL file's leading comment gives (broadsheet.viewdoc). A column marked with a schema field's
+    values carries that field's `categories` (an item's, `arrayItem`, for a list: `type: array`, as the schemas
+    write a list of codes); a money column names its currency column (`x-currency-field`)."""
+    doc = view_doc(sql)
     fields = []
     for position, column in enumerate(header):
         described: dict[str, Any] = {"name": column, "type": field_type([row[position] for row in rows])}
@@ -67,12 +67,7 @@ def view_entry(package: PackageSpec, name: str, header: list[str], rows: list[tu
             described["title"] = doc.titles[column]
         if doc.columns.get(column):
             described["description"] = doc.columns[column]
-        marks = doc.shown.get(column) or {}
-        labels = coded_labels(package, marks.get("values", ""))
-        if labels:
-            described["categories"] = [{"value": code, "label": label} for code, label in labels.items()]
-        if marks.get("currency_field"):
-            described["x-currency-field"] = marks["currency_field"]
+        described.update(marked(package, doc.shown.get(column) or {}))
         fields.append(described)
     entry: dict[str, Any] = {"name": name, "path": path, "profile": "tabular-data-resource",
                              "title": name.replace("_", " ").capitalize() + " (derived)"}
@@ -83,10 +78,21 @@ def view_entry(package: PackageSpec, name: str, header: list[str], rows: list[tu
     return entry
 
 
-def coded_labels(package: PackageSpec, target: str) -> dict[str, str]:
-    """The labels of the codes of `resource.field` (a view column's `[values: …]` mark); none when it names no
-    coded field."""
-    resource, _, name = target.partition(".")
+def marked(package: PackageSpec, marks: dict[str, str]) -> dict[str, Any]:
+    """A view column's Table Schema properties from its marks (broadsheet.viewdoc): `categories` of the field
+    `[values: resource.field]` names, on the column or, for a list, on its `arrayItem`; `x-currency-field`."""
+    found: dict[str, Any] = {}
+    resource, _, name = marks.get("values", "").partition(".")
     spec = package.resources.get(resource)
-    field = spec.field_map.get(name) if spec is not None else None
-    return field.labels if field is not None else {}
+    source = spec.field_map.get(name) if spec else None
+    categories = list(source.coded.get("categories") or []) if source else []
+    if marks.get("type") == "array":
+        item: dict[str, Any] = {"type": str(source.coded.get("type") or "string") if source else "string"}
+        if categories:
+            item["categories"] = categories
+        found.update({"type": "array", "arrayItem": item})
+    elif categories:
+        found["categories"] = categories
+    if marks.get("currency_field"):
+        found["x-currency-field"] = marks["currency_field"]
+    return found

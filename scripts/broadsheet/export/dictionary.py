@@ -29,6 +29,9 @@ def _field_notes(spec: ResourceSpec, name: str) -> str:
     phrases = {k: v for k, v in expectations(field, shown).items() if k not in ("type", "required")}
     if "enum" in phrases:
         notes.append(sentence(phrases.pop("enum")))
+    elif labels:  # labelled codes without an enum (the pattern validates): what each code the data uses means
+        notes.append(sentence(("each item's codes: " if field.coded is not field.descriptor else "codes: ")
+                              + ", ".join(shown(code) for code in labels)))
     if field.flag("currency-field"):
         notes.append(f"Money: the currency is in `{field.flag('currency-field')}`.")
     notes += [sentence(phrase) for phrase in phrases.values()]

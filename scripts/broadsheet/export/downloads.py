@@ -12,6 +12,7 @@ from broadsheet.export.json import array_json, document_head, document_tail
 from broadsheet.export.values import dumps
 from broadsheet.layout import CSV_SUFFIX
 from broadsheet.package import PackageSpec
+from broadsheet.viewdoc import view_doc
 
 if TYPE_CHECKING:
     from broadsheet.build import Generated
@@ -45,6 +46,7 @@ class Downloads:
         self.bundle.add("LICENSE.txt", bundle.license_text(package.descriptor).encode("utf-8"))
         codes = {f"{spec.name}.{f.name}": f.labels for spec in package.resources.values() for f in spec.fields
                  if f.labels}
+        codes.update(view_codes(package))
         self.bundle.add("README.txt", bundle.readme_text(package.descriptor, sorted(listed), codes).encode("utf-8"))
         for entry in sorted(entries):
             self.bundle.add(entry, entries[entry])
@@ -77,7 +79,22 @@ class Downloads:
         """The committed datapackage.json with each view as a resource of the zip (its CSV under views/)."""
         described = json.loads(self.descriptor)
         described["resources"] = [*(described.get("resources") or []), *(
-            descriptor.view_entry(self.package, view, header, rows, f"views/{view}.csv",
+            descriptor.view_entry(self.package, view, self.package.views[view], header, rows, f"views/{view}.csv",
                                   entries[f"views/{view}.csv"])
             for view, (header, rows) in sorted(views.items()))]
         return dumps(described).encode("utf-8")
+
+
+def view_codes(package: PackageSpec) -> dict[str, dict[str, str]]:
+    """`view.column` → the labels of the schema field its `[values: …]` mark names (broadsheet.viewdoc); a list
+    column is said to be one ("each item")."""
+    found: dict[str, dict[str, str]] = {}
+    for view, sql in sorted(package.views.items()):
+        for column, marks in view_doc(sql).shown.items():
+            resource, _, name = marks.get("values", "").partition(".")
+            spec = package.resources.get(resource)
+            source = spec.field_map.get(name) if spec else None
+            if source is not None and source.labels:
+                found[f"{view}.{column}" + (" (each item of the list)" if marks.get("type") == "array" else "")] = (
+                    source.labels)
+    return found

@@ -123,7 +123,7 @@ def table_metadata(package: PackageSpec, spec: ResourceSpec,
                    cheap: set[tuple[str, str]] | None = None) -> dict[str, Any]:
     meta: dict[str, Any] = {"title": spec.title, "description": spec.description.strip(),
                             "columns": {f.name: column_description(spec, f.name) for f in spec.fields}}
-    facets = [f.name for f in spec.fields if f.flag("facet")]
+    facets = [{"array": f.name} if f.type == "array" else f.name for f in spec.fields if f.flag("facet")]
     if facets:
         meta["facets"] = facets
     label = label_column(spec)
@@ -168,8 +168,9 @@ def structure(package: PackageSpec) -> dict[str, Any]:
 
 def view_fields(package: PackageSpec) -> dict[str, dict[str, dict[str, Any]]]:
     """For each view, the columns whose documentation says how their values are shown (`[values: resource.field]`,
-    `[currency: column]`, broadsheet.viewdoc), in the shape of a resource's fields in the structure: the codes'
-    labels of the named schema field and the column naming the currency."""
+    `[values: resource.field, list]`, `[list]`, `[currency: column]`, broadsheet.viewdoc), in the shape of a
+    resource's fields in the structure: the codes' labels of the named schema field, `array` for a list (its items
+    take the labels), and the column naming the currency."""
     found = {view: shown_fields(package, sql) for view, sql in sorted(package.views.items())}
     return {view: fields for view, fields in found.items() if fields}
 
@@ -181,9 +182,10 @@ def shown_fields(package: PackageSpec, sql: str) -> dict[str, dict[str, Any]]:
         resource, _, name = marks.get("values", "").partition(".")
         source = next((f for f in (package.resources[resource].fields if resource in package.resources else [])
                        if f.name == name), None)
-        entry = {"name": column, "type": source.type if source else "number" if "currency_field" in marks else "",
-                 "labels": source.labels if source else {}, "currency_field": marks.get("currency_field", "")}
-        if entry["labels"] or entry["currency_field"]:
+        kind = marks.get("type") or (source.type if source else "number" if "currency_field" in marks else "")
+        entry = {"name": column, "type": kind, "labels": source.labels if source else {},
+                 "currency_field": marks.get("currency_field", "")}
+        if entry["labels"] or entry["currency_field"] or kind == "array":
             found[column] = entry
     return found
 
@@ -300,7 +302,18 @@ def generate(layout: Layout, package: PackageSpec, prose: dict[str, Any] | None 
             raise query_fault(layout, name, doc.faults[0])
     titled = {name: doc.titles for name, doc in docs.items()}
     merged["plugins"]["broadsheet"]["query_titles"] = {name: titles for name, titles in titled.items() if titles}
+    for view, fields in view_fields(package).items():
+        listed = {name for name, f in fields.items() if f["type"] == "array"}
+        meta = ((merged.get("databases") or {}).get(db) or {}).get("tables", {}).get(view) or {}
+        if listed and meta.get("facets"):
+            meta["facets"] = array_facets(meta["facets"], listed)
     return merged
+
+
+def array_facets(facets: list[Any], listed: set[str]) -> list[Any]:
+    """A table's facets with each one on a list column (a JSON array) counted by item (Datasette's array facet:
+    `{"array": column}`), not by the whole list as text."""
+    return [{"array": facet} if isinstance(facet, str) and facet in listed else facet for facet in facets]
 
 
 def query_fault(layout: Layout, name: str, fault: Fault) -> ConfigError:
