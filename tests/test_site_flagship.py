@@ -218,5 +218,5 @@ def test_a_views_facets_and_sort_are_called_by_their_titles(flagship) -> None:  
     assert re.search(r"<title>Projects at a glance: [\d,]+ rows sorted by Largest amount descending</title>", text)
     # a selection in words: each column by its title, a code compared exactly by its label
     text = get(ds, f"/{db}/project_overview?status=agreed&sector__contains=energy&_sort=amount_min").text
-    assert re.search(r"<title>Projects at a glance: [\d,]+ rows? where Sector contains &#34;energy&#34; and "
+    assert re.search(r"<title>Projects at a glance: [\d,]+ rows? where Sector contains &#34;Energy&#34; and "
                      r"Latest status = &#34;Agreed&#34; sorted by Smallest amount</title>", text)
