@@ -235,7 +235,7 @@ def test_views_are_materialised_and_described(museums):
 
 def test_a_view_is_a_described_resource_of_the_zipped_package(museums, tmp_path):
     write(museums, "schemas/views/museums_per_city.sql",
-          "-- Museums per city.\n-- Columns:\n--   city_id: The city.\n--   museums: How many museums\n"
+          "-- Museums per city.\n-- Columns:\n--   city_id (City): The city.\n--   museums: How many museums\n"
           "--     stand in it.\nSELECT city_id, count(*) AS museums FROM museums GROUP BY city_id;\n")
     db = built(museums)
     assert db.execute("SELECT description FROM _tables WHERE table_name = 'museums_per_city'").fetchone() == (
@@ -249,7 +249,8 @@ def test_a_view_is_a_described_resource_of_the_zipped_package(museums, tmp_path)
         view_csv = archive.read("views/museums_per_city.csv")
     (view,) = [r for r in descriptor["resources"] if r["name"] == "museums_per_city"]
     assert view["path"] == "views/museums_per_city.csv" and view["description"] == "Museums per city."
-    assert view["schema"] == {"fields": [{"name": "city_id", "type": "string", "description": "The city."},
+    assert view["schema"] == {"fields": [{"name": "city_id", "type": "string", "title": "City",
+                                          "description": "The city."},
                                          {"name": "museums", "type": "integer",
                                           "description": "How many museums stand in it."}]}
     assert view["bytes"] == len(view_csv)
