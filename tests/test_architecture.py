@@ -130,7 +130,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("validation: the pipeline", ("broadsheet.validate",)),
     ("writers and record tools", ("broadsheet.export", "broadsheet.export.*", "broadsheet.diff", "broadsheet.history",
                                   "broadsheet.new", "broadsheet.fmt", "broadsheet.describe", "broadsheet.init")),
-    ("build and site", ("broadsheet.reuse", "broadsheet.build", "broadsheet.serve")),
+    ("build and site", ("broadsheet.reuse", "broadsheet.splice", "broadsheet.build", "broadsheet.serve")),
     ("command line", ("broadsheet.cli", "broadsheet.cli.*", "broadsheet.__main__")),
 ]
 # Imported inside a function, never at the top: heavy or optional, and not needed by every run.
@@ -140,6 +140,7 @@ DEFERRED = {
     "dateutil": "frictionless' `format: any` dates; imported only for a schema with one",
     "frictionless": "0.35 s to import; a warm validate run never needs it",
     "datasette": "only `broadsheet serve` needs it",
+    "uvicorn": "only the workers of `broadsheet serve --processes N` need it (their HTTP protocol)",
     "multiprocessing": "~50 ms to import; most runs stay in one process",
 }
 

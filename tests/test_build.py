@@ -150,6 +150,46 @@ def test_sigkill_at_any_stage_leaves_a_complete_out(museums, tmp_path, stage, ci
     assert len(leftovers) == 1 and leftovers[0].startswith(".build-")
 
 
+@pytest.mark.parametrize("stage", ["tables", "sqlite", "downloads", "verify", "repository", "swap", "cleanup"])
+def test_sigkill_during_a_spliced_build_leaves_a_complete_out(museums, tmp_path, stage):
+    """The same for a build that updates the last one (broadsheet.splice): killed before the swap, out/ is the
+    last build untouched (its database too: the splice works on a copy); after it, the new one."""
+    assert run(museums.root).returncode == 0
+    previous = generated(museums.root)
+    paris = museums.root / "datapackage/cities/paris.yaml"
+    paris.write_text(paris.read_text(encoding="utf-8").replace("name_en: Paris", "name_en: Lutetia"), "utf-8")
+    marker = tmp_path / "paused"
+    process = start(museums.root, {"BROADSHEET_TEST_PAUSE": stage, "BROADSHEET_TEST_PAUSE_FILE": str(marker)})
+    try:
+        for _ in range(600):
+            if marker.exists() or process.poll() is not None:
+                break
+            time.sleep(0.1)
+        assert marker.read_text(encoding="utf-8") == stage
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=30)
+        process.stdout.close()  # type: ignore[union-attr]
+        process.stderr.close()  # type: ignore[union-attr]
+    assert_servable(museums.root, 2)
+    now = generated(museums.root)
+    names = [line for line in dump(museums.root) if line.startswith('INSERT INTO "cities"')]
+    if stage == "cleanup":
+        assert any("Lutetia" in line for line in names)
+    else:
+        assert not any("Lutetia" in line for line in names)
+        assert {k: v for k, v in now.items() if k.startswith(("downloads/", "build.json"))} == {
+            k: v for k, v in previous.items() if k.startswith(("downloads/", "build.json"))}
+    assert run(museums.root).returncode == 0
+    other = tmp_path / "reference"
+    shutil.copytree(museums.root, other, ignore=shutil.ignore_patterns("out", ".broadsheet-cache"))
+    assert run(other).returncode == 0
+    assert generated(museums.root) == generated(other)
+
+
 def test_two_builds_at_once_both_succeed_one_after_the_other(museums, tmp_path):
     marker = tmp_path / "paused"
     first = start(museums.root, {"BROADSHEET_TEST_PAUSE": "sqlite", "BROADSHEET_TEST_PAUSE_FILE": str(marker),

@@ -3,7 +3,9 @@ workers sharing one listening socket; each answers the whole site (plugin, templ
 
 from __future__ import annotations
 
+import http.client
 import os
+import statistics
 import subprocess
 import time
 import urllib.request
@@ -63,6 +65,18 @@ def test_n_processes_serve_the_site_behind_one_address(tmp_path: Path, processes
                     assert response.status == 200, path
                     assert text.encode("utf-8") in response.read(), path
         assert sorted(children(server.pid)) == sorted(workers)  # none died or was replaced
+        # A keep-alive connection is answered promptly after its first request: with Nagle's algorithm on, each
+        # later answer waited ~40 ms for the client's delayed acknowledgement (serve.prompt_protocol).
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        took = []
+        for _ in range(15):
+            started = time.perf_counter()
+            connection.request("GET", f"/{DB}/museums")
+            response = connection.getresponse()
+            assert response.status == 200 and response.read()
+            took.append(time.perf_counter() - started)
+        connection.close()
+        assert statistics.median(took[1:]) < 0.025, took
     finally:
         server.terminate()
         try:

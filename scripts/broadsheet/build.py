@@ -32,16 +32,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import cast
 
-from broadsheet import __version__, atomic, errors, history, reuse, validate
+from broadsheet import __version__, atomic, errors, history, reuse, splice, validate
 from broadsheet.errors import ConfigError, Report
 from broadsheet.export import descriptor, dictionary, sqlite
-from broadsheet.export.csv import csv_bytes
+from broadsheet.export.csv import csv_lines
 from broadsheet.export.downloads import Downloads, Views
 from broadsheet.export.history import write_history_table
-from broadsheet.export.json import rows_json
+from broadsheet.export.json import rows_json_lines
 from broadsheet.export.sqlite import SortedTable
 from broadsheet.export.values import canonical_rows, dumps, sort_order
-from broadsheet.layout import CSV_SUFFIX, Layout
+from broadsheet.layout import CSV_SUFFIX, SCHEMA_SUFFIX, VIEW_SUFFIX, Layout
 from broadsheet.package import PackageSpec
 from broadsheet.read.records import open_record
 from broadsheet.validate import Validated
@@ -119,6 +119,7 @@ class BuildResult:
     written: list[str] = field(default_factory=list)  # committed files whose bytes changed
     out_bytes: dict[str, int] = field(default_factory=dict)  # artefact (relative to out/) → size
     kept: bool = False  # nothing changed since the last build, which stands (broadsheet.reuse)
+    spliced: int = 0  # record files changed since the last build, which was updated (broadsheet.splice)
 
 
 @dataclass
@@ -135,6 +136,7 @@ class Generated:
     removed: list[str]
     tables: dict[str, SortedTable]
     descriptor: bytes
+    csv_lengths: dict[str, list[int]] = field(default_factory=dict)  # resource → each CSV line's length in bytes
 
 
 def _pause(stage: str, progress: Progress | None) -> None:
@@ -161,7 +163,8 @@ def sorted_tables(validated: Validated) -> dict[str, SortedTable]:
         spec = table.spec
         indices = sort_order(spec, table.rows)
         result[spec.name] = SortedTable(spec, canonical_rows(spec, [table.rows[i] for i in indices]),
-                                        [table.origins[i].record_id for i in indices])
+                                        [table.origins[i].record_id for i in indices],
+                                        [table.origins[i].path for i in indices])
     return result
 
 
@@ -171,8 +174,18 @@ def generate_repository(validated: Validated) -> Generated:
     layout = package.layout
     tables = sorted_tables(validated)
     data_dir = layout.relative(layout.data_dir)
-    csv_files = {name: (f"{data_dir}/{name}{CSV_SUFFIX}", csv_bytes(t.spec.field_names, t.rows))
-                 for name, t in tables.items()}
+    csv_files, lengths = {}, {}
+    for name, table in tables.items():
+        lines = csv_lines(table.spec.field_names, table.rows)
+        lengths[name] = list(map(len, lines))
+        csv_files[name] = (f"{data_dir}/{name}{CSV_SUFFIX}", b"".join(lines))
+    return repository_files(package, csv_files, tables, lengths)
+
+
+def repository_files(package: PackageSpec, csv_files: dict[str, tuple[str, bytes]], tables: dict[str, SortedTable],
+                     csv_lengths: dict[str, list[int]]) -> Generated:
+    """The committed files, given every table's CSV: datapackage.json (which holds their hashes) and README.md."""
+    layout = package.layout
     package_json = dumps(descriptor.package_descriptor(package, csv_files)).encode("utf-8")
     committed = {path: data for path, data in csv_files.values()}
     committed[layout.relative(layout.descriptor)] = package_json
@@ -186,7 +199,7 @@ def generate_repository(validated: Validated) -> Generated:
     if layout.data_dir.is_dir():
         removed = sorted(layout.relative(p) for p in layout.data_dir.glob(f"*{CSV_SUFFIX}")
                          if layout.relative(p) not in committed)
-    return Generated(committed, removed, tables, package_json)
+    return Generated(committed, removed, tables, package_json, csv_lengths)
 
 
 def check(layout: Layout) -> CheckResult:
@@ -209,7 +222,7 @@ def descriptor_basis(layout: Layout) -> str:
 
 
 def input_hash(layout: Layout, changed_after_ns: int | None = None, basis_before: str | None = None,
-               read: dict[str, tuple[object, str]] | None = None) -> str:
+               read: dict[str, tuple[object, str]] | None = None, records: dict[str, str] | None = None) -> str:
     """A hash of everything a build reads (not what it writes), so `serve` can tell whether to rebuild.
 
     With `changed_after_ns`, a file modified after that moment (a curator's edit while the build was reading), or
@@ -217,17 +230,27 @@ def input_hash(layout: Layout, changed_after_ns: int | None = None, basis_before
     the build's output is then never taken for current, since it may hold a file as it was before the edit while
     the hash would say after. (datapackage.json is compared by content: a concurrent build rewrites its
     `resources`.) `read` gives the sha256 of the bytes validation read per record file (Validated.read), so a
-    build does not read every file a second time; any other file is read here."""
+    build does not read every file a second time; any other file is read here. With `records` (every record file
+    as shown → its sha256, each known unchanged since `changed_after_ns`: broadsheet.splice), only the schemas and
+    views are looked for on the disk."""
     digest = hashlib.sha256(__version__.encode())
     basis = descriptor_basis(layout)
     digest.update(basis.encode())
-    files = layout.input_files()
     # Every path was found under the root, so cutting the root off names it; Layout.relative would resolve
     # each one (a system call per path component: 0.5 s for 10k records).
     prefix = len(str(layout.root)) + 1
+    if records is None:
+        named = [(str(p)[prefix:].replace(os.sep, "/"), str(p)) for p in layout.input_files()]
+    else:
+        named = [(str(p)[prefix:].replace(os.sep, "/"), str(p)) for p in
+                 [*layout.schemas_dir.rglob(f"*{SCHEMA_SUFFIX}"), *layout.views_dir.glob(f"*{VIEW_SUFFIX}")]]
+        named += [(name, "") for name in records]
     stale = False
     known = read or {}
-    for name, path in sorted((str(p)[prefix:].replace(os.sep, "/"), str(p)) for p in files):
+    for name, path in sorted(named):
+        if records is not None and name in records:
+            digest.update(b"%s\0%s\0" % (name.encode(), records[name].encode()))
+            continue
         if name in known and known[name][1]:
             try:
                 if changed_after_ns is not None and os.stat(path, follow_symlinks=False).st_mtime_ns >= \
@@ -343,30 +366,34 @@ def build(layout: Layout, progress: Progress | None = None) -> BuildResult:
 def _build(layout: Layout, progress: Progress | None) -> BuildResult:
     # Inputs written from here on may or may not be in what this build reads: input_hash then says stale.
     started_ns = time.time_ns()
-    kept = None
+    compared = None
     if (layout.out_dir / atomic.CURRENT).exists():  # (no out/ yet: nothing to keep, and nothing is created)
         try:
             with atomic.locked(layout.out_dir):
-                kept = reuse.current(layout)
-                if kept is not None:
+                compared = reuse.compare(layout, started_ns)
+                if compared is not None and not compared.changed:
                     atomic.clean(layout.out_dir)  # what a killed or superseded build left, as every build removes
         except OSError:
-            kept = None  # out/ cannot be locked (nor written): the full build says so, as one located line
-    if kept is not None:
-        return BuildResult(Report(), True, layout.out_dir / str(kept.build["database"]), dict(kept.build["tables"]),
-                           [], _sizes(layout.out_dir), kept=True)
+            compared = None  # out/ cannot be locked (nor written): the full build says so, as one located line
+    if compared is not None and not compared.changed:  # nothing changed: the last build stands
+        return BuildResult(Report(), True, layout.out_dir / str(compared.build["database"]),
+                           dict(compared.build["tables"]), [], _sizes(layout.out_dir), kept=True)
     commit = reuse.head(layout)  # before reading: a commit made meanwhile makes the next build a full one
     try:
         basis: str | None = descriptor_basis(layout)
     except (OSError, ValueError):  # validation reports what is wrong with it
         basis = None
-    _pause("validate", progress)
-    validated = validate.rows(layout, validate.CACHED)  # reuses what validate parsed (broadsheet.speed.cache)
-    if not validated.report.valid:
-        return BuildResult(validated.report)
-    name = db_name(package=validated.package)
     writing = _Writing()
     try:
+        if compared is not None and compared.known["head"] == commit:
+            spliced = _splice(layout, progress, writing, (started_ns, basis), commit, compared)
+            if spliced is not None:
+                return spliced
+        _pause("validate", progress)
+        validated = validate.rows(layout, validate.CACHED)  # reuses what validate parsed (broadsheet.speed.cache)
+        if not validated.report.valid:
+            return BuildResult(validated.report)
+        name = db_name(package=validated.package)
         return _write(layout, progress, validated, name, writing, (started_ns, basis), commit)
     except (OSError, sqlite3.Error, _Fault) as error:
         fault = (error.code, error.reason, error.named) if isinstance(error, _Fault) else write_fault(error)
@@ -419,10 +446,12 @@ def _write(layout: Layout, progress: Progress | None, validated: Validated, name
         database = build_dir / f"{name}.db"
         job = _DatabaseJob(layout, package, generated.tables, database)
         _pause("downloads", progress)
-        tables_json = {resource: rows_json(table.spec.field_names, table.columns)
-                       for resource, table in generated.tables.items()}
+        tables_json, json_lengths = {}, {}
+        for resource, table in generated.tables.items():
+            tables_json[resource], json_lengths[resource] = rows_json_lines(table.spec.field_names, table.columns)
         hashed = input_hash(layout, changed_after_ns=read_from[0], basis_before=read_from[1], read=validated.read)
-        downloads = Downloads(package, name, generated, tables_json)  # deflates while the database is built
+        downloads = Downloads(package, name, generated, tables_json, json_lengths)  # deflates while the database
+        # is built
         try:
             views = cast(Views, job.get("views"))
         except sqlite.ViewError as error:
@@ -437,10 +466,9 @@ def _write(layout: Layout, progress: Progress | None, validated: Validated, name
         files["../build.json"] = dumps({"input_hash": hashed,
                                         "package_hash": descriptor.sha256(generated.descriptor),
                                         "database": f"{name}.db", "tables": counts}).encode("utf-8")
-        for relative, data in sorted(files.items()):
-            target = (build_dir / "downloads" / relative).resolve()
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(data)
+        _write_files(build_dir, files)
+        (build_dir / splice.MANIFEST).write_bytes(splice.manifest(generated.tables, generated.csv_lengths, json_lengths,
+                                                                  downloads.bundle.layout()))
         _pause("verify", progress)
         problems = cast(list[str], job.get("problems"))
         if problems:
@@ -464,8 +492,90 @@ def _write(layout: Layout, progress: Progress | None, validated: Validated, name
                        _sizes(out_dir))
 
 
+def _write_files(build_dir: Path, files: dict[str, bytes], previous: Path | None = None,
+                 same: frozenset[str] = frozenset()) -> None:
+    """Each file under the build's downloads/ (keyed relative to it). A file that holds exactly what the same
+    file of the `previous` build holds (compared, or known: `same`) is linked to it: it is on the disk already."""
+    for relative, data in sorted(files.items()):
+        target = (build_dir / "downloads" / relative).resolve()
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if previous is not None:
+            before = (previous / "downloads" / relative).resolve()
+            try:
+                if before.stat().st_size == len(data) and (relative in same or before.read_bytes() == data):
+                    os.link(before, target)
+                    continue
+            except OSError:
+                pass
+        target.write_bytes(data)
+
+
+def _splice(layout: Layout, progress: Progress | None, writing: _Writing, read_from: tuple[int, str | None],
+            commit: str, compared: reuse.Compared) -> BuildResult | None:
+    """The build after a small edit, updating the last build (broadsheet.splice); None when that does not apply."""
+    out_dir = layout.out_dir
+    with atomic.locked(out_dir):
+        if (out_dir / atomic.CURRENT).resolve() != compared.folder:
+            return None  # another build came in between
+        plan = splice.plan(layout, compared, read_from[0])
+        if plan is None:
+            return None
+        package = plan.package
+        name = db_name(package)
+        atomic.clean(out_dir)
+        _pause("tables", progress)
+        generated = repository_files(package, plan.csv_files, plan.tables, plan.csv_lengths)
+        build_dir = atomic.new_build_dir(out_dir)
+        writing.build_dir = build_dir
+        _pause("sqlite", progress)
+        database = build_dir / f"{name}.db"
+        try:
+            made = splice.database(plan, database)
+        except sqlite.ViewError:
+            made = None  # the full build reports it
+        if made is None:
+            shutil.rmtree(build_dir, ignore_errors=True)
+            writing.build_dir = None
+            return None
+        views = {view: sqlite.read_table(database, view) for view in package.views}
+        _pause("downloads", progress)
+        records = {shown: digest for shown, (_signature, digest) in plan.read.items()}
+        hashed = STALE_HASH if plan.stale else input_hash(layout, read_from[0], read_from[1], records=records)
+        downloads = Downloads(package, name, generated, plan.json_arrays, plan.json_lengths, plan.previous_bundle(),
+                              {table: plan.json_before[table] for table in plan.tables if table not in plan.changes})
+        files, archive = downloads.views(views)
+        files[f"{name}.zip"] = archive
+        counts = {t: len(lengths) for t, lengths in plan.json_lengths.items()}
+        counts.update((view, len(rows)) for view, (_, rows) in views.items())
+        files["../build.json"] = dumps({"input_hash": hashed,
+                                        "package_hash": descriptor.sha256(generated.descriptor),
+                                        "database": f"{name}.db", "tables": counts}).encode("utf-8")
+        _write_files(build_dir, files, plan.folder, frozenset(
+            f"{kind}/{table}.{kind}" for table in plan.tables if table not in plan.changes for kind in ("csv", "json")))
+        (build_dir / splice.MANIFEST).write_bytes(plan.manifest(downloads.bundle.layout()))
+        _pause("verify", progress)
+        problems = sqlite.verify_database(database, counts, thorough=False)
+        if problems:
+            shutil.rmtree(build_dir, ignore_errors=True)
+            raise BuildError("; ".join(problems))
+        _pause("repository", progress)
+        written = [layout.relative(path) for path in atomic.replace_all_if_changed(
+            [(layout.root / path, data) for path, data in generated.committed.items()])]  # all, or none
+        writing.replaced = bool(written)
+        if hashed != STALE_HASH:
+            (build_dir / reuse.MANIFEST).write_bytes(reuse.manifest(plan.key, commit, plan.read, generated.committed,
+                                                                    build_dir))
+        _pause("swap", progress)
+        atomic.swap(out_dir, build_dir, [f"{name}.db", "downloads", "build.json"])
+        writing.build_dir = None
+        _pause("cleanup", progress)
+        atomic.clean(out_dir)
+    return BuildResult(plan.report, True, out_dir / f"{name}.db", counts, sorted(written), _sizes(out_dir),
+                       spliced=plan.files)
+
+
 def _sizes(out_dir: Path) -> dict[str, int]:
     """Each file of the current build (relative to out/) and its size."""
     current = (out_dir / atomic.CURRENT).resolve()
     return {p.relative_to(current).as_posix(): p.stat().st_size for p in sorted(current.rglob("*")) if p.is_file()
-            and p.name != reuse.MANIFEST}
+            and p.name not in (reuse.MANIFEST, splice.MANIFEST)}

@@ -11,7 +11,8 @@ key and HEAD, the same record files and no stray entry in datapackage/, each fil
 it is unknown because the file changed within the racy window of the read, or where it differs, the same sha256 of
 its bytes), every committed file holding exactly what was written, every file of the build still there with its
 size, and the build not marked stale. Builds are deterministic, so a build from the same inputs writes the same
-bytes: keeping the last one is building it again. Anything else takes the full build.
+bytes: keeping the last one is building it again. When nothing but the bytes of some record files changed,
+`compare` says which, and broadsheet.splice updates the last build instead. Anything else takes the full build.
 
 Equivalence test: tests/test_build_reuse.py::test_any_sequence_of_edits_builds_what_a_cold_build_builds (after
 random edits, no-ops, touches, hand edits of outputs, schema and README changes and commits, the build's
@@ -20,11 +21,11 @@ committed files and out/ equal those of a cold build of the same inputs: bytes, 
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import marshal
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,9 +34,10 @@ from broadsheet import atomic
 from broadsheet.errors import BroadsheetError
 from broadsheet.git import GitError, git, in_repository
 from broadsheet.layout import CSV_SUFFIX, Layout
+from broadsheet.package import PackageSpec
 from broadsheet.read.discover import discover
 from broadsheet.read.records import read_record
-from broadsheet.validate import configuration
+from broadsheet.validate import RACY_WINDOW, configuration
 
 FORMAT = 1
 MANIFEST = "inputs.marshal"
@@ -68,8 +70,30 @@ def manifest(key: str, commit: str, read: dict[str, tuple[Signature | None, str]
                           "committed": {path: hashlib.sha256(data).hexdigest() for path, data in committed.items()}})
 
 
+@dataclass
+class Compared:
+    """The inputs against the last build's, when nothing but the bytes of some record files changed."""
+
+    folder: Path  # the last build (resolved)
+    build: dict[str, Any]  # its build.json
+    known: dict[str, Any]  # its inputs.marshal
+    package: PackageSpec
+    key: str
+    committed: dict[str, bytes]  # every committed file, holding what the last build wrote
+    changed: list[tuple[str, str, str]]  # record files whose bytes differ: (resource, path, path shown)
+    read: dict[str, tuple[Signature | None, str]]  # `known`'s, with the sha256 of every file hashed now
+    written_after: bool  # a record file was modified at or after `started_ns`
+
+
 def current(layout: Layout) -> Kept | None:
     """The last build, when nothing it was made from has changed; None otherwise."""
+    compared = compare(layout)
+    return Kept(compared.folder, compared.build) if compared is not None and not compared.changed else None
+
+
+def compare(layout: Layout, started_ns: int | None = None) -> Compared | None:
+    """How the inputs stand against the last build (see the module docstring); None when anything but the bytes
+    of existing record files changed, or there is no last build to compare with."""
     folder = layout.out_dir / atomic.CURRENT
     try:
         known = marshal.loads((folder / MANIFEST).read_bytes())
@@ -79,48 +103,56 @@ def current(layout: Layout) -> Kept | None:
     if not isinstance(known, dict) or known.get("format") != FORMAT or not isinstance(build, dict):
         return None
     try:
-        return Kept(folder.resolve(), build) if _unchanged(layout, known, build, folder) else None
+        return _compare(layout, known, build, folder, time.time_ns() if started_ns is None else started_ns)
     except (OSError, BroadsheetError, ValueError, KeyError, TypeError, AttributeError):
         return None  # whatever is wrong, the full build finds and reports it
 
 
-def _unchanged(layout: Layout, known: dict[str, Any], build: dict[str, Any], folder: Path) -> bool:
+def _compare(layout: Layout, known: dict[str, Any], build: dict[str, Any], folder: Path,
+             started_ns: int) -> Compared | None:
     if str(build.get("input_hash", "")).startswith("stale"):
-        return False
+        return None
     for name, size in known["files"].items():  # the build as it was made (a file of it deleted: build anew)
         if os.stat(folder / name, follow_symlinks=False).st_size != size:
-            return False
+            return None
     package, key = configuration(layout)
     if key != known["key"] or head(layout) != known["head"]:
-        return False
+        return None
     committed: dict[str, str] = known["committed"]
     if layout.data_dir.is_dir() and {layout.relative(p) for p in layout.data_dir.glob(f"*{CSV_SUFFIX}")} - set(
             committed):
-        return False  # a CSV the build would remove
+        return None  # a CSV the build would remove
+    held: dict[str, bytes] = {}
     for path, digest in committed.items():  # a regular file with those bytes (a link, even to them: rewrite it)
-        if hashlib.sha256(read_record(layout.root / path)).hexdigest() != digest:
-            return False
+        held[path] = read_record(layout.root / path)
+        if hashlib.sha256(held[path]).hexdigest() != digest:
+            return None
     files, stray = discover(package)
     if stray:
-        return False
-    read: dict[str, tuple[Signature | None, str]] = known["read"]
+        return None
+    before_read: dict[str, tuple[Signature | None, str]] = known["read"]
+    read = dict(before_read)
+    changed = []
+    written_after = False
     count = 0
-    for folder_path, shown_folder, names in files.values():
+    for resource, (folder_path, shown_folder, names) in files.items():
         count += len(names)
         for name in names:
             shown = f"{shown_folder}/{name}"
-            before = read.get(shown)
+            before = before_read.get(shown)
             if before is None:
-                return False  # a new file
-            try:
-                stat = os.stat(f"{folder_path}/{name}", follow_symlinks=False)
-            except OSError:
-                return False
-            if before[0] is not None and before[0] == (stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns,
-                                                       stat.st_ino):
+                return None  # a new file
+            stat = os.stat(f"{folder_path}/{name}", follow_symlinks=False)
+            signature = (stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino)
+            written_after = written_after or stat.st_mtime_ns >= started_ns
+            if before[0] is not None and before[0] == signature:
                 continue
-            with contextlib.suppress(OSError):
-                if hashlib.sha256(read_record(f"{folder_path}/{name}")).hexdigest() == before[1]:
-                    continue
-            return False
-    return count == len(read)  # no file gone
+            digest = hashlib.sha256(read_record(f"{folder_path}/{name}")).hexdigest()
+            if digest != before[1]:
+                changed.append((resource, f"{folder_path}/{name}", shown))
+                read[shown] = (None, digest)
+            elif stat.st_ctime_ns < started_ns - RACY_WINDOW:  # the same bytes: trusted from now on
+                read[shown] = (signature, digest)
+    if count != len(before_read):
+        return None  # a file gone
+    return Compared(folder.resolve(), build, known, package, key, held, changed, read, written_after)

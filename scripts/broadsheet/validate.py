@@ -29,7 +29,7 @@ from broadsheet.read.discover import discover
 from broadsheet.read.records import ParsedFile, decode_record, open_record, parse_file, parse_text
 from broadsheet.read.tables import FileRows, Table, Tables, build_file, merge_files
 from broadsheet.speed import incremental, keys, later, plainlines, vouch, workers
-from broadsheet.speed.cache import Cache
+from broadsheet.speed.cache import RACY_WINDOW_NS, Cache
 from broadsheet.speed.packing import unpack
 
 
@@ -60,6 +60,11 @@ class Validated:
     # bytes), and the key of everything else that decided the answer (configuration_key)
     read: dict[str, tuple[tuple[int, int, int, int] | None, str]] | None = None
     key: str = ""
+
+
+# A file changed this shortly before a run is hashed again by the next one (its stat signature is not trusted):
+# broadsheet.reuse and broadsheet.splice keep signatures by the same rule.
+RACY_WINDOW = RACY_WINDOW_NS
 
 
 def configuration(layout: Layout) -> tuple[PackageSpec, str]:
@@ -179,6 +184,12 @@ def _build_all(package: PackageSpec, jobs: list[workers.Job], one: workers.OneFi
 
 
 # --- one file: read, build rows, cell rules ------------------------------------------------------------------
+
+def one_file(package: PackageSpec, speed: Speed) -> workers.OneFile:
+    """What validation does with one record file (a job: resource, path, path shown): (sha256 of its bytes, stat
+    signature, FileRows). broadsheet.splice reads the files that changed since the last build with it."""
+    return _one_file(package, speed)
+
 
 def _one_file(package: PackageSpec, speed: Speed) -> workers.OneFile:
     def one(job: workers.Job) -> tuple[str, workers.Signature | None, FileRows]:

@@ -93,11 +93,52 @@ def index_rows(rows: Iterable[tuple[int, str]]) -> list[tuple[str, str, int]]:
     return found
 
 
+# Rows are stored SPACING rowids apart, so a build that changed one text can put a word's row in its place between
+# two others (update_index) and the table reads in the same order as a table built anew. Only the order shows
+# (the site and `iterdump` read rows, not rowids); 2**20 apart leaves room for 20 insertions at one place and for
+# 2**43 rows.
+SPACING = 1 << 20
+
+
 def create_index(conn: sqlite3.Connection, search_table: str) -> None:
     """The word table of a search table (rowid, text): what `Searcher` reads."""
     conn.execute(f"CREATE TABLE {WORDS} (word TEXT NOT NULL, stem TEXT NOT NULL, search_rowid INTEGER NOT NULL)")
     rows = conn.execute(f"SELECT rowid, text FROM {search_table} ORDER BY rowid").fetchall()
     # Stored in word order (rows of one word together, in text order): the site reads each word's texts as one
     # run of the table when it loads its search index, instead of one random page read per text.
-    conn.executemany(f"INSERT INTO {WORDS} VALUES (?, ?, ?)", sorted(index_rows(rows), key=itemgetter(0)))
+    ordered = sorted(index_rows(rows), key=itemgetter(0))
+    conn.executemany(f"INSERT INTO {WORDS} (rowid, word, stem, search_rowid) VALUES (?, ?, ?, ?)",
+                     ((SPACING * (i + 1), *row) for i, row in enumerate(ordered)))
     conn.execute(f"CREATE INDEX idx_search_words_word ON {WORDS} (word)")
+
+
+def update_index(conn: sqlite3.Connection, rowid: int, old: str, new: str) -> bool:
+    """Change the word rows of one search text from those of `old` to those of `new`, each new row in its place
+    in (word, search_rowid) order, which is the order create_index writes. False when there is no room left
+    between two rows (the caller then builds the table anew); the table is then partly changed."""
+    before = {word: stemmed for word, stemmed, _ in index_rows([(rowid, old)])}
+    after = {word: stemmed for word, stemmed, _ in index_rows([(rowid, new)])}
+    for word, stemmed in before.items():
+        if after.get(word) != stemmed:
+            conn.execute(f"DELETE FROM {WORDS} WHERE word = ? AND search_rowid = ?", (word, rowid))
+    for word, stemmed in after.items():
+        if before.get(word) == stemmed:
+            continue
+        low = conn.execute(f"SELECT max(rowid) FROM {WORDS} WHERE word = ? AND search_rowid < ?",
+                           (word, rowid)).fetchone()[0]
+        if low is None:
+            found = conn.execute(f"SELECT rowid FROM {WORDS} WHERE word < ? ORDER BY word DESC, rowid DESC LIMIT 1",
+                                 (word,)).fetchone()
+            low = found[0] if found else 0
+        high = conn.execute(f"SELECT min(rowid) FROM {WORDS} WHERE word = ? AND search_rowid > ?",
+                            (word, rowid)).fetchone()[0]
+        if high is None:
+            found = conn.execute(f"SELECT rowid FROM {WORDS} WHERE word > ? ORDER BY word, rowid LIMIT 1",
+                                 (word,)).fetchone()
+            high = found[0] if found else low + 2 * SPACING
+        middle = (low + high) // 2
+        if not low < middle < high:
+            return False
+        conn.execute(f"INSERT INTO {WORDS} (rowid, word, stem, search_rowid) VALUES (?, ?, ?, ?)",
+                     (middle, word, stemmed, rowid))
+    return True

@@ -114,6 +114,9 @@ def build(root: Path | None, check: bool) -> None:
                if result.database else "built")
     if result.kept:
         click.echo("  nothing changed since the last build: out/ and the committed files kept as they were")
+    if result.spliced:
+        click.echo(f"  {result.spliced} record file{'s' if result.spliced > 1 else ''} changed: the last build "
+                   "updated where their rows are")
     for path in result.written:
         click.echo(f"  updated {path}")
     total = sum(result.out_bytes.values())

@@ -4,11 +4,13 @@ JSON document, and the zip bundle of them all."""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
+from itertools import accumulate
 from typing import TYPE_CHECKING
 
 from broadsheet.export import bundle, descriptor
 from broadsheet.export.csv import BOM, csv_bytes
-from broadsheet.export.json import array_json, document_head, document_tail
+from broadsheet.export.json import array_json, document_head_parts, document_tail
 from broadsheet.export.values import dumps
 from broadsheet.layout import CSV_SUFFIX
 from broadsheet.package import PackageSpec
@@ -18,6 +20,19 @@ if TYPE_CHECKING:
     from broadsheet.build import Generated
 
 Views = dict[str, tuple[list[str], list[tuple[object, ...]]]]
+GROUP = 1024  # rows per zip piece: a changed row costs deflating its group again, not the table
+
+
+def csv_cuts(lengths: Sequence[int]) -> list[int]:
+    """Where a CSV's zip pieces start, from its line lengths (the header's first): every GROUP rows."""
+    ends = list(accumulate(lengths))
+    return [ends[row] for row in range(GROUP, len(lengths) - 1, GROUP)]
+
+
+def json_cuts(lengths: Sequence[int]) -> list[int]:
+    """Where a JSON array's zip pieces start, from its row lines' lengths (json.rows_json_lines)."""
+    starts = list(accumulate(lengths, initial=0))
+    return [2 + starts[row] + 2 * row for row in range(GROUP, len(lengths), GROUP)]
 
 
 class Downloads:
@@ -27,32 +42,43 @@ class Downloads:
     and CSV (sorted), and last datapackage.json: the committed descriptor with every view added as a described
     resource (its CSV under views/, its fields and their descriptions), which needs the views' rows."""
 
-    def __init__(self, package: PackageSpec, name: str, generated: Generated, tables_json: dict[str, bytes]) -> None:
+    def __init__(self, package: PackageSpec, name: str, generated: Generated, tables_json: dict[str, bytes],
+                 json_lengths: dict[str, list[int]], previous: bundle.Previous | None = None,
+                 json_files: dict[str, bytes] | None = None) -> None:
         self.name, self.tables_json, self.package = name, tables_json, package
         self.descriptor = generated.descriptor
         bom = BOM.encode("utf-8")
         data_dir = package.layout.relative(package.layout.data_dir)
         self.files: dict[str, bytes] = {"datapackage.json": generated.descriptor}
-        entries: dict[str, bytes] = {}
+        entries: dict[str, tuple[bytes, list[int]]] = {}
+        cuts = {resource: json_cuts(json_lengths[resource]) for resource in generated.tables}
         for resource in generated.tables:
             committed = generated.committed[f"{data_dir}/{resource}{CSV_SUFFIX}"]
-            self.files[f"json/{resource}.json"] = tables_json[resource] + b"\n"
+            known = (json_files or {}).get(resource)  # the file as the last build wrote it, when it is the same
+            self.files[f"json/{resource}.json"] = known if known is not None else tables_json[resource] + b"\n"
             self.files[f"csv/{resource}.csv"] = bom + committed  # the committed CSV, with a BOM for spreadsheets
-            entries[f"{data_dir}/{resource}{CSV_SUFFIX}"] = committed
-            entries[f"json/{resource}.json"] = self.files[f"json/{resource}.json"]
+            entries[f"{data_dir}/{resource}{CSV_SUFFIX}"] = (committed, csv_cuts(generated.csv_lengths[resource]))
+            entries[f"json/{resource}.json"] = (tables_json[resource], cuts[resource])
         listed = ["LICENSE.txt", "datapackage.json", *entries, f"json/{name}.json",
                   *(f"json/{view}.json" for view in package.views), *(f"views/{view}.csv" for view in package.views)]
-        self.bundle = bundle.Bundle()
+        self.bundle = bundle.Bundle(previous)
         self.bundle.add("LICENSE.txt", bundle.license_text(package.descriptor).encode("utf-8"))
         codes = {f"{spec.name}.{f.name}": f.labels for spec in package.resources.values() for f in spec.fields
                  if f.labels}
         codes.update(view_codes(package))
         self.bundle.add("README.txt", bundle.readme_text(package.descriptor, sorted(listed), codes).encode("utf-8"))
         for entry in sorted(entries):
-            self.bundle.add(entry, entries[entry])
-        self.head = document_head(name, tables_json)
-        self.document = self.bundle.stream(f"json/{name}.json", large=len(self.head) > 2**30)
-        self.document.write(self.head)
+            data, at = entries[entry]
+            writer = self.bundle.stream(entry)
+            writer.write(data, at)
+            if entry.startswith("json/"):
+                writer.write(b"\n")  # the file's last line end: a piece of its own, so the rows' pieces are the
+            writer.close()  # same bytes as in the whole-package document
+        parts = document_head_parts(name, tables_json)
+        self.head = b"".join(part for part, _resource in parts)
+        self.document = self.bundle.stream(f"json/{name}.json")
+        for part, resource in parts:  # each table's array in the same pieces as its own file's
+            self.document.write(part, cuts[resource] if resource is not None else ())
 
     def views(self, views: Views) -> tuple[dict[str, bytes], bytes]:
         """All files but the zip, and the zip."""

@@ -46,10 +46,31 @@ def array_json(objects: Iterable[object]) -> bytes:
     return ("[\n" + ",\n".join(lines) + "\n]").encode("utf-8") if lines else b"[]"
 
 
+def row_json(names: Sequence[str], row: Sequence[Typed]) -> bytes:
+    """One row's line of `rows_json` (without the separator)."""
+    return _ENCODE_ROW(dict(zip(names, row, strict=True))).encode("utf-8")
+
+
+def rows_json_lines(names: Sequence[str], columns: Sequence[Sequence[Typed]]) -> tuple[bytes, list[int]]:
+    """`rows_json`, and the length in bytes of each row's line (without its separator), for broadsheet.splice."""
+    lines = [line.encode("utf-8") for line in map(_ENCODE_ROW, (dict(zip(names, row, strict=True))
+                                                                for row in zip(*columns, strict=True)))]
+    return (b"[\n" + b",\n".join(lines) + b"\n]" if lines else b"[]"), list(map(len, lines))
+
+
 def document_head(name: str, resources: dict[str, bytes]) -> bytes:
     """The whole package's first part, up to the last table's rows: it can be written before the views run."""
-    parts = [b"{", f'"name": {encode(name)},'.encode(), b'"resources": {', _members(resources)]
-    return b"\n".join(p for p in parts if p)
+    return b"".join(part for part, _resource in document_head_parts(name, resources))
+
+
+def document_head_parts(name: str, resources: dict[str, bytes]) -> list[tuple[bytes, str | None]]:
+    """`document_head` in parts: each table's array is a part of its own (named by its resource)."""
+    parts: list[tuple[bytes, str | None]] = [(b"{\n" + f'"name": {encode(name)},'.encode() + b"\n" + b'"resources": {'
+                                              + (b"\n" if resources else b""), None)]
+    for index, (key, data) in enumerate(resources.items()):
+        parts.append(((b",\n" if index else b"") + encode(key).encode("utf-8") + b": ", None))
+        parts.append((data, key))
+    return parts
 
 
 def document_tail(views: dict[str, bytes]) -> bytes:
