@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -40,3 +41,18 @@ def write(layout: Layout, relative: str, content: str | bytes) -> Path:
         content = content.encode("utf-8")
     path.write_bytes(content)
     return path
+
+
+def headers(html: str) -> list[str]:
+    """The text of each header cell of a page's rows table, as a reader sees it (sort arrows left out)."""
+    table = html[html.index('<table class="rows-and-columns">'):]
+    cells = re.findall(r"<th\b[^>]*>(.*?)</th>", table[:table.index("</thead>")], flags=re.S)
+    return [re.sub(r"<[^>]+>", "", cell).replace("&nbsp;", " ").strip(" ▲▼").replace("&#39;", "'") for cell in cells]
+
+
+def phone_labels(html: str) -> list[str]:
+    """The labels a phone shows before each cell (the last `td:nth-of-type(n):before` rule of each n wins)."""
+    found: dict[int, str] = {}
+    for n, text in re.findall(r'td:nth-of-type\((\d+)\):before \{ content: "((?:[^"\\]|\\.)*)"; \}', html):
+        found[int(n)] = re.sub(r"\\([0-9A-F]{6}) ?", lambda m: chr(int(m.group(1), 16)), text)
+    return [found[n] for n in sorted(found)]

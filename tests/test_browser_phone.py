@@ -37,6 +37,7 @@ def pages(db: str) -> dict[str, str]:
         "claim": "/claims/obvk-2025-05-21-15-memoranda-usd-1568m",  # with its announced-vs-itemised chart
         "project": "/projects/shutu-electronics-plant-semey",  # with its timeline
         "view": f"/{db}/project_overview",
+        "query": f"/{db}/announced_vs_itemised",  # a canned query: its columns' titles from its comment
         "search": "/-/search?q=%D0%A1%D0%B5%D0%BC%D0%B5%D1%8F",  # Семея
         "figures": f"/{db}/projects_figures?_facet=currency",
     }

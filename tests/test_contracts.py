@@ -71,4 +71,4 @@ def test_the_site_shows_citation_columns_by_their_roles(museums):
     record = asyncio.run(ds.client.get("/museums-fixture/museums/louvre")).text
     source = asyncio.run(ds.client.get("/museums-fixture/sources/guide-2024")).text
     assert ", page 4" in record and '<span class="bs-muted">the figure for 2023</span>' in record
-    assert "visitors (page 4)" in source
+    assert "Visitors (page 4)" in source

@@ -21,7 +21,7 @@ from broadsheet.export import sitemeta
 from broadsheet.layout import Layout
 from broadsheet.package import load_package
 from broadsheet_site import security
-from conftest import FIXTURES, REPO
+from conftest import FIXTURES, REPO, headers, phone_labels
 
 DB = "museums-fixture"
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -139,7 +139,7 @@ PAGES = [
                 "Creative Commons Attribution 4.0", "Museums by kind"]),
     (f"/{DB}", 200, ["museums", "cities"]),
     (f"/{DB}/museums", 200, ["Louvre", "Central State Museum", "Yearly budget in euros. Unit: EUR."]),
-    (f"/{DB}/museums?kind=art", 200, ["Louvre", "1 row where kind = &#34;art&#34; sorted by name_en"]),
+    (f"/{DB}/museums?kind=art", 200, ["Louvre", "1 row where Kind = &#34;art&#34; sorted by Name en"]),
     (f"/{DB}/museum_names", 200, ["卢浮宫", "Центральный государственный музей"]),
     (f"/{DB}/museums/louvre", 200, ["Louvre", "卢浮宫", "Musée du Louvre", "A guide to museums", "page 4",
                                     'href="https://example.org/guide"', f'href="/{DB}/cities/paris"',
@@ -430,3 +430,28 @@ def test_the_plugin_registers_every_hook_whichever_module_is_imported_first(firs
             "print(sorted(h.name for h in pm.get_hookcallers(pm.get_plugin('broadsheet'))))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
     assert done.stdout.split("\n")[0] == str(HOOKS)
+
+
+def test_a_column_without_a_title_is_headed_by_its_name_in_words(tmp_path: Path) -> None:
+    """A view's and a canned query's column headers: the title written in the documentation, else the name in
+    words ("n_museums" -> "N museums"), never the bare name; on a phone too."""
+    shutil.copytree(FIXTURES / "museums", tmp_path / "repo")
+    layout = Layout(tmp_path / "repo")
+    (layout.root / "schemas" / "views").mkdir(exist_ok=True)
+    (layout.root / "schemas" / "views" / "per_city.sql").write_text(
+        "-- Museums per city.\n-- Columns:\n--   city_id (City): The city.\n--   n_museums: How many.\n"
+        "SELECT city_id, count(*) AS n_museums FROM museums GROUP BY city_id\n", encoding="utf-8")
+    (layout.root / "site").mkdir()
+    (layout.root / "site" / "metadata.yml").write_text(
+        "database:\n  queries:\n    by_kind:\n      title: By kind\n      sql: |-\n        -- Columns:\n"
+        "        --   kind (Kind of museum): What it shows.\n"
+        "        select kind, count(*) as museums_counted from museums group by kind\n", encoding="utf-8")
+    assert build(layout).built
+    ds = serve.app(serve.prepare(layout, load_package(layout)))
+    for path, expected in [(f"/{DB}/per_city", ["Link", "Row", "City", "N museums"]),
+                           (f"/{DB}/by_kind", ["Kind of museum", "Museums counted"]),
+                           (f"/{DB}/museums", ["ID", "Name en", "City ID", "Kind", "Founded", "Opened", "Visitors",
+                                               "Budget", "Free entry", "Topics", "Registry code"])]:
+        page = get(ds, path)
+        assert page.status_code == 200, path
+        assert (headers(page.text), phone_labels(page.text)) == (expected, expected), path

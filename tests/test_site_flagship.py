@@ -13,7 +13,7 @@ import pytest
 from broadsheet import serve
 from broadsheet.build import build
 from broadsheet.package import load_package
-from conftest import copy_of_flagship
+from conftest import copy_of_flagship, headers, phone_labels
 
 
 @pytest.fixture(scope="module")
@@ -182,3 +182,41 @@ def test_home_page_map_shows_only_places_with_coordinates(flagship) -> None:  # 
     assert svg.count("<circle") == expected > 0
     assert f'<a href="/{db}/places/semey">' in svg
     assert "<image" not in svg  # no tiles fetched from elsewhere
+
+
+# --- column titles of views and canned queries (a view's documentation: `name (Title): description`) ----------
+# (page, the headers a reader sees)
+HEADERS = [
+    ("project_overview?_sort_desc=amount_max",
+     ["Link", "Row", "Project ID", "Project", "Sector", "Place ID", "Place", "Region ID", "Region", "Country",
+      "Investors", "Investors' countries", "Latest status", "Status as of", "Last evidence", "Currency",
+      "Largest amount", "Smallest amount", "Investment figures", "Sources"]),
+    ("project_status_current",
+     ["Link", "Row", "Project ID", "Project", "Sector", "Place ID", "Current status", "Evidence", "Status as of",
+      "Source", "Where in the source", "Rows of status history"]),
+    ("agreements_by_status", ["Status", "Agreements", "Their titles"]),
+    ("projects_by_sector_and_place", ["Sector", "Place", "Status", "Projects", "Project names"]),
+    ("supported_by_sources?id=obvk-2025-05-21-15-memoranda",
+     ["Table", "Record ID", "Record", "Fact", "Where in the source"]),
+]
+
+
+@pytest.mark.parametrize(("page", "expected"), HEADERS, ids=[h[0].split("?")[0] for h in HEADERS])
+def test_views_and_canned_queries_are_headed_by_their_titles(flagship, page: str, expected: list[str]) -> None:
+    db, ds = flagship
+    response = get(ds, f"/{db}/{page}")
+    assert response.status_code == 200
+    assert (headers(response.text), phone_labels(response.text)) == (expected, expected)
+
+
+def test_a_views_facets_and_sort_are_called_by_their_titles(flagship) -> None:  # type: ignore[no-untyped-def]
+    db, ds = flagship
+    text = get(ds, f"/{db}/project_overview?_sort_desc=amount_max").text
+    facets = re.findall(r'<p class="facet-info-name"><strong>([^<]+?)\s*<span', text)
+    assert sorted(f.replace("&#39;", "'") for f in facets) == [  # (Datasette orders them by their counts)
+        "Currency", "Investors' countries", "Latest status", "Region", "Sector"]
+    assert re.search(r"<title>Projects at a glance: [\d,]+ rows sorted by Largest amount descending</title>", text)
+    # a selection in words: each column by its title, a code compared exactly by its label
+    text = get(ds, f"/{db}/project_overview?status=agreed&sector__contains=energy&_sort=amount_min").text
+    assert re.search(r"<title>Projects at a glance: [\d,]+ rows? where Sector contains &#34;Energy&#34; and "
+                     r"Latest status = &#34;Agreed&#34; sorted by Smallest amount</title>", text)

@@ -178,11 +178,12 @@ def test_csv_and_json_keep_the_codes(ds) -> None:  # type: ignore[no-untyped-def
 
 
 FILTERED = [
-    ("?countries__arraycontains=FR", 'where countries contains "France"'),
-    ("?home=KZ", 'where home = "Kazakhstan"'),
-    ("?home__exact=KZ&name=both", 'where home = "Kazakhstan" and name = "both"'),
-    ("?home__in=KZ,FR", 'where home in ["Kazakhstan", "France"]'),
-    ("?countries__arraycontains=XX", 'where countries contains "XX"'),  # no label: the code
+    # (the fixture's columns have no title: each is called by its name in words)
+    ("?countries__arraycontains=FR", 'where Countries contains "France"'),
+    ("?home=KZ", 'where Home = "Kazakhstan"'),
+    ("?home__exact=KZ&name=both", 'where Home = "Kazakhstan" and Name = "both"'),
+    ("?home__in=KZ,FR", 'where Home in ["Kazakhstan", "France"]'),
+    ("?countries__arraycontains=XX", 'where Countries contains "XX"'),  # no label: the code
 ]
 
 

@@ -147,7 +147,7 @@ def test_the_built_fixture_keeps_its_alphabetical_order(site: serve.Site) -> Non
 @pytest.mark.parametrize(("path", "texts"), [
     ("/-/search?q=Le%20Louvre", ["— Museum names: Le Louvre</span>"]),  # a child list's name, not museum_names.name
     ("/-/search?q=%E5%8D%A2%E6%B5%AE", ["— Museum names: 卢浮宫</span>"]),
-    ("/museums-fixture/museums", ["<title>Museums: 2 rows sorted by name_en</title>"]),  # the schema's title
+    ("/museums-fixture/museums", ["<title>Museums: 2 rows sorted by Name en</title>"]),  # the schema's title
     ("/museums-fixture/museum_names", ["<title>Museum names: 5 rows</title>"]),
     ("/", ['<tr><td>Museum names</td>', 'href="/-/downloads/csv/museum_names.csv">museum_names.csv</a>']),
     ("/museums-fixture/museums/louvre", ['<a href="/museums-fixture">Museums (test fixture)</a>',  # breadcrumbs

@@ -9,30 +9,35 @@
 -- parties are the agreement's parties other than the host territory; status and its date come from the
 -- project's whole linked story (view project_story_status).
 -- Columns:
---   claim_id: The claim: the id of the first announcement reporting the signing.
---   item: What is linked to the claim: agreement, or project (linked directly).
---   agreement_id: An agreement linked to an announcement of the claim (empty for a project linked directly).
---   agreement: The agreement's title in English.
---   parties: Its parties other than the host territory (for a project linked directly: its investors),
+--   claim_id (Claim): The claim: the id of the first announcement reporting the signing.
+--   item (Linked as): What is linked to the claim: agreement, or project (linked directly).
+--   agreement_id (Agreement ID): An agreement linked to an announcement of the claim (empty for a project linked
+--     directly).
+--   agreement (Agreement): The agreement's title in English.
+--   parties (Parties): Its parties other than the host territory (for a project linked directly: its investors),
 --     separated by semicolons.
---   party_countries: Those parties' countries, when known: a JSON list of two-letter ISO 3166-1 codes.
+--   party_countries (Parties' countries): Those parties' countries, when known: a JSON list of two-letter ISO 3166-1
+--     codes.
 --     [values: organizations.country, list]
---   claim_link: How sure the link to the claim is: confirmed, probable or possible.
+--   claim_link (Link to the claim): How sure the link to the claim is: confirmed, probable or possible.
 --     [values: agreements_announcements.confidence]
---   project_id: A project the agreement covers (empty when it covers none).
---   project: That project's English name.
---   project_link: How sure the agreement's link to the project is (empty for a project linked directly).
+--   project_id (Project ID): A project the agreement covers (empty when it covers none).
+--   project (Project): That project's English name.
+--   project_link (Link to the project): How sure the agreement's link to the project is (empty for a project linked
+--     directly).
 --     [values: agreements_projects.confidence]
---   counted: 1 when the row counts in the reconciliation (both links confirmed or probable), else 0.
---   currency: The claim's currency.
---   amount: The smallest investment figure of the project in that currency, in whole units. [currency: currency]
---   amount_max: The largest one. [currency: currency]
---   amount_figures: How many investment figures in that currency the sources give for the project.
---   status: The project's latest status from its whole linked story. [values: projects_status_history.status]
---   status_date: When that status held.
---   basis: What the link to the claim rests on.
---   source_id: The source stating the link to the claim.
---   locator: Where in that source.
+--   counted (Counted): 1 when the row counts in the reconciliation (both links confirmed or probable), else 0.
+--   currency (Currency): The claim's currency.
+--   amount (Smallest amount): The smallest investment figure of the project in that currency, in whole units.
+--     [currency: currency]
+--   amount_max (Largest amount): The largest one. [currency: currency]
+--   amount_figures (Investment figures): How many investment figures in that currency the sources give for the project.
+--   status (Latest status): The project's latest status from its whole linked story.
+--     [values: projects_status_history.status]
+--   status_date (Status as of): When that status held.
+--   basis (What the link rests on): What the link to the claim rests on.
+--   source_id (Source of the link): The source stating the link to the claim.
+--   locator (Where in the source): Where in that source.
 WITH ann AS (
   SELECT a.*, COALESCE(a.same_claim_as, a.id) AS claim_id FROM announcements AS a
 ),

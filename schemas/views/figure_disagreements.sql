@@ -7,26 +7,28 @@
 -- differ in amount or wording are a pair, with the announcements in announcement_id_a/_b (project_id_a/_b
 -- empty) and measure announced_count or announced_total.
 -- Columns:
---   measure: What is measured (jobs without a stated phase are compared with jobs in operation).
+--   measure (Measure): What is measured (jobs without a stated phase are compared with jobs in operation).
 --     [values: projects_figures.metric]
---   link: How the two records are linked: same record, confirmed or probable same project, or same claim.
---   project_id_a: The first figure's project.
---   metric_a: The first figure's metric as its source gives it. [values: projects_figures.metric]
---   amount_a: The first figure, in whole units. [currency: unit_a]
---   qualifier_a: How the first figure is worded. [values: projects_figures.qualifier]
---   unit_a: The first figure's currency or unit. [values: projects_figures.unit]
---   source_id_a: The source of the first figure.
---   locator_a: Where in that source.
---   project_id_b: The second figure's project.
---   metric_b: The second figure's metric as its source gives it. [values: projects_figures.metric]
---   amount_b: The second figure, in whole units. [currency: unit_b]
---   qualifier_b: How the second figure is worded. [values: projects_figures.qualifier]
---   unit_b: The second figure's currency or unit. [values: projects_figures.unit]
---   source_id_b: The source of the second figure.
---   locator_b: Where in that source.
---   difference: The second amount minus the first. [currency: unit_a]
---   announcement_id_a: For a pair of announcements, the first announcement (project_id_a is then empty).
---   announcement_id_b: For a pair of announcements, the second announcement.
+--   link (How the records are linked): How the two records are linked: same record, confirmed or probable same project,
+--     or same claim.
+--   project_id_a (First project): The first figure's project.
+--   metric_a (First metric): The first figure's metric as its source gives it. [values: projects_figures.metric]
+--   amount_a (First amount): The first figure, in whole units. [currency: unit_a]
+--   qualifier_a (First wording): How the first figure is worded. [values: projects_figures.qualifier]
+--   unit_a (First currency or unit): The first figure's currency or unit. [values: projects_figures.unit]
+--   source_id_a (First source): The source of the first figure.
+--   locator_a (Where in the first source): Where in that source.
+--   project_id_b (Second project): The second figure's project.
+--   metric_b (Second metric): The second figure's metric as its source gives it. [values: projects_figures.metric]
+--   amount_b (Second amount): The second figure, in whole units. [currency: unit_b]
+--   qualifier_b (Second wording): How the second figure is worded. [values: projects_figures.qualifier]
+--   unit_b (Second currency or unit): The second figure's currency or unit. [values: projects_figures.unit]
+--   source_id_b (Second source): The source of the second figure.
+--   locator_b (Where in the second source): Where in that source.
+--   difference (Difference): The second amount minus the first. [currency: unit_a]
+--   announcement_id_a (First announcement): For a pair of announcements, the first announcement (project_id_a is then
+--     empty).
+--   announcement_id_b (Second announcement): For a pair of announcements, the second announcement.
 WITH same AS (
   SELECT id AS a, id AS b, 'same record' AS link FROM projects
   UNION

@@ -5,29 +5,31 @@
 -- (in the currency most of its figures use), how many figures give it, and how many distinct sources the
 -- project's record cites. Unknowns stay empty.
 -- Columns:
---   project_id: The project.
---   project: The project's English name.
---   sector: The project's economic sector. [values: projects.sector]
---   place_id: The most precise place a source gives for the project.
---   place: That place's English name.
---   region_id: The region (first-level unit) the place lies in, or is.
---   region: That region's English name.
---   country: The two-letter ISO 3166-1 code of the country of that region (or place). [values: places.country]
---   investors: Organizations named as investors (else as developers or proposers): a JSON list of their English
---     names. [list]
---   investor_countries: Their countries, a JSON list of two-letter ISO 3166-1 codes; empty when not known.
+--   project_id (Project ID): The project.
+--   project (Project): The project's English name.
+--   sector (Sector): The project's economic sector. [values: projects.sector]
+--   place_id (Place ID): The most precise place a source gives for the project.
+--   place (Place): That place's English name.
+--   region_id (Region ID): The region (first-level unit) the place lies in, or is.
+--   region (Region): That region's English name.
+--   country (Country): The two-letter ISO 3166-1 code of the country of that region (or place).
+--     [values: places.country]
+--   investors (Investors): Organizations named as investors (else as developers or proposers): a JSON list of
+--     their English names. [list]
+--   investor_countries (Investors' countries): Their countries, a JSON list of two-letter ISO 3166-1 codes; empty when
+--     not known.
 --     [values: organizations.country, list]
---   status: The latest status from the project's whole linked story (view project_story_status).
+--   status (Latest status): The latest status from the project's whole linked story (view project_story_status).
 --     [values: projects_status_history.status]
---   status_date: When that status held.
---   last_evidence: The newest date of any evidence in the project's story.
---   currency: The currency of the amounts (the one most of the project's investment figures use).
---   amount_max: The largest investment announced for the project in that currency, in whole units.
+--   status_date (Status as of): When that status held.
+--   last_evidence (Last evidence): The newest date of any evidence in the project's story.
+--   currency (Currency): The currency of the amounts (the one most of the project's investment figures use).
+--   amount_max (Largest amount): The largest investment announced for the project in that currency, in whole units.
 --     [currency: currency]
---   amount_min: The smallest investment announced for the project in that currency, in whole units.
+--   amount_min (Smallest amount): The smallest investment announced for the project in that currency, in whole units.
 --     [currency: currency]
---   investment_figures: How many investment figures the sources give in that currency.
---   sources: How many distinct sources the project's record cites.
+--   investment_figures (Investment figures): How many investment figures the sources give in that currency.
+--   sources (Sources): How many distinct sources the project's record cites.
 WITH RECURSIVE up(place_id, ancestor_id, depth) AS (
   SELECT id, id, 0 FROM places
   UNION ALL

@@ -3,17 +3,17 @@
 -- their position in the record, so a later row on the same date wins. Projects without any status row
 -- appear with an empty status. Current status is never typed by hand.
 -- Columns:
---   project_id: The project.
---   project: The project's English name.
---   sector: The project's economic sector. [values: projects.sector]
---   place_id: The most precise place a source gives for the project.
---   status: The status of the latest row of the project's own status history.
+--   project_id (Project ID): The project.
+--   project (Project): The project's English name.
+--   sector (Sector): The project's economic sector. [values: projects.sector]
+--   place_id (Place ID): The most precise place a source gives for the project.
+--   status (Current status): The status of the latest row of the project's own status history.
 --     [values: projects_status_history.status]
---   evidence: What kind of evidence that row gives. [values: projects_status_history.evidence]
---   status_date: The row's date.
---   source_id: The source giving it.
---   locator: Where in the source.
---   history_rows: How many rows the project's status history has.
+--   evidence (Evidence): What kind of evidence that row gives. [values: projects_status_history.evidence]
+--   status_date (Status as of): The row's date.
+--   source_id (Source): The source giving it.
+--   locator (Where in the source): Where in the source.
+--   history_rows (Rows of status history): How many rows the project's status history has.
 SELECT
   p.id AS project_id,
   p.name_en AS project,

@@ -10,21 +10,23 @@
 -- suspended and cancelled); then the project's own record before a linked one. last_evidence is the newest
 -- date of any evidence in the story; story_records how many records the story joins.
 -- Columns:
---   project_id: The project.
---   project: The project's English name.
---   status: Its latest status from the whole story (empty when no evidence is known).
+--   project_id (Project ID): The project.
+--   project (Project): The project's English name.
+--   status (Latest status): Its latest status from the whole story (empty when no evidence is known).
 --     [values: projects_status_history.status]
---   status_date: When that status held (YYYY, YYYY-MM or YYYY-MM-DD), as the evidence dates it.
---   evidence: What kind of evidence gives the status (announcement, signing, ground-breaking ceremony, ...).
+--   status_date (Status as of): When that status held (YYYY, YYYY-MM or YYYY-MM-DD), as the evidence dates it.
+--   evidence (Evidence): What kind of evidence gives the status (announcement, signing, ground-breaking ceremony, ...).
 --     [values: projects_status_history.evidence]
---   source_id: The source giving that evidence.
---   locator: Where in the source.
---   status_from_project_id: The record of the story the evidence belongs to (the project itself or a
+--   source_id (Source): The source giving that evidence.
+--   locator (Where in the source): Where in the source.
+--   status_from_project_id (From the record): The record of the story the evidence belongs to (the project itself or a
 --     record linked to it as the same project).
---   status_link: How that record is linked: same record, or confirmed or probable same project.
---   status_agreement_id: The agreement that gives the status, when an agreement covering the project does.
---   last_evidence: The newest date of any evidence in the story.
---   story_records: How many project records the story joins (1: the project alone).
+--   status_link (How that record is linked): How that record is linked: same record, or confirmed or probable same
+--     project.
+--   status_agreement_id (Agreement giving the status): The agreement that gives the status, when an agreement covering
+--     the project does.
+--   last_evidence (Last evidence): The newest date of any evidence in the story.
+--   story_records (Records in the story): How many project records the story joins (1: the project alone).
 WITH story AS (
   SELECT id AS project_id, id AS member_id, 'same record' AS link, 0 AS strength FROM projects
   UNION

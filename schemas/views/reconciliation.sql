@@ -21,39 +21,44 @@
 -- * The claim_* columns compare all announcements of the same claim: how many sources, and the smallest
 --   and largest count and total (same currency), and their spread.
 -- Columns:
---   announcement_id: The announcement (one source's report of the claim).
---   claim_id: The claim it belongs to: the id of the first announcement reporting the signing.
---   event_id: The event at which the counted documents were signed.
---   party_place_id: The Kazakh territory that signed the counted documents.
---   counted: The kind of document counted. [values: announcements.counted]
---   source_id: The source making the announcement.
---   announced_count: How many documents (or projects) the source says were signed.
---   count_qualifier: How the count is worded. [values: announcements.count_qualifier]
---   announced_total: The total value the source gives, in whole currency units. [currency: currency]
---   currency: The total's ISO 4217 currency code.
---   total_qualifier: How the total is worded. [values: announcements.total_qualifier]
---   agreements_itemised: Agreements linked to the claim as confirmed or probable.
---   agreements_confirmed: Of those, linked as confirmed.
---   agreements_probable: Of those, linked as probable.
---   agreements_possible: Agreements linked only as possible (never counted).
---   agreements_not_itemised: The announced count minus the agreements itemised.
---   projects_itemised: Projects itemised (linked directly, or covered by an itemised agreement), each once.
---   projects_linked: Of those, projects linked to the claim directly.
---   projects_possible: Projects linked to the claim only as possible (never counted).
---   items_itemised: What the count counts, itemised: projects for a claim counting projects, else agreements.
---   items_not_itemised: The announced count minus items_itemised.
---   projects_without_amount: Itemised projects with no investment figure in the announcement's currency.
---   projects_other_currency: Of those, projects whose investment is given only in another currency.
---   itemised_total: The money itemised: the smallest investment figure of each itemised project, summed.
+--   announcement_id (Announcement): The announcement (one source's report of the claim).
+--   claim_id (Claim): The claim it belongs to: the id of the first announcement reporting the signing.
+--   event_id (Event): The event at which the counted documents were signed.
+--   party_place_id (Signed by): The Kazakh territory that signed the counted documents.
+--   counted (What is counted): The kind of document counted. [values: announcements.counted]
+--   source_id (Source): The source making the announcement.
+--   announced_count (Announced count): How many documents (or projects) the source says were signed.
+--   count_qualifier (Count wording): How the count is worded. [values: announcements.count_qualifier]
+--   announced_total (Announced total): The total value the source gives, in whole currency units. [currency: currency]
+--   currency (Currency): The total's ISO 4217 currency code.
+--   total_qualifier (Total wording): How the total is worded. [values: announcements.total_qualifier]
+--   agreements_itemised (Agreements itemised): Agreements linked to the claim as confirmed or probable.
+--   agreements_confirmed (Agreements confirmed): Of those, linked as confirmed.
+--   agreements_probable (Agreements probable): Of those, linked as probable.
+--   agreements_possible (Agreements possible): Agreements linked only as possible (never counted).
+--   agreements_not_itemised (Agreements not itemised): The announced count minus the agreements itemised.
+--   projects_itemised (Projects itemised): Projects itemised (linked directly, or covered by an itemised agreement),
+--     each once.
+--   projects_linked (Projects linked directly): Of those, projects linked to the claim directly.
+--   projects_possible (Projects possible): Projects linked to the claim only as possible (never counted).
+--   items_itemised (Items itemised): What the count counts, itemised: projects for a claim counting projects, else
+--     agreements.
+--   items_not_itemised (Items not itemised): The announced count minus items_itemised.
+--   projects_without_amount (Projects without an amount): Itemised projects with no investment figure in the
+--     announcement's currency.
+--   projects_other_currency (Projects in another currency): Of those, projects whose investment is given only in
+--     another currency.
+--   itemised_total (Money itemised): The money itemised: the smallest investment figure of each itemised project,
+--     summed.
 --     [currency: currency]
---   residual_total: The announced total minus the money itemised. [currency: currency]
---   share_itemised: The money itemised as a share of the announced total (0 to 1).
---   claim_sources: How many announcements report the same claim.
---   claim_min_count: The smallest count among them.
---   claim_max_count: The largest count among them.
---   claim_min_total: The smallest total among them in this currency. [currency: currency]
---   claim_max_total: The largest total among them in this currency. [currency: currency]
---   claim_total_spread: The largest total minus the smallest. [currency: currency]
+--   residual_total (Unexplained remainder): The announced total minus the money itemised. [currency: currency]
+--   share_itemised (Share itemised): The money itemised as a share of the announced total (0 to 1).
+--   claim_sources (Sources reporting the claim): How many announcements report the same claim.
+--   claim_min_count (Smallest count): The smallest count among them.
+--   claim_max_count (Largest count): The largest count among them.
+--   claim_min_total (Smallest total): The smallest total among them in this currency. [currency: currency]
+--   claim_max_total (Largest total): The largest total among them in this currency. [currency: currency]
+--   claim_total_spread (Spread of totals): The largest total minus the smallest. [currency: currency]
 WITH ann AS (
   SELECT a.*, COALESCE(a.same_claim_as, a.id) AS claim_id
   FROM announcements AS a

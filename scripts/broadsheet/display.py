@@ -18,6 +18,16 @@ def label(labels: dict[str, str], value: Any) -> str:
     return labels.get(text, text)
 
 
+def readable_name(name: str) -> str:
+    """A title made from a column's name when nobody wrote one: words for the underscores, the first capitalised,
+    `id` as ID ("amount_max" → "Amount max", "project_id" → "Project ID")."""
+    words = [("ID" if word.lower() == "id" else word) for word in name.replace("_", " ").split()]
+    if not words:
+        return name
+    words[0] = words[0][:1].upper() + words[0][1:]
+    return " ".join(words)
+
+
 def items(value: Any) -> list[Any] | None:
     """An array value (a list, or JSON text of one as SQLite stores it) as a list; None when it is not one."""
     if isinstance(value, list):

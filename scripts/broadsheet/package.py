@@ -27,6 +27,7 @@ from broadsheet.layout import (
     Layout,
     RecordLayout,
 )
+from broadsheet.viewdoc import view_doc
 
 NAME = re.compile(r"^[a-z][a-z0-9_]*$")  # resources and views: they name files, tables and URLs
 # Fields: any name Frictionless allows (hyphens, capitals, spaces, dots), except one a CSV header or a
@@ -223,6 +224,10 @@ def load_package(layout: Layout, check: bool = True) -> PackageSpec:
             if not NAME.match(name) or name in specs:
                 raise ConfigError(f"view name {name!r} must match {NAME.pattern} and differ from every table",
                                   path=layout.relative(layout.view_path(name)))
+            faults = view_doc(views[name]).faults
+            if faults:
+                raise ConfigError(f"view {name}: {faults[0].message}", path=layout.relative(layout.view_path(name)),
+                                  line=faults[0].line, column=faults[0].column)
     except ConfigError:
         for unchecked, shown in pending or []:  # a frictionless verdict that a checked load meets first
             _check_frictionless(unchecked, shown)

@@ -108,9 +108,13 @@ def prepare_jinja2_environment(env, datasette):  # type: ignore[no-untyped-def]
 @hookimpl
 def extra_template_vars(template, database, table, view_name, request, datasette):  # type: ignore[no-untyped-def]
     async def inner() -> dict[str, Any]:
+        # A canned query answers on a table's route: its name is the route's table, with no table given.
+        query = (request.url_vars.get("table") if request is not None and not table else None) or None
+        column_titles = titles.column_titles(datasette, database, table, query)
         found: dict[str, Any] = {"bs_search_href": "/-/search", "bs_feed_href": "/-/changes.atom",
                                  "bs_crumb_titles": titles.crumb_titles(datasette, database, table),
-                                 "bs_column_titles": titles.column_titles(datasette, database, table),
+                                 "bs_column_titles": column_titles, "bs_title": titles.titler(column_titles),
+                                 "bs_css_string": titles.css_string, "bs_described": titles.described,
                                  "bs_value_labels": values.value_labels(datasette, database, table)}
         if view_name == "index":
             found["bs_home"] = await home.home(datasette)

@@ -55,7 +55,7 @@ def field_type(values: list[Any]) -> str:
 
 def view_entry(package: PackageSpec, name: str, sql: str, header: list[str], rows: list[tuple[Any, ...]],
                path: str, data: bytes) -> dict[str, Any]:
-    """A derived view as a resource of the package: its CSV, its fields (types from the rows) and the
+    """A derived view as a resource of the package: its CSV, its fields (types from the rows) and the titles and
     descriptions its SQL file's leading comment gives (broadsheet.viewdoc). A column marked with a schema field's
     values carries that field's `categories` (an item's, `arrayItem`, for a list: `type: array`, as the schemas
     write a list of codes); a money column names its currency column (`x-currency-field`)."""
@@ -63,6 +63,8 @@ def view_entry(package: PackageSpec, name: str, sql: str, header: list[str], row
     fields = []
     for position, column in enumerate(header):
         described: dict[str, Any] = {"name": column, "type": field_type([row[position] for row in rows])}
+        if doc.titles.get(column):
+            described["title"] = doc.titles[column]
         if doc.columns.get(column):
             described["description"] = doc.columns[column]
         described.update(marked(package, doc.shown.get(column) or {}))

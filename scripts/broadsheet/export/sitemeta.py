@@ -16,12 +16,13 @@ from typing import Any
 import yaml
 
 from broadsheet.atomic import write_atomically
+from broadsheet.display import readable_name
 from broadsheet.errors import ConfigError
 from broadsheet.export.history import HISTORY_TABLE
 from broadsheet.export.sqlite import COLUMNS, SEARCH, TABLES
 from broadsheet.layout import Layout
 from broadsheet.package import PackageSpec, ResourceSpec, citation
-from broadsheet.viewdoc import view_doc
+from broadsheet.viewdoc import Fault, view_doc
 from broadsheet.words import WORDS
 
 PROSE = "metadata.yml"
@@ -155,8 +156,8 @@ def structure(package: PackageSpec) -> dict[str, Any]:
             "children": list(spec.children.values()),
             "citation_table": citation.name if citation else None,
             "references": references(package, spec),
-            "fields": [{"name": f.name, "title": f.title or f.name, "type": f.type, "unit": f.flag("unit") or "",
-                        "cited": bool(f.flag("cite")), "labels": f.labels,
+            "fields": [{"name": f.name, "title": f.title or readable_name(f.name), "type": f.type,
+                        "unit": f.flag("unit") or "", "cited": bool(f.flag("cite")), "labels": f.labels,
                         "currency_field": f.flag("currency-field") or "",
                         "format": f.descriptor.get("format") or ""} for f in spec.fields],
             # For a resource that citations point at (sources): the query listing everything one record supports.
@@ -189,6 +190,16 @@ def shown_fields(package: PackageSpec, sql: str) -> dict[str, dict[str, Any]]:
     return found
 
 
+# The columns of a supported_by_* query, titled as a view's are (broadsheet.viewdoc), for its page's headers.
+SUPPORTED_COLUMNS = """-- Columns:
+--   resource (Table): The table of the record.
+--   record_id (Record ID): The record's id.
+--   record (Record): The record's name.
+--   fact (Fact): The field or list the citation supports.
+--   locator (Where in the source): Where in the source.
+"""
+
+
 def supported_by_query(package: PackageSpec) -> dict[str, dict[str, Any]]:
     """For each resource that citations point at (the sources), a canned query listing everything it supports.
 
@@ -212,7 +223,7 @@ def supported_by_query(package: PackageSpec) -> dict[str, dict[str, Any]]:
                 "title": f"Everything one of the {title.lower()} supports",
                 "description": f"Every fact and list entry that cites the given record of {title.lower()}; "
                                f"enter its id.",
-                "sql": "\nunion all\n".join(selects) + "\norder by resource, record_id, fact",
+                "sql": SUPPORTED_COLUMNS + "\nunion all\n".join(selects) + "\norder by resource, record_id, fact",
             }
     return queries
 
@@ -265,6 +276,9 @@ def generate(layout: Layout, package: PackageSpec, prose: dict[str, Any] | None 
                          "file": "CITATION.cff" if (package.layout.root / "CITATION.cff").is_file() else ""},
             "resources": structure(package), "views": sorted(package.views),
             "view_fields": view_fields(package),
+            # each view's column titles (`name (Title): …` in its documentation), for the site's headers
+            "view_titles": {view: titles for view, sql in sorted(package.views.items())
+                            if (titles := view_doc(sql).titles)},
         }},
     }
     # `database:` in site/metadata.yml means "the package's database", so the prose need not repeat its name.
@@ -275,11 +289,19 @@ def generate(layout: Layout, package: PackageSpec, prose: dict[str, Any] | None 
     if site:
         prose.setdefault("plugins", {})["broadsheet"] = merge(prose.get("plugins", {}).get("broadsheet", {}), site)
     merged = merge(generated, prose)
-    # Canned queries may mark their columns in a leading comment, as views do (the site shows their cells so).
+    # Canned queries may title and mark their columns in a leading comment, as views do (the site shows their
+    # headers and cells so).
     queries = ((merged.get("databases") or {}).get(db) or {}).get("queries") or {}
     marked = {name: shown_fields(package, str(query.get("sql") or "")) for name, query in sorted(queries.items())
               if isinstance(query, dict)}
     merged["plugins"]["broadsheet"]["query_fields"] = {name: fields for name, fields in marked.items() if fields}
+    docs = {name: view_doc(str(query.get("sql") or "")) for name, query in sorted(queries.items())
+            if isinstance(query, dict)}
+    for name, doc in docs.items():
+        if doc.faults:
+            raise query_fault(layout, name, doc.faults[0])
+    titled = {name: doc.titles for name, doc in docs.items()}
+    merged["plugins"]["broadsheet"]["query_titles"] = {name: titles for name, titles in titled.items() if titles}
     for view, fields in view_fields(package).items():
         listed = {name for name, f in fields.items() if f["type"] == "array"}
         meta = ((merged.get("databases") or {}).get(db) or {}).get("tables", {}).get(view) or {}
@@ -292,6 +314,42 @@ def array_facets(facets: list[Any], listed: set[str]) -> list[Any]:
     """A table's facets with each one on a list column (a JSON array) counted by item (Datasette's array facet:
     `{"array": column}`), not by the whole list as text."""
     return [{"array": facet} if isinstance(facet, str) and facet in listed else facet for facet in facets]
+
+
+def query_fault(layout: Layout, name: str, fault: Fault) -> ConfigError:
+    """A canned query's documentation that cannot be read, located in site/metadata.yml: the line and column in
+    the file when its SQL is a block (`sql: |-`), else the line where its SQL starts."""
+    path = layout.site_dir / PROSE
+    line, column = 0, 0
+    try:
+        node = _sql_node(yaml.compose(path.read_text(encoding="utf-8")), name) if path.is_file() else None
+    except yaml.YAMLError:
+        node = None
+    if node is not None and node.style in ("|", ">"):
+        lines = path.read_text(encoding="utf-8").splitlines()
+        first = node.start_mark.line + 1  # (0-based) the block's text starts on the line after its `|`
+        text = lines[first] if first < len(lines) else ""
+        line, column = first + fault.line, len(text) - len(text.lstrip()) + fault.column
+    elif node is not None:
+        line, column = node.start_mark.line + 1, node.start_mark.column + 1
+    return ConfigError(f"query {name}: {fault.message}", path=layout.relative(path), line=line, column=column)
+
+
+def _sql_node(root: yaml.Node | None, name: str) -> yaml.Node | None:
+    """The `sql` node of canned query `name` under `database:` or `databases: <any>:` of site/metadata.yml."""
+    def child(node: yaml.Node | None, key: str) -> yaml.Node | None:
+        if not isinstance(node, yaml.MappingNode):
+            return None
+        return next((value for k, value in node.value if isinstance(k, yaml.ScalarNode) and k.value == key), None)
+
+    databases = child(root, "databases")
+    candidates = [child(root, "database"), *(value for _key, value in (
+        databases.value if isinstance(databases, yaml.MappingNode) else []))]
+    for database in candidates:
+        found = child(child(child(database, "queries"), name), "sql")
+        if found is not None:
+            return found
+    return None
 
 
 STRUCTURE_FILE = "site-resources.json"

@@ -217,10 +217,10 @@ def _describe(conn: sqlite3.Connection, package: PackageSpec, views: list[str]) 
         conn.execute(f"INSERT INTO {TABLES} VALUES (?, ?, ?, ?, ?)",
                      (name, name, view_comment(package.views[name]) or None, None, count(name)))
         info = conn.execute(f"PRAGMA table_info({quote(name)})").fetchall()
-        described = view_doc(package.views[name]).columns
+        doc = view_doc(package.views[name])
         conn.executemany(f"INSERT INTO {COLUMNS} VALUES (?, ?, ?, ?, ?, ?, ?)",
-                         [(name, column[1], column[0] + 1, (column[2] or "any").lower(), None,
-                           described.get(column[1]), None) for column in info])
+                         [(name, column[1], column[0] + 1, (column[2] or "any").lower(), doc.titles.get(column[1]),
+                           doc.columns.get(column[1]), None) for column in info])
 
 
 def build_database(path: Path, package: PackageSpec, tables: dict[str, SortedTable]) -> list[str]:
