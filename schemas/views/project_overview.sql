@@ -14,8 +14,8 @@
 --   region (Region): That region's English name.
 --   country (Country): The two-letter ISO 3166-1 code of the country of that region (or place).
 --     [values: places.country]
---   investors (Investors): Organizations named as investors (else as developers or proposers): a JSON list of
---     their English names. [list]
+--   investors (Investors): Organizations named as investors (else as developers or proposers), by their English
+--     names. [list]
 --   investor_countries (Investors' countries): Their countries, a JSON list of two-letter ISO 3166-1 codes; empty when
 --     not known.
 --     [values: organizations.country, list]
