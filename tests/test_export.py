@@ -321,3 +321,24 @@ def test_bundle_has_everything_and_fixed_timestamps(museums):
         # the one citation text (broadsheet.package.citation), as the site shows it
         assert "How to cite\n-----------\nMuseums (test fixture). Version 0.1.0. Licence CC-BY-4.0.\n" in readme
         assert "CC-BY-4.0" in archive.read("LICENSE.txt").decode("utf-8")
+
+
+def test_readme_data_dictionary_lists_each_view_with_its_titles(museums):
+    write(museums, "README.md", "# Museums\n\n<!-- data-dictionary:start -->\n<!-- data-dictionary:end -->\n")
+    write(museums, "schemas/views/museums_per_city.sql",
+          "-- Museums per city.\n-- Columns:\n--   city_id (City): The city.\n--   kinds (Kinds): What they show.\n"
+          "--     [values: museums.kind, list]\n--   n_museums: How many.\n--   budget (Budget): Summed.\n"
+          "--     [currency: currency]\n--   currency (Currency): Its currency.\n"
+          "SELECT city_id, json_group_array(kind) AS kinds, count(*) AS n_museums, sum(budget) AS budget,\n"
+          "  'EUR' AS currency FROM museums GROUP BY city_id;\n")
+    built(museums)
+    readme = (museums.root / "README.md").read_text(encoding="utf-8")
+    assert ("### Museums per city (`museums_per_city`, derived)\n\nMuseums per city.\n\n"
+            "Made by `broadsheet build` from the tables (`schemas/views/museums_per_city.sql`); in the downloads as "
+            "`views/museums_per_city.csv` in the zip and `csv/museums_per_city.csv`.\n\n"
+            "| column | title | description |\n|---|---|---|\n"
+            "| `city_id` | City | The city. |\n"
+            "| `kinds` | Kinds | What they show. Each item a code of `museums.kind`. |\n"
+            "| `n_museums` | N museums | How many. |\n"
+            "| `budget` | Budget | Summed. Money: the currency is in `currency`. |\n"
+            "| `currency` | Currency | Its currency. |\n") in readme

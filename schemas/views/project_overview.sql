@@ -14,7 +14,8 @@
 --   region (Region): That region's English name.
 --   country (Country): The two-letter ISO 3166-1 code of the country of that region (or place).
 --     [values: places.country]
---   investors (Investors): Organizations named as investors (else as developers or proposers), comma-separated.
+--   investors (Investors): Organizations named as investors (else as developers or proposers), by their English
+--     names. [list]
 --   investor_countries (Investors' countries): Their countries, a JSON list of two-letter ISO 3166-1 codes; empty when
 --     not known.
 --     [values: organizations.country, list]
@@ -50,7 +51,7 @@ backers AS (
 ),
 investors AS (
   SELECT b.project_id,
-    GROUP_CONCAT(DISTINCT b.name_en) AS investors,
+    NULLIF(json_group_array(DISTINCT b.name_en) FILTER (WHERE b.name_en IS NOT NULL), '[]') AS investors,
     NULLIF(json_group_array(DISTINCT b.country) FILTER (WHERE b.country IS NOT NULL), '[]') AS investor_countries
   FROM backers AS b
   WHERE b.tier = (SELECT MIN(x.tier) FROM backers AS x WHERE x.project_id = b.project_id)

@@ -81,7 +81,10 @@ def view_section(name: str, sql: str) -> str:
         marks = doc.shown.get(column) or {}
         notes = [text.rstrip(".") + "." if text else ""]
         if marks.get("values"):
-            notes.append(f"Codes of `{marks['values']}`.")
+            notes.append(f"Each item a code of `{marks['values']}`." if marks.get("type") == "array"
+                         else f"Codes of `{marks['values']}`.")
+        elif marks.get("type") == "array":
+            notes.append("A JSON list.")
         if marks.get("currency_field"):
             notes.append(f"Money: the currency is in `{marks['currency_field']}`.")
         title = doc.titles.get(column) or readable_name(column)
