@@ -3,9 +3,9 @@ workers sharing one listening socket; each answers the whole site (plugin, templ
 
 from __future__ import annotations
 
-import http.client
+import asyncio
 import os
-import statistics
+import socket
 import subprocess
 import time
 import urllib.request
@@ -65,18 +65,6 @@ def test_n_processes_serve_the_site_behind_one_address(tmp_path: Path, processes
                     assert response.status == 200, path
                     assert text.encode("utf-8") in response.read(), path
         assert sorted(children(server.pid)) == sorted(workers)  # none died or was replaced
-        # A keep-alive connection is answered promptly after its first request: with Nagle's algorithm on, each
-        # later answer waited ~40 ms for the client's delayed acknowledgement (serve.prompt_protocol).
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        took = []
-        for _ in range(15):
-            started = time.perf_counter()
-            connection.request("GET", f"/{DB}/museums")
-            response = connection.getresponse()
-            assert response.status == 200 and response.read()
-            took.append(time.perf_counter() - started)
-        connection.close()
-        assert statistics.median(took[1:]) < 0.025, took
     finally:
         server.terminate()
         try:
@@ -84,3 +72,57 @@ def test_n_processes_serve_the_site_behind_one_address(tmp_path: Path, processes
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait(timeout=10)
+
+
+def nagle_off_on_accepted_connections(protocol_class: type) -> bool:
+    """Whether a connection accepted on a listening socket bound the way uvicorn's parent binds it (no protocol
+    named: asyncio then leaves TCP_NODELAY alone) has Nagle's algorithm off, with `protocol_class` speaking HTTP."""
+    from uvicorn.config import Config
+    from uvicorn.server import ServerState
+
+    async def app(scope, receive, send):  # type: ignore[no-untyped-def]  # never called: no request is sent
+        raise AssertionError(scope)
+
+    config = Config(app=app)
+    config.load()
+
+    async def accept_one() -> bool:
+        made: list = []
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+
+        def factory():  # type: ignore[no-untyped-def]
+            made.append(protocol_class(config=config, server_state=ServerState(), app_state={}))
+            return made[-1]
+
+        server = await asyncio.get_running_loop().create_server(factory, sock=listener)
+        _reader, writer = await asyncio.open_connection(*listener.getsockname())
+        for _ in range(100):  # bounded: the server side of the connection is made within a few loop turns
+            if made and getattr(made[0], "transport", None) is not None:
+                break
+            await asyncio.sleep(0.01)
+        accepted = made[0].transport.get_extra_info("socket")
+        nodelay = accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+        writer.close()
+        server.close()
+        await server.wait_closed()
+        return nodelay
+
+    return asyncio.run(accept_one())
+
+
+@pytest.mark.parametrize("protocol, nagle_off", [
+    # uvicorn's own h11 protocol on such a socket: each answer after the first on a keep-alive connection waited
+    # ~40 ms for the client's delayed acknowledgement (measured: a cached page 44 ms, 0.5 ms with Nagle off)
+    ("uvicorn.protocols.http.h11_impl:H11Protocol", False),
+    (f"broadsheet.serve:{serve.PROMPT_PROTOCOL}", True),  # the one serve --processes gives its workers
+])
+def test_the_workers_answer_without_waiting_for_delayed_acknowledgements(protocol: str, nagle_off: bool) -> None:
+    module, name = protocol.split(":")
+    assert nagle_off_on_accepted_connections(getattr(__import__(module, fromlist=[name]), name)) is nagle_off
+
+
+def test_serve_processes_gives_its_workers_that_protocol(tmp_path: Path) -> None:
+    arguments = serve.command(make_site(tmp_path / "site"), processes=2)
+    assert arguments[arguments.index("--http") + 1] == f"broadsheet.serve:{serve.PROMPT_PROTOCOL}"
