@@ -463,33 +463,52 @@ def _write(layout: Layout, progress: Progress | None, validated: Validated, name
         files[f"{name}.zip"] = archive
         counts = {t: len(s.rows) for t, s in generated.tables.items()}
         counts.update((view, len(rows)) for view, (_, rows) in views.items())
-        files["../build.json"] = dumps({"input_hash": hashed,
-                                        "package_hash": descriptor.sha256(generated.descriptor),
-                                        "database": f"{name}.db", "tables": counts}).encode("utf-8")
+        files["../build.json"] = _build_json(hashed, generated, name, counts)
         _write_files(build_dir, files)
         (build_dir / splice.MANIFEST).write_bytes(splice.manifest(generated.tables, generated.csv_lengths, json_lengths,
                                                                   downloads.bundle.layout()))
-        _pause("verify", progress)
-        problems = cast(list[str], job.get("problems"))
-        if problems:
-            shutil.rmtree(build_dir, ignore_errors=True)
-            raise BuildError("; ".join(problems))
-        _pause("repository", progress)
-        written = [layout.relative(path) for path in atomic.replace_all_if_changed(
-            [(layout.root / path, data) for path, data in generated.committed.items()])]  # all, or none
-        writing.replaced = bool(written)
-        for path in generated.removed:
-            (layout.root / path).unlink(missing_ok=True)
+        made_from = None
         if validated.read is not None and hashed != STALE_HASH:  # what it was made from, for the next build
-            (build_dir / reuse.MANIFEST).write_bytes(reuse.manifest(validated.key, commit, validated.read,
-                                                                    generated.committed, build_dir))
-        _pause("swap", progress)
-        atomic.swap(out_dir, build_dir, [f"{name}.db", "downloads", "build.json"])
-        writing.build_dir = None  # committed: no longer ours to remove
-        _pause("cleanup", progress)
-        atomic.clean(out_dir)
+            made_from = (validated.key, validated.read)
+        written = _land(layout, progress, writing, build_dir, name, generated, lambda: cast(
+            list[str], job.get("problems")), commit, made_from)
     return BuildResult(validated.report, True, out_dir / f"{name}.db", counts, sorted(written + generated.removed),
                        _sizes(out_dir))
+
+
+def _build_json(hashed: str, generated: Generated, name: str, counts: dict[str, int]) -> bytes:
+    """out/build.json: what the build was made from and what it holds (the site and the next build read it)."""
+    return dumps({"input_hash": hashed, "package_hash": descriptor.sha256(generated.descriptor),
+                  "database": f"{name}.db", "tables": counts}).encode("utf-8")
+
+
+def _land(layout: Layout, progress: Progress | None, writing: _Writing, build_dir: Path, name: str,
+          generated: Generated, verify: Callable[[], list[str]], commit: str,
+          made_from: tuple[str, dict[str, tuple[reuse.Signature | None, str]]] | None) -> list[str]:
+    """The stages every build ends with, cold or spliced: verify the database, write the committed files (all, or
+    none), record what the build was made from (`made_from`: validation key and record files, for the next
+    build; None when it cannot be trusted), swap it in, clean up. The repository paths written."""
+    out_dir = layout.out_dir
+    _pause("verify", progress)
+    problems = verify()
+    if problems:
+        shutil.rmtree(build_dir, ignore_errors=True)
+        raise BuildError("; ".join(problems))
+    _pause("repository", progress)
+    written = [layout.relative(path) for path in atomic.replace_all_if_changed(
+        [(layout.root / path, data) for path, data in generated.committed.items()])]  # all, or none
+    writing.replaced = bool(written)
+    for path in generated.removed:
+        (layout.root / path).unlink(missing_ok=True)
+    if made_from is not None:
+        key, read = made_from
+        (build_dir / reuse.MANIFEST).write_bytes(reuse.manifest(key, commit, read, generated.committed, build_dir))
+    _pause("swap", progress)
+    atomic.swap(out_dir, build_dir, [f"{name}.db", "downloads", "build.json"])
+    writing.build_dir = None  # committed: no longer ours to remove
+    _pause("cleanup", progress)
+    atomic.clean(out_dir)
+    return written
 
 
 def _write_files(build_dir: Path, files: dict[str, bytes], previous: Path | None = None,
@@ -547,29 +566,12 @@ def _splice(layout: Layout, progress: Progress | None, writing: _Writing, read_f
         files[f"{name}.zip"] = archive
         counts = {t: len(lengths) for t, lengths in plan.json_lengths.items()}
         counts.update((view, len(rows)) for view, (_, rows) in views.items())
-        files["../build.json"] = dumps({"input_hash": hashed,
-                                        "package_hash": descriptor.sha256(generated.descriptor),
-                                        "database": f"{name}.db", "tables": counts}).encode("utf-8")
+        files["../build.json"] = _build_json(hashed, generated, name, counts)
         _write_files(build_dir, files, plan.folder, frozenset(
             f"{kind}/{table}.{kind}" for table in plan.tables if table not in plan.changes for kind in ("csv", "json")))
         (build_dir / splice.MANIFEST).write_bytes(plan.manifest(downloads.bundle.layout()))
-        _pause("verify", progress)
-        problems = sqlite.verify_database(database, counts, thorough=False)
-        if problems:
-            shutil.rmtree(build_dir, ignore_errors=True)
-            raise BuildError("; ".join(problems))
-        _pause("repository", progress)
-        written = [layout.relative(path) for path in atomic.replace_all_if_changed(
-            [(layout.root / path, data) for path, data in generated.committed.items()])]  # all, or none
-        writing.replaced = bool(written)
-        if hashed != STALE_HASH:
-            (build_dir / reuse.MANIFEST).write_bytes(reuse.manifest(plan.key, commit, plan.read, generated.committed,
-                                                                    build_dir))
-        _pause("swap", progress)
-        atomic.swap(out_dir, build_dir, [f"{name}.db", "downloads", "build.json"])
-        writing.build_dir = None
-        _pause("cleanup", progress)
-        atomic.clean(out_dir)
+        written = _land(layout, progress, writing, build_dir, name, generated, lambda: sqlite.verify_database(
+            database, counts, thorough=False), commit, (plan.key, plan.read) if hashed != STALE_HASH else None)
     return BuildResult(plan.report, True, out_dir / f"{name}.db", counts, sorted(written), _sizes(out_dir),
                        spliced=plan.files)
 

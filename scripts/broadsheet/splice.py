@@ -49,8 +49,9 @@ from broadsheet.export.sqlite import (
     SortedTable,
     _exact_in_sqlite,
     _materialise_views,
-    label_field,
     quote,
+    record_labels,
+    searched_columns,
     top_level_of,
 )
 from broadsheet.export.values import canonical_rows, sort_order, typed_columns
@@ -302,15 +303,10 @@ def _search_items(package: PackageSpec, tables: dict[str, Any],
     """Each changed record's search rows as sqlite.search_rows makes them, in their order: (resource, label,
     field, text)."""
     wanted = set(records)
-    labels: dict[tuple[str, str], str | None] = {}
-    for spec in package.top_level:
-        table = tables[spec.name]
-        id_col, label_col = spec.field_names.index(spec.id_field), spec.field_names.index(label_field(spec))
-        for row in table.rows:
-            labels[(spec.name, row[id_col] or "")] = row[label_col]
+    labels = record_labels(package, tables)
     found: dict[tuple[str, str], list[tuple[str, str | None, str, str]]] = {key: [] for key in records}
     for spec in package.resources.values():
-        searched = [(i, f.name) for i, f in enumerate(spec.fields) if f.flag("search")]
+        searched = searched_columns(spec)
         if not searched:
             continue
         top = top_level_of(package, spec)
@@ -319,12 +315,9 @@ def _search_items(package: PackageSpec, tables: dict[str, Any],
         rows = canonical_rows(spec, [table.rows[i] for i in order])
         for row, index in zip(rows, order, strict=True):
             key = (top.name, table.origins[index].record_id)
-            if key not in wanted:
-                continue
-            for column, name in searched:
-                if row[column] is not None:
-                    found[key].append((top.name, labels.get(key), name if spec.is_top_level else
-                                       f"{spec.name}.{name}", row[column]))
+            if key in wanted:
+                found[key] += [(top.name, labels[top.name].get(key[1]), field, row[column])
+                               for column, field in searched if row[column] is not None]
     return found
 
 

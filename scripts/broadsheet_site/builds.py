@@ -22,20 +22,20 @@ import fcntl
 import logging
 import os
 import weakref
-from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
 from datasette.database import Database, Results, connections
 
 from broadsheet_site import config, search
+from broadsheet_site.cache import LeastRecentlyUsed
 
 log = logging.getLogger("broadsheet.site")
 UNCOUNTED = ("/-/downloads/", "/-/static/", "/static/")  # answers that hold no database connection
 DRAIN_SECONDS = 5.0  # longest that new requests wait for those in flight before the switch
 
 
-class Answers:
+class Answers(LeastRecentlyUsed):
     """Results of queries on one immutable file, kept by their SQL and parameters: the same query gives the same
     rows for the life of the build. A table page counts its facets over the whole table again for every sort
     order and in its JSON; a faceted page counts a facet twice when the address asks for one the table already
@@ -47,8 +47,7 @@ class Answers:
     MAX_ROWS = 100  # facet counts (facet_size + 1), counts, the labels of a page's links, schema look-ups
 
     def __init__(self) -> None:
-        self.entries: OrderedDict[tuple, Results] = OrderedDict()
-        self.hits = self.misses = 0
+        super().__init__(self.MAX_ENTRIES, 1, lambda _results: 1)
 
     @staticmethod
     def key(sql: str, params: Any, truncate: bool, page_size: int | None, limits: tuple) -> tuple | None:
@@ -66,20 +65,12 @@ class Answers:
         return (sql, names, values, truncate, page_size, limits)
 
     def get(self, key: tuple) -> Results | None:
-        found = self.entries.get(key)
-        if found is None:
-            self.misses += 1
-            return None
-        self.entries.move_to_end(key)
-        self.hits += 1
-        return Results(list(found.rows), found.truncated, found.description)
+        found = super().get(key)
+        return None if found is None else Results(list(found.rows), found.truncated, found.description)
 
     def put(self, key: tuple, results: Results) -> None:
-        if len(results.rows) > self.MAX_ROWS:
-            return
-        self.entries[key] = Results(list(results.rows), results.truncated, results.description)
-        while len(self.entries) > self.MAX_ENTRIES:
-            self.entries.popitem(last=False)
+        if len(results.rows) <= self.MAX_ROWS:
+            super().put(key, Results(list(results.rows), results.truncated, results.description))
 
 
 class BuildDatabase(Database):

@@ -14,6 +14,8 @@ Settings (metadata `plugins.broadsheet`): `response_cache_mb` (total, default 64
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any
 
 DEFAULT_TOTAL_MB = 64
 DEFAULT_ENTRY_KB = 1024
@@ -31,15 +33,17 @@ class Stored:
         self.size = len(body) + sum(len(k) + len(v) for k, v in headers) + 64
 
 
-class ResponseCache:
-    """A byte-bounded LRU map from request key to a complete response."""
+class LeastRecentlyUsed:
+    """A map bounded by the total weight of its values (`weight(value)`; a value heavier than `max_entry` is not
+    kept), forgetting the least recently used first. The response cache weighs responses in bytes; a build's kept
+    query results (builds.Answers) count one each."""
 
-    def __init__(self, max_bytes: int, max_entry: int) -> None:
-        self.max_bytes, self.max_entry = max_bytes, max_entry
-        self.entries: OrderedDict[tuple, Stored] = OrderedDict()
+    def __init__(self, max_total: int, max_entry: int, weight: Callable[[Any], int]) -> None:
+        self.max_total, self.max_entry, self.weight = max_total, max_entry, weight
+        self.entries: OrderedDict[tuple, Any] = OrderedDict()
         self.size = self.hits = self.misses = 0
 
-    def get(self, key: tuple) -> Stored | None:
+    def get(self, key: tuple) -> Any:
         stored = self.entries.get(key)
         if stored is None:
             self.misses += 1
@@ -48,14 +52,22 @@ class ResponseCache:
         self.hits += 1
         return stored
 
-    def put(self, key: tuple, stored: Stored) -> None:
-        if stored.size > self.max_entry or key in self.entries:
+    def put(self, key: tuple, stored: Any) -> None:
+        weight = self.weight(stored)
+        if weight > self.max_entry or key in self.entries:
             return
         self.entries[key] = stored
-        self.size += stored.size
-        while self.size > self.max_bytes and self.entries:
+        self.size += weight
+        while self.size > self.max_total and self.entries:
             _, evicted = self.entries.popitem(last=False)
-            self.size -= evicted.size
+            self.size -= self.weight(evicted)
+
+
+class ResponseCache(LeastRecentlyUsed):
+    """A byte-bounded LRU map from request key to a complete response."""
+
+    def __init__(self, max_bytes: int, max_entry: int) -> None:
+        super().__init__(max_bytes, max_entry, lambda stored: stored.size)
 
 
 def cacheable_request(scope: dict) -> bool:
@@ -102,7 +114,7 @@ def cached(datasette, app):  # type: ignore[no-untyped-def]
         if cache is None:  # settings are read on the first request, when the metadata is loaded
             total, entry = settings(datasette)
             cache = ResponseCache(total, entry)
-        if cache.max_bytes <= 0 or not cacheable_request(scope):
+        if cache.max_total <= 0 or not cacheable_request(scope):
             await app(scope, receive, send)
             return
         key = request_key(scope)

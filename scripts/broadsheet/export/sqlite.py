@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 from broadsheet import words
 from broadsheet.export.values import INT64, Typed, typed_columns
@@ -155,24 +156,34 @@ def label_field(spec: ResourceSpec) -> str:
     return spec.label_field or spec.id_field
 
 
-def search_rows(package: PackageSpec, tables: dict[str, SortedTable]) -> list[tuple[str, str, str | None, str, str]]:
+def record_labels(package: PackageSpec, tables: dict[str, Any]) -> dict[str, dict[str, str | None]]:
+    """Each top-level resource's records: id -> label (the label field's value, else the id's), as searched."""
     labels: dict[str, dict[str, str | None]] = {}
     for spec in package.top_level:
-        table = tables[spec.name]
         id_col, label_col = spec.field_names.index(spec.id_field), spec.field_names.index(label_field(spec))
-        labels[spec.name] = {row[id_col] or "": row[label_col] for row in table.rows}
+        labels[spec.name] = {row[id_col] or "": row[label_col] for row in tables[spec.name].rows}
+    return labels
+
+
+def searched_columns(spec: ResourceSpec) -> list[tuple[int, str]]:
+    """(column, field as the search table names it: a child's as `child.field`) of each field flagged `search`."""
+    return [(i, f.name if spec.is_top_level else f"{spec.name}.{f.name}") for i, f in enumerate(spec.fields)
+            if f.flag("search")]
+
+
+def search_rows(package: PackageSpec, tables: dict[str, SortedTable]) -> list[tuple[str, str, str | None, str, str]]:
+    """The search table's rows: (resource, record id, label, field, text) of every searched value, in order."""
+    labels = record_labels(package, tables)
     rows = []
     for spec in package.resources.values():
-        searched = [(i, f.name) for i, f in enumerate(spec.fields) if f.flag("search")]
+        searched = searched_columns(spec)
         if not searched:
             continue
         top = top_level_of(package, spec)
         table = tables[spec.name]
         for row, record_id in zip(table.rows, table.record_ids, strict=True):
-            for column, name in searched:
-                if row[column] is not None:
-                    field = name if spec.is_top_level else f"{spec.name}.{name}"
-                    rows.append((top.name, record_id, labels[top.name].get(record_id), field, row[column]))
+            rows += [(top.name, record_id, labels[top.name].get(record_id), field, row[column])
+                     for column, field in searched if row[column] is not None]
     return rows
 
 
