@@ -37,6 +37,23 @@ def write_atomically(path: Path, data: bytes, durable: bool = True) -> None:
         temporary.unlink(missing_ok=True)
 
 
+def write_cache_file(path: Path, data: bytes) -> None:
+    """Replace a cache file (rebuilt when lost, so never flushed): a reader sees the old bytes, the new, or for a
+    moment no file, which every cache reader takes as an empty one; never a part. The old file is removed before
+    the new one is renamed into place rather than renamed over: on ext4 a rename over an existing file first
+    forces the new file's unwritten data to disk (auto_da_alloc), measured here 3.5 ms per 4 kB file against
+    0.45 ms, and a warm validate writes a dozen such files, the index a thousand. A failure leaves no temporary
+    file and raises OSError."""
+    temporary = _staged(path, data, durable=False)
+    try:
+        path.unlink(missing_ok=True)
+        os.replace(temporary, path)
+    except OSError as error:
+        raise _naming(error, path) from None
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
 def _naming(error: OSError, path: Path) -> OSError:
     """The error, naming `path` (the file being replaced) rather than a temporary file beside it."""
     return OSError(error.errno, error.strerror, str(path))

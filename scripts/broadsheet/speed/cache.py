@@ -41,7 +41,7 @@ from pathlib import Path
 
 import broadsheet
 from broadsheet import __version__
-from broadsheet.atomic import write_atomically
+from broadsheet.atomic import write_cache_file
 from broadsheet.check.rules import REGISTRY
 from broadsheet.layout import Layout
 from broadsheet.package import PackageSpec, load_package, read_descriptor
@@ -209,7 +209,7 @@ class Cache:
 
     def _write(self, path: Path, data: bytes) -> None:
         with contextlib.suppress(OSError):  # a read-only checkout still validates; it just does not get faster
-            write_atomically(path, data, durable=False)
+            write_cache_file(path, data)
 
 
 def _digest(path: str) -> str:
