@@ -203,7 +203,13 @@ def repository_files(package: PackageSpec, csv_files: dict[str, tuple[str, bytes
 
 
 def check(layout: Layout) -> CheckResult:
-    """Which committed outputs differ from what a build would write. Writes nothing."""
+    """Which committed outputs differ from what a build would write. Writes nothing (but the validation cache
+    and its index, in a child after the answer: validate.deferred)."""
+    with validate.deferred():
+        return _check(layout)
+
+
+def _check(layout: Layout) -> CheckResult:
     if reuse.current(layout) is not None:
         return CheckResult(Report())  # the last build's inputs, and the committed files it wrote, as they were
     validated = validate.rows(layout, validate.CACHED)  # reuses what validate parsed (broadsheet.speed.cache)
@@ -357,7 +363,10 @@ def build(layout: Layout, progress: Progress | None = None) -> BuildResult:
     collecting = gc.isenabled()
     gc.disable()  # millions of small acyclic objects (typed cells, row dicts): collections would rescan them all
     try:
-        return _build(layout, progress)
+        # what validation leaves for the next run (the cache, the index) is written by a child forked once the
+        # build is in place and out/ unlocked: it then takes no core from the build and copies no page it uses
+        with validate.deferred():
+            return _build(layout, progress)
     finally:
         if collecting:
             gc.enable()
