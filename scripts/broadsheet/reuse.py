@@ -35,9 +35,10 @@ from broadsheet.errors import BroadsheetError
 from broadsheet.git import GitError, git, in_repository
 from broadsheet.layout import CSV_SUFFIX, Layout
 from broadsheet.package import PackageSpec
+from broadsheet.read import horizon
 from broadsheet.read.discover import discover
 from broadsheet.read.records import read_record
-from broadsheet.validate import RACY_WINDOW, configuration
+from broadsheet.validate import configuration
 
 FORMAT = 1
 MANIFEST = "inputs.marshal"
@@ -122,6 +123,7 @@ def _compare(layout: Layout, known: dict[str, Any], build: dict[str, Any], folde
     if layout.data_dir.is_dir() and {layout.relative(p) for p in layout.data_dir.glob(f"*{CSV_SUFFIX}")} - set(
             committed):
         return None  # a CSV the build would remove
+    trust = horizon.take(layout.cache_dir, layout.root)  # before any record file is read below
     held: dict[str, bytes] = {}
     for path, digest in committed.items():  # a regular file with those bytes (a link, even to them: rewrite it)
         held[path] = read_record(layout.root / path)
@@ -151,7 +153,7 @@ def _compare(layout: Layout, known: dict[str, Any], build: dict[str, Any], folde
             if digest != before[1]:
                 changed.append((resource, f"{folder_path}/{name}", shown))
                 read[shown] = (None, digest)
-            elif stat.st_ctime_ns < started_ns - RACY_WINDOW:  # the same bytes: trusted from now on
+            elif horizon.trusted(signature, trust):  # the same bytes: trusted from now on
                 read[shown] = (signature, digest)
     if count != len(before_read):
         return None  # a file gone

@@ -57,6 +57,7 @@ from broadsheet.export.sqlite import (
 from broadsheet.export.values import canonical_rows, sort_order, typed_columns
 from broadsheet.layout import CSV_SUFFIX, Layout
 from broadsheet.package import PackageSpec
+from broadsheet.read import horizon
 from broadsheet.read.tables import merge_files
 
 FORMAT = 1
@@ -181,14 +182,14 @@ def _plan(layout: Layout, compared: reuse.Compared, started_ns: int, before: dic
     if not report.valid:
         return None  # the full build reports it (and writes nothing)
     one = validate.one_file(package, validate.CACHED)
+    trust = horizon.take(layout.cache_dir, layout.root)  # before the changed files are read again below
     results = []
     for job in changed:
         digest, signature, result = one(job)
         if read[job[2]][1] != digest:
             return None  # changed again since it was compared: take the full build
         stale = stale or signature is None or signature[1] >= started_ns
-        trusted = signature is not None and signature[2] < started_ns - validate.RACY_WINDOW
-        read[job[2]] = (signature if trusted else None, digest)
+        read[job[2]] = (horizon.kept(signature, trust), digest)
         results.append(result)
     new = merge_files(package, results)
     paths: list[str] = before["paths"]  # sorted

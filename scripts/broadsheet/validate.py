@@ -30,7 +30,7 @@ from broadsheet.read.discover import discover
 from broadsheet.read.records import ParsedFile, decode_record, open_record, parse_file, parse_text
 from broadsheet.read.tables import FileRows, Table, Tables, build_file, merge_files
 from broadsheet.speed import incremental, keys, later, plainlines, vouch, workers
-from broadsheet.speed.cache import RACY_WINDOW_NS, Cache
+from broadsheet.speed.cache import Cache
 from broadsheet.speed.packing import unpack
 
 
@@ -62,10 +62,6 @@ class Validated:
     read: dict[str, tuple[tuple[int, int, int, int] | None, str]] | None = None
     key: str = ""
 
-
-# A file changed this shortly before a run is hashed again by the next one (its stat signature is not trusted):
-# broadsheet.reuse and broadsheet.splice keep signatures by the same rule.
-RACY_WINDOW = RACY_WINDOW_NS
 
 
 def configuration(layout: Layout) -> tuple[PackageSpec, str]:
@@ -145,8 +141,7 @@ def _validate_package(layout: Layout, package: PackageSpec, cache: Cache | None,
             return package, warm, None
     folders: dict[str, tuple[Any, list[str]]] = {}
     files, stray = discover(package, folders=folders if cache is not None else None,
-                            started=cache.started if cache is not None else 0,
-                            racy_window_ns=cache.racy_window_ns if cache is not None else 0)
+                            horizon=cache.horizon if cache is not None else 0)
     jobs = [(name, f"{folder}/{file}", f"{shown}/{file}") for name, (folder, shown, names) in files.items()
             for file in names]
 
@@ -174,7 +169,7 @@ def _validate_package(layout: Layout, package: PackageSpec, cache: Cache | None,
             if indexed or (speed.vouch and not _index_stands(layout, cache.key)):
                 incremental.write_full(layout.cache_dir, cache.key, package, clean, listing, folders,
                                        cache.signatures, cache.digests, ((r.path, r) for r in results),
-                                       answer.problems, answer.stats, cache.started, cache.racy_window_ns)
+                                       answer.problems, answer.stats, cache.horizon)
 
         if indexed:
             incremental.forget(layout.cache_dir)  # now: the index must not answer for files read before

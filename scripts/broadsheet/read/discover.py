@@ -14,8 +14,8 @@ Folder = tuple[str, str, list[str]]  # (folder path, folder as shown to people, 
 
 
 def discover(package: PackageSpec, *, folders: dict[str, tuple[Any, list[str]]] | None = None,
-             listing: dict[str, tuple[list[str], bytes]] | None = None, started: int = 0,
-             racy_window_ns: int = 0) -> tuple[dict[str, Folder], list[Problem]]:
+             listing: dict[str, tuple[list[str], bytes]] | None = None,
+             horizon: int = 0) -> tuple[dict[str, Folder], list[Problem]]:
     """The record files of each top-level resource, and a problem for anything in datapackage/ we would ignore.
     Names, not a Path object per file: those cost ~0.15 s at 100k files. A record file's name is relative to
     its resource's folder (`sub/x.yml` in a recursive one).
@@ -23,9 +23,9 @@ def discover(package: PackageSpec, *, folders: dict[str, tuple[Any, list[str]]] 
     `folders` (shown folder -> (its stat signature, names other than records)) is filled in for the index; given
     with `listing` (shown folder -> (record names, ...)) from the index, a folder whose signature is unchanged is
     not listed again: adding, removing or renaming an entry changes a directory's mtime and ctime (ctime cannot
-    be set by users), the way git's untracked cache relies on it. A folder changed within the racy window of
-    `started` gets no signature, so it is listed next time; so does a recursive folder (its sub-folders change
-    without it)."""
+    be set by users), the way git's untracked cache relies on it. A folder whose ctime is not before the run's
+    `horizon` (broadsheet.read.horizon) gets no signature, so it is listed next time; so does a recursive folder
+    (its sub-folders change without it)."""
     layout = package.layout
     data_dir = layout.data_dir
     forms = {spec.name: spec.records or layout.default_records(spec.name) for spec in package.top_level}
@@ -66,7 +66,7 @@ def discover(package: PackageSpec, *, folders: dict[str, tuple[Any, list[str]]] 
             records = [n for n in names if form.accepts(n)]
             others = [n for n in names if not form.accepts(n)]
         if folders is not None:
-            trusted = stat.st_ctime_ns < started - racy_window_ns and not form.recursive
+            trusted = stat.st_ctime_ns < horizon and not form.recursive
             folders[shown_folder] = (signature if trusted else None, others)
         files[name] = (str(folder), shown_folder, records)
         for other in others:

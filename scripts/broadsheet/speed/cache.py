@@ -15,7 +15,8 @@ it is still the larger part of a warm run, so an entry also remembers the file's
 ctime, inode): when the signature is unchanged the bytes are taken to be unchanged. ctime cannot be set by a user
 (unlike mtime, which editors and `touch -d` set freely), and every write or `utime` moves it. The one hole is a
 write within the file system's timestamp granularity of the moment the file was read ("racy git"): a file whose
-ctime is within `racy_window_ns` of the read is stored without a signature, so the next run hashes it again.
+ctime is not before the run's horizon (broadsheet.read.horizon) is stored without a signature, so the next run
+hashes it again.
 
 Storage: `.broadsheet-cache/` (git-ignored). Files are spread over shards by path, so a warm run rewrites only
 the shards it changed; each shard is one uncompressed `marshal` blob of builtins (loading it is what a warm run
@@ -34,7 +35,6 @@ import json
 import marshal
 import os
 import pickle
-import time
 import zlib
 from collections.abc import Callable
 from pathlib import Path
@@ -45,6 +45,7 @@ from broadsheet.atomic import write_atomically
 from broadsheet.check.rules import REGISTRY
 from broadsheet.layout import Layout
 from broadsheet.package import PackageSpec, load_package, read_descriptor
+from broadsheet.read import horizon
 from broadsheet.read.records import read_record
 from broadsheet.read.tables import FileRows
 from broadsheet.speed import later
@@ -52,7 +53,7 @@ from broadsheet.speed.packing import Packed, unpack
 
 FORMAT = 1
 SHARDS = 32
-RACY_WINDOW_NS = 2_000_000_000  # coarser than any local file system's timestamps (FAT: 2 s)
+RACY_WINDOW_NS = horizon.RACY_WINDOW_NS  # tests set it to 0: every file written before the run is trusted
 
 Signature = tuple[int, int, int, int]
 Entry = tuple[Signature | None, str, Packed]  # (stat signature or None when racy, sha256 of bytes, FileRows)
@@ -72,7 +73,7 @@ class Cache:
         # per file of the last file_rows: the stat signature the result is valid for, and the sha256 of its bytes
         self.signatures: dict[str, Signature | None] = {}
         self.digests: dict[str, str] = {}
-        self.started = time.time_ns()
+        self.horizon = self.take_horizon()
 
     @classmethod
     def open(cls, layout: Layout, variant: str = "", racy_window_ns: int | None = None) -> Cache:
@@ -117,7 +118,7 @@ class Cache:
         """FileRows per job, in job order: from the cache where the file is unchanged, else from `build`."""
         results: list[FileRows | None] = [None] * len(jobs)
         todo: list[int] = []
-        started = self.started = time.time_ns()
+        self.horizon = self.take_horizon()
         for index, (_resource, path, shown) in enumerate(jobs):
             entry = self._shard(shown).get(shown)
             if entry is None:
@@ -133,7 +134,7 @@ class Cache:
                 results[index] = unpack(entry[2], package)
             elif _digest(path) == entry[1]:
                 results[index] = unpack(entry[2], package)
-                self._store(shown, (self._trusted(signature, started), entry[1], entry[2]))
+                self._store(shown, (horizon.kept(signature, self.horizon), entry[1], entry[2]))
             else:
                 todo.append(index)
                 continue
@@ -145,21 +146,19 @@ class Cache:
             results[index] = unpack(packed, package)
             self.signatures[jobs[index][2]], self.digests[jobs[index][2]] = signature, digest
             if digest:
-                self._store(jobs[index][2], (self._trusted(signature, started), digest, packed))
+                self._store(jobs[index][2], (horizon.kept(signature, self.horizon), digest, packed))
         self._forget_missing({shown for _resource, _path, shown in jobs})
         return results  # type: ignore[return-value]
 
     def read(self) -> dict[str, tuple[Signature | None, str]]:
         """Per file of the last file_rows: the stat signature that stands for its bytes (None when the file changed
-        within the racy window of the read) and the sha256 of the bytes read."""
-        return {shown: (self._trusted(self.signatures.get(shown), self.started), digest)
+        too late for the run's horizon, broadsheet.read.horizon) and the sha256 of the bytes read."""
+        return {shown: (horizon.kept(self.signatures.get(shown), self.horizon), digest)
                 for shown, digest in self.digests.items()}
 
-    def _trusted(self, signature: Signature | None, started: int) -> Signature | None:
-        """The signature, unless the file changed so shortly before this run that a later write could keep it."""
-        if signature is None or signature[2] >= started - self.racy_window_ns:
-            return None
-        return signature
+    def take_horizon(self) -> int:
+        """A new horizon (before anything is read): files whose ctime is earlier are trusted by signature."""
+        return horizon.take(self.folder, self.layout.root, self.racy_window_ns)
 
     def save(self) -> None:
         """Write the shards that changed, each atomically (a crash leaves the old shard or the new one)."""

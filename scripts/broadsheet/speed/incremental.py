@@ -5,7 +5,8 @@ The index (`.broadsheet-cache/index-*.marshal`, under the same configuration key
 datapackage.json, the tool's source and frictionless' version) holds, after a run that checked every row:
 
 - per record folder, the sorted file names and each file's stat signature (size, mtime, ctime, inode; zeros when
-  the file was written within the racy window, see broadsheet.cache), so one stat per file finds what changed;
+  the file was written too late for the run's horizon, broadsheet.read.horizon), so one stat per file finds
+  what changed;
 - per file (sharded by path): the sha256 of its bytes, its row counts, and its *key entries*: every value it holds
   in a unique field, a primary key, either side of a foreign key, and the (record, field) pairs its facts need
   cited and its citations supply; entries the file satisfies itself (a child row's link to its own record, a fact
@@ -38,7 +39,6 @@ import contextlib
 import hashlib
 import marshal
 import os
-import time
 import zlib
 from array import array
 from collections.abc import Callable, Iterable
@@ -49,6 +49,7 @@ from broadsheet.atomic import write_atomically
 from broadsheet.check.rules import REGISTRY
 from broadsheet.errors import Problem, Report
 from broadsheet.package import PackageSpec
+from broadsheet.read import horizon
 from broadsheet.read.discover import discover
 from broadsheet.read.records import read_record
 from broadsheet.read.tables import FileRows
@@ -270,8 +271,9 @@ def write_full(folder: Path, key: str, package: PackageSpec, clean: bool, listin
                folders: dict[str, tuple[Any, list[str]]],
                signatures: dict[str, tuple[int, int, int, int] | None], digests: dict[str, str],
                files: Iterable[tuple[str, FileRows]], problems: list[Problem], stats: dict[str, int],
-               started: int, racy_window_ns: int) -> None:
-    """Rewrite the whole index after a run that saw every row. `files` yields (shown path, FileRows)."""
+               trust: int) -> None:
+    """Rewrite the whole index after a run that saw every row. `files` yields (shown path, FileRows); `trust` is
+    the run's horizon (broadsheet.read.horizon)."""
     index = Index(folder, key)
     forget(folder)
     meta: dict[str, Any] = {"format": FORMAT, "key": key, "clean": False, "generations": {}}
@@ -297,7 +299,7 @@ def write_full(folder: Path, key: str, package: PackageSpec, clean: bool, listin
         if problem.path in recorded:
             local.setdefault(problem.path, []).append(pack_problem(problem))
     meta["listing"] = {folder_name: (names, _signature_array(
-        [signatures.get(f"{folder_name}/{name}") for name in names], started, racy_window_ns))
+        [signatures.get(f"{folder_name}/{name}") for name in names], trust))
         for folder_name, names in listing.items()}
     meta.update(clean=True, local=local, stats=stats, kinds=kinds.kinds, folders=folders)
     for number, shard in enumerate(value_shards):
@@ -309,14 +311,10 @@ def write_full(folder: Path, key: str, package: PackageSpec, clean: bool, listin
     index.save()
 
 
-def _signature_array(signatures: list[tuple[int, int, int, int] | None], started: int,
-                     racy_window_ns: int) -> bytes:
+def _signature_array(signatures: list[tuple[int, int, int, int] | None], trust: int) -> bytes:
     flat = array("q")
     for signature in signatures:
-        if signature is None or signature[2] >= started - racy_window_ns:
-            flat.extend((0, 0, 0, 0))  # racy or unknown: hash the file next time
-        else:
-            flat.extend(signature)
+        flat.extend(_flat(signature, trust))
     return flat.tobytes()
 
 
@@ -331,8 +329,7 @@ class Warm:
     def __init__(self, root: Path, folder: Path, key: str, racy_window_ns: int) -> None:
         self.root = root
         self.index = Index(folder, key)
-        self.racy_window_ns = racy_window_ns
-        self.started = time.time_ns()
+        self.trust = horizon.take(folder, root, racy_window_ns)  # before any file is stat-ed or read
 
     def changes(self, listing: dict[str, list[str]]) -> tuple[list[str], list[str]]:
         """(changed or new files, removed files), as shown paths. Unchanged files whose signature was unknown
@@ -367,7 +364,7 @@ class Warm:
                 if j is not None and now == tuple(old[4 * j:4 * j + 4]) and any(now):
                     continue
                 if j is not None and now[0] >= 0 and self._same_bytes(shown):
-                    if now[2] >= self.started - self.racy_window_ns:
+                    if not horizon.trusted(now, self.trust):
                         stats[4 * i:4 * i + 4] = array("q", (0, 0, 0, 0))
                     continue
                 changed.append(shown)
@@ -436,8 +433,7 @@ class Warm:
                 for i, name in enumerate(names):
                     shown = f"{folder_name}/{name}"
                     if shown in signatures:
-                        flat[4 * i:4 * i + 4] = array("q", _trusted(signatures[shown], self.started,
-                                                                    self.racy_window_ns))
+                        flat[4 * i:4 * i + 4] = array("q", _flat(signatures[shown], self.trust))
                 flat = flat.tobytes()
             meta["listing"][folder_name] = (names, flat)
 
@@ -465,10 +461,9 @@ class Warm:
         self.index.save()
 
 
-def _trusted(signature: tuple[int, int, int, int] | None, started: int, window: int) -> tuple[int, ...]:
-    if signature is None or signature[2] >= started - window:
-        return (0, 0, 0, 0)
-    return tuple(signature)
+def _flat(signature: tuple[int, int, int, int] | None, trust: int) -> tuple[int, ...]:
+    """A file's four numbers in the listing: its signature when trusted, else zeros (hash it next time)."""
+    return horizon.kept(signature, trust) or (0, 0, 0, 0)
 
 
 def _differing(new: array, old: array, block: int = 1024) -> list[int]:
@@ -545,7 +540,7 @@ def answer(package: PackageSpec, cache: Cache, one: OneFile, local_problems: Cal
         warm.index.load()
         folders: dict[str, tuple[Any, list[str]]] = dict(warm.index.meta["folders"])
         files, stray = discover(package, folders=folders, listing=warm.index.meta["listing"],
-                                started=warm.started, racy_window_ns=cache.racy_window_ns)
+                                horizon=warm.trust)
         resources = {shown: name for name, (_folder, shown, _names) in files.items()}
         changed, removed = warm.changes({shown: names for _folder, shown, names in files.values()})
         built = []
