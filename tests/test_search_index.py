@@ -92,3 +92,31 @@ def test_the_reference_ranks_by_score_then_title_length(tmp_path: Path) -> None:
             assert [hit["record_id"] for hit in search("Semey Glass")] == ["short"]
             assert [hit["record_id"] for hit in search("Kurchatov")] == ["other"]
             assert search("zzqx") == []
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_typos_in_the_start_of_a_longer_word_are_found_as_the_rule_says(seed: int) -> None:
+    """`Vocabulary.close_starts` (starts made with the index, words found by a run of the sorted list) against
+    the rule written out plainly: every distinct start of `len + 1` letters of a longer word of the typed word's
+    digit class within the allowed edits, the TYPO_CANDIDATES closest (alphabetical among equals), with all the
+    words that begin so."""
+    rng = random.Random(seed)
+    letters = "ab" if seed % 2 else "ab1"  # with two letters, long typed words have many equally close starts
+    pool = {"".join(rng.choices(letters, k=rng.randint(3, 14))) for _ in range(3000)}
+    vocabulary = forgiving.Vocabulary([(word, word[:4]) for word in pool])
+    past_the_limit = 0
+    for _ in range(40):
+        typed = "".join(rng.choices(letters, k=rng.randint(4, 9)))
+        typos = forgiving.allowed_typos(typed)
+        length, digits = len(typed) + 1, any(c.isdigit() for c in typed)
+        longer = [w for w in pool if len(w) > length and any(c.isdigit() for c in w) == digits]
+        close = {}
+        for word in longer:
+            dist = forgiving.distance.Levenshtein.distance(typed, word[:length])
+            if dist <= typos:
+                close[word[:length]] = dist
+        kept = sorted(close, key=lambda start: (close[start], start))[:forgiving.TYPO_CANDIDATES]
+        past_the_limit += len(close) > forgiving.TYPO_CANDIDATES
+        expected = sorted((w, close[w[:length]]) for w in longer if w[:length] in kept)
+        assert sorted(vocabulary.close_starts(typed, typos)) == expected, typed
+    assert past_the_limit or letters != "ab"  # the order among equals was exercised

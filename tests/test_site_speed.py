@@ -280,3 +280,22 @@ def test_an_interrupted_query_is_not_kept(site: serve.Site, tmp_path: Path) -> N
         with pytest.raises(QueryInterrupted):
             asyncio.run(database.execute(slow, custom_time_limit=20))
     assert not [key for key in database.answers.entries if key[0] == slow]
+
+
+def test_remembered_table_permissions_are_datasettes_own(tmp_path: Path, site: serve.Site) -> None:
+    """The kept view-table rules (security.remember_table_permissions) are what Datasette works out, and a table
+    its metadata closes stays closed, asked once or many times."""
+    metadata = json.loads(site.metadata.read_text(encoding="utf-8"))
+    database = next(iter(metadata["databases"]))
+    metadata["databases"][database].setdefault("tables", {}).setdefault("museums", {})["allow"] = {"id": "editor"}
+    closed = tmp_path / "metadata.json"
+    closed.write_text(json.dumps(metadata), encoding="utf-8")
+    ds = serve.app(serve.Site(site.database, closed, site.overrides))
+    fresh = [ds._table_permission_allows(database, table) for table in ("museums", "cities", "nothing")]
+    asyncio.run(ds.invoke_startup())
+    assert hasattr(ds._table_permission_allows, "cache_info")  # the startup hook installed it
+    for _ in range(2):
+        assert [ds._table_permission_allows(database, table) for table in ("museums", "cities", "nothing")] == fresh
+        assert get(ds, f"/{database}/museums").status_code == 403
+        assert get(ds, f"/{database}/museums/louvre").status_code == 403
+    assert fresh[0] == [{"id": "editor"}]

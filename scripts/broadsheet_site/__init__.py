@@ -45,10 +45,12 @@ def startup(datasette):  # type: ignore[no-untyped-def]
         """Pin the build the site answers from, and build its search indexes before the first visitor searches
         (a few seconds at 100k records)."""
         builds.pin(datasette)
+        security.remember_table_permissions(datasette)
         conf = config.config(datasette)
         db = conf.get("database")
         if db in datasette.databases:
             await search.prepare(datasette.get_database(db), conf, await config.table_names(datasette, db))
+        builds.settle()
 
     return inner
 

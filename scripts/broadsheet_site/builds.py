@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
+import gc
 import logging
 import os
 import weakref
@@ -111,6 +112,14 @@ class BuildDatabase(Database):
         return await asyncio.get_running_loop().run_in_executor(self.ds.executor, in_thread)
 
 
+def settle() -> None:
+    """Once a build's search indexes are made: everything alive now lives as long as the build, so the cyclic
+    garbage collector stops walking it (gc.freeze). Unfrozen, each full collection walked the indexes' objects
+    and held the process up for ~230 ms at 100k records (measured: two in 500 requests)."""
+    gc.collect()
+    gc.freeze()
+
+
 def hold(link: Path) -> tuple[str, int] | None:
     """The database file `link` names now, with its build folder held (a shared flock, which `broadsheet build`
     respects: it does not delete a held build). None when there is no such file."""
@@ -170,6 +179,7 @@ class Pin:
                 await database.execute("select count(*) from sqlite_master")  # it opens, and is a database
                 # the search indexes are built now, while the old build still answers
                 await search.prepare(database, config.config(self.datasette), set(await database.table_names()))
+                settle()
             except Exception:  # a build that cannot be opened is not switched to; the current one goes on
                 log.exception("could not open the new build %s; still serving %s", target, self.real)
                 release(self.holds.pop(target))

@@ -52,8 +52,11 @@ TYPO_CANDIDATES = 50  # closest index words kept per typo pass
 LONGEST_TYPO_PREFIX = 24  # typed words longer than this are not compared with the starts of longer words
 
 
+TYPO_FROM = 4  # typed words shorter than this are matched exactly
+
+
 def allowed_typos(word: str) -> int:
-    return 0 if len(word) < 4 else 1 if len(word) < 8 else 2
+    return 0 if len(word) < TYPO_FROM else 1 if len(word) < 8 else 2
 
 
 class Vocabulary:
@@ -69,10 +72,16 @@ class Vocabulary:
         self.by_stem: dict[str, list[str]] = {}
         for word, stemmed in sorted(set(pairs)):
             self.by_stem.setdefault(stemmed, []).append(word)
+        self.has_digits = bytearray(1 if DIGIT.search(word) else 0 for word in self.words)  # by position
         self.by_length: dict[tuple[int, bool], list[str]] = {}
-        for word in self.words:
-            self.by_length.setdefault((len(word), bool(DIGIT.search(word))), []).append(word)
-        self._starts: dict[tuple[int, bool], tuple[list[str], list[list[str]]]] = {}
+        for word, digits in zip(self.words, self.has_digits, strict=True):
+            self.by_length.setdefault((len(word), bool(digits)), []).append(word)
+        # The distinct starts of the longer words for every length a typed word can be compared by, made with the
+        # index: made on first use they cost 40-200 ms of Python each, holding up every request of the process
+        # (measured at 100k records: ~0.7 s and ~80 MB for all of them).
+        self._starts: dict[tuple[int, bool], list[str]] = {
+            (length, digits): self._distinct_starts(length, digits)
+            for length in range(TYPO_FROM + 1, LONGEST_TYPO_PREFIX + 2) for digits in (False, True)}
 
     @classmethod
     def load(cls, conn, tables: Tables) -> Vocabulary:  # type: ignore[no-untyped-def]
@@ -116,11 +125,12 @@ class Vocabulary:
         """Index words that begin with the typed word, when it has three letters or more."""
         if len(folded) < 3:
             return []
-        found = []
-        for word in self.words[bisect_left(self.words, folded):]:
-            if not word.startswith(folded) or len(found) >= limit:
+        found: list[str] = []
+        words = self.words
+        for position in range(bisect_left(words, folded), len(words)):  # (a slice would copy the list's tail)
+            if not words[position].startswith(folded) or len(found) >= limit:
                 break
-            found.append(word)
+            found.append(words[position])
         return found
 
     def close_words(self, folded: str, typos: int) -> list[tuple[str, int]]:
@@ -138,25 +148,37 @@ class Vocabulary:
         `typos` edits of it (shorter words are whole words: `close_words` compares them)."""
         if len(folded) > LONGEST_TYPO_PREFIX:
             return []
-        starts, words = self.starts(len(folded) + 1, bool(DIGIT.search(folded)))
+        length, digits = len(folded) + 1, bool(DIGIT.search(folded))
         found: list[tuple[str, int]] = []
-        for _, dist, position in process.extract(folded, starts, scorer=distance.Levenshtein.distance,
-                                                 score_cutoff=typos, limit=TYPO_CANDIDATES):
-            found += [(word, dist) for word in words[position]]
+        for start, dist, _ in process.extract(folded, self.starts(length, digits),
+                                              scorer=distance.Levenshtein.distance, score_cutoff=typos,
+                                              limit=TYPO_CANDIDATES):
+            found += [(word, dist) for word in self.starting_with(start, length, digits)]
         return found
 
-    def starts(self, length: int, digits: bool) -> tuple[list[str], list[list[str]]]:
-        """The distinct first `length` letters of the longer words, each with its words (computed once per
-        length: a few hundred kB at 100k records)."""
-        key = (length, digits)
-        if key not in self._starts:
-            grouped: dict[str, list[str]] = {}
-            for (size, has_digits), words in self.by_length.items():
-                if size > length and has_digits == digits:
-                    for word in words:
-                        grouped.setdefault(word[:length], []).append(word)
-            self._starts[key] = (list(grouped), list(grouped.values()))
-        return self._starts[key]
+    def starts(self, length: int, digits: bool) -> list[str]:
+        """The distinct first `length` letters of the words longer than `length` (with digits, or without), in
+        alphabetical order (which decides which of equally close starts are kept when more than TYPO_CANDIDATES
+        are)."""
+        found = self._starts.get((length, digits))
+        return found if found is not None else self._distinct_starts(length, digits)
+
+    def _distinct_starts(self, length: int, digits: bool) -> list[str]:
+        # The words are sorted, so their starts are too: dict.fromkeys drops the repeats, in order.
+        return list(dict.fromkeys(word[:length] for word, has in zip(self.words, self.has_digits, strict=True)
+                                  if has == digits and len(word) > length))
+
+    def starting_with(self, start: str, length: int, digits: bool) -> list[str]:
+        """The words longer than `length` (of that digit class) that begin with `start`: one run of the sorted
+        word list."""
+        words, found = self.words, []
+        for position in range(bisect_left(words, start), len(words)):
+            word = words[position]
+            if not word.startswith(start):
+                break
+            if len(word) > length and bool(self.has_digits[position]) == digits:
+                found.append(word)
+        return found
 
 
 def typed_words(query: str) -> list[str]:
