@@ -28,13 +28,7 @@ def write_atomically(path: Path, data: bytes, durable: bool = True) -> None:
     """Replace `path` with `data` in one rename, so a reader sees the old bytes or the new, never a part.
     `durable` flushes the bytes to disk before the rename (outputs); caches, which are rebuilt when lost, skip it.
     A failure (disk full, read-only folder) leaves `path` as it was and raises OSError."""
-    temporary = _staged(path, data, durable)
-    try:
-        os.replace(temporary, path)
-    except OSError as error:
-        raise _naming(error, path) from None
-    finally:
-        temporary.unlink(missing_ok=True)
+    _install(_staged(path, data, durable), path)
 
 
 def write_cache_file(path: Path, data: bytes) -> None:
@@ -44,9 +38,14 @@ def write_cache_file(path: Path, data: bytes) -> None:
     forces the new file's unwritten data to disk (auto_da_alloc), measured here 3.5 ms per 4 kB file against
     0.45 ms, and a warm validate writes a dozen such files, the index a thousand. A failure leaves no temporary
     file and raises OSError."""
-    temporary = _staged(path, data, durable=False)
+    _install(_staged(path, data, durable=False), path, remove_first=True)
+
+
+def _install(temporary: Path, path: Path, remove_first: bool = False) -> None:
+    """Rename a staged file to `path` (removing the old one first when asked); the temporary never stays."""
     try:
-        path.unlink(missing_ok=True)
+        if remove_first:
+            path.unlink(missing_ok=True)
         os.replace(temporary, path)
     except OSError as error:
         raise _naming(error, path) from None

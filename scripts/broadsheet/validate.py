@@ -62,7 +62,6 @@ class Validated:
     key: str = ""
 
 
-
 def configuration(layout: Layout) -> tuple[PackageSpec, str]:
     """The package (its schema checks remembered by the cache) and the key of everything besides the record
     files that decides validation's answer: what a later build compares to know its inputs are unchanged."""

@@ -126,11 +126,10 @@ class Vocabulary:
         if len(folded) < 3:
             return []
         found: list[str] = []
-        words = self.words
-        for position in range(bisect_left(words, folded), len(words)):  # (a slice would copy the list's tail)
-            if not words[position].startswith(folded) or len(found) >= limit:
+        for _position, word in self._beginning_with(folded):
+            if len(found) >= limit:
                 break
-            found.append(words[position])
+            found.append(word)
         return found
 
     def close_words(self, folded: str, typos: int) -> list[tuple[str, int]]:
@@ -171,14 +170,17 @@ class Vocabulary:
     def starting_with(self, start: str, length: int, digits: bool) -> list[str]:
         """The words longer than `length` (of that digit class) that begin with `start`: one run of the sorted
         word list."""
-        words, found = self.words, []
+        return [word for position, word in self._beginning_with(start)
+                if len(word) > length and bool(self.has_digits[position]) == digits]
+
+    def _beginning_with(self, start: str) -> Iterator[tuple[int, str]]:
+        """(position, word) of every index word that begins with `start`: one run of the sorted list from where
+        `start` would go (a slice would copy the list's tail)."""
+        words = self.words
         for position in range(bisect_left(words, start), len(words)):
-            word = words[position]
-            if not word.startswith(start):
-                break
-            if len(word) > length and bool(self.has_digits[position]) == digits:
-                found.append(word)
-        return found
+            if not words[position].startswith(start):
+                return
+            yield position, words[position]
 
 
 def typed_words(query: str) -> list[str]:

@@ -65,7 +65,6 @@ class Cache:
         self.layout = layout
         self.folder = layout.cache_dir
         self.key = key
-        self.racy_window_ns = racy_window_ns
         self.shards: list[dict[str, Entry] | None] = [None] * SHARDS
         self.dirty: set[int] = set()
         self.hits = 0
@@ -73,7 +72,8 @@ class Cache:
         # per file of the last file_rows: the stat signature the result is valid for, and the sha256 of its bytes
         self.signatures: dict[str, Signature | None] = {}
         self.digests: dict[str, str] = {}
-        self.horizon = self.take_horizon()
+        # taken before this run reads any record file: files whose ctime is earlier are trusted by signature
+        self.horizon = horizon.take(self.folder, layout.root, racy_window_ns)
 
     @classmethod
     def open(cls, layout: Layout, variant: str = "", racy_window_ns: int | None = None) -> Cache:
@@ -118,7 +118,6 @@ class Cache:
         """FileRows per job, in job order: from the cache where the file is unchanged, else from `build`."""
         results: list[FileRows | None] = [None] * len(jobs)
         todo: list[int] = []
-        self.horizon = self.take_horizon()
         for index, (_resource, path, shown) in enumerate(jobs):
             entry = self._shard(shown).get(shown)
             if entry is None:
@@ -155,10 +154,6 @@ class Cache:
         too late for the run's horizon, broadsheet.read.horizon) and the sha256 of the bytes read."""
         return {shown: (horizon.kept(self.signatures.get(shown), self.horizon), digest)
                 for shown, digest in self.digests.items()}
-
-    def take_horizon(self) -> int:
-        """A new horizon (before anything is read): files whose ctime is earlier are trusted by signature."""
-        return horizon.take(self.folder, self.layout.root, self.racy_window_ns)
 
     def save(self) -> None:
         """Write the shards that changed, each atomically (a crash leaves the old shard or the new one)."""

@@ -326,10 +326,10 @@ Builder = Callable[[list[tuple[str, str, str]]], list[tuple[str, Any, Any]]]
 class Warm:
     """One incremental run. `run` returns the report's problems and stats, or raises Unusable."""
 
-    def __init__(self, root: Path, folder: Path, key: str, racy_window_ns: int) -> None:
+    def __init__(self, root: Path, folder: Path, key: str, trust: int) -> None:
         self.root = root
         self.index = Index(folder, key)
-        self.trust = horizon.take(folder, root, racy_window_ns)  # before any file is stat-ed or read
+        self.trust = trust  # the run's horizon (taken when its cache was opened, before any file was read)
 
     def changes(self, listing: dict[str, list[str]]) -> tuple[list[str], list[str]]:
         """(changed or new files, removed files), as shown paths. Unchanged files whose signature was unknown
@@ -537,7 +537,7 @@ def answer(package: PackageSpec, cache: Cache, one: OneFile, local_problems: Cal
     """The report from the index, or None when it cannot answer (then the caller takes the full path).
     `one` is the per-file work of the full path and `local_problems` what a file yields on its own there."""
     layout = package.layout
-    warm = Warm(layout.root, layout.cache_dir, cache.key, cache.racy_window_ns)
+    warm = Warm(layout.root, layout.cache_dir, cache.key, cache.horizon)
     try:
         warm.index.load()
         folders: dict[str, tuple[Any, list[str]]] = dict(warm.index.meta["folders"])
