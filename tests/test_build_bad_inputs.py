@@ -22,6 +22,7 @@ import pytest
 from broadsheet import validate
 from broadsheet.build import build, check, generate_repository
 from broadsheet.layout import Layout
+from broadsheet.speed import later
 from conftest import FIXTURES, write
 
 CSV = "datapackage/{}.csv"
@@ -91,8 +92,10 @@ class Mounts:
         folder.chmod(0o755)
         return folder
 
-    def tmpfs(self, at: Path, size: str = "2m") -> bool:
-        """Mount an empty tmpfs on `at` (a new or empty folder) holding what `at` held; False if we may not."""
+    def tmpfs(self, at: Path, size: str = "8m") -> bool:
+        """Mount an empty tmpfs on `at` (a new or empty folder) holding what `at` held; False if we may not. The
+        size leaves room for the first build, which writes the validation cache and its index (~1,300 small
+        files: 5 MB of tmpfs pages for the fixture); the tests fill the rest."""
         if os.geteuid() != 0 or not shutil.which("mount"):
             return False
         held = Path(tempfile.mkdtemp(dir="/tmp"))
@@ -168,6 +171,7 @@ def test_a_write_fault_is_one_line_and_the_last_good_build_survives(mounts, case
         pytest.skip("needs a tmpfs of its own (root may mount one; this user may not)")
     try:
         assert build(Layout(root)).built
+        later.wait_all()  # its child has written the validation cache: no file open for writing at the remount
         write(Layout(root), "datapackage/cities/rome.yaml", "id: rome\nname_en: Rome\ncountry: IT\n")
         before = state(root)
         limit = None

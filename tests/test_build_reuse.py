@@ -15,8 +15,9 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from broadsheet import build, reuse, splice
+from broadsheet import build, reuse, splice, validate
 from broadsheet.layout import Layout
+from broadsheet.speed import incremental, later
 from conftest import FIXTURES, write
 from test_diff import git
 
@@ -75,6 +76,7 @@ def dump(path: Path, segments: bool = True) -> list[str]:
 def cold(layout: Layout, where: Path, segments: bool = True) -> dict[str, object]:
     """The outputs of a cold build of a copy (its git history included; no cache, no out/)."""
     if where.exists():
+        later.wait_all()  # the last cold build's child may still be writing its validation cache there
         shutil.rmtree(where)
     shutil.copytree(layout.root, where, ignore=shutil.ignore_patterns("out", ".broadsheet-cache"))
     copy = Layout(where)
@@ -221,19 +223,46 @@ def test_one_record_edits_splice_what_a_cold_build_builds(tmp_path_factory, monk
     write(layout, "schemas/views/kinds.sql", VIEW)
     assert build.build(layout).built
     made = spliced_builds(monkeypatch)
+    indexed = indexed_validations(monkeypatch)
     for edit in edits:
         before = {path: (layout.root / path).read_bytes() for path, _old, _new in edit}
         for path, old, new in edit:
             replace(layout, path, old, new)
         changed = any((layout.root / path).read_bytes() != data for path, data in before.items())
         made.clear()
+        indexed.clear()
         result = build.build(layout)
         assert result.built
+        assert indexed in ([], [True]), edit  # the splice validates from the index the builds before left
         assert outputs(layout, segments=False) == cold(layout, base / "cold", segments=False)
         assert build.check(layout).stale == []
         if changed:
             assert result.kept or made == [True], edit  # through the splice (or nothing changed in the rows)
         assert build.build(layout).kept
+    indexed.clear()
+    assert report(layout, validate.CACHED) == report(layout, validate.REFERENCE)
+    assert indexed == [True]  # a validate after the builds: answered by the index, as a run without the cache
+
+
+def indexed_validations(monkeypatch: object) -> list[bool]:
+    """Record, for every validation asked for its report only, whether the incremental index answered it."""
+    answers: list[bool] = []
+    original = incremental.answer
+
+    def answer(*args: object, **kwargs: object) -> object:
+        found = original(*args, **kwargs)  # type: ignore[arg-type]
+        answers.append(found is not None)
+        return found
+
+    monkeypatch.setattr(incremental, "answer", answer)  # type: ignore[attr-defined]
+    return answers
+
+
+def report(layout: Layout, speed: validate.Speed) -> list[object]:
+    """Every problem of a validation (every field) and its counts."""
+    found = validate.report(layout, speed)
+    later.wait_all()
+    return [sorted(tuple(p.to_dict().values()) for p in set(found.problems)), sorted(found.stats.items())]
 
 
 def test_a_splice_that_does_not_apply_builds_in_full(tmp_path, monkeypatch):

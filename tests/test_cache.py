@@ -248,6 +248,44 @@ def test_a_build_leaves_the_cache_and_the_index_valid(museums, exact_stat):
     assert codes(museums) == {(LOUVRE, 4, "constraint-error")}
 
 
+def watch_answers(monkeypatch) -> list[bool]:
+    """Record, for every validation asked for the report only, whether the index answered it."""
+    answers: list[bool] = []
+    answer = incremental.answer
+
+    def watched(*args, **kwargs):  # the real function, its answer noted
+        found = answer(*args, **kwargs)
+        answers.append(found is not None)
+        return found
+
+    monkeypatch.setattr(incremental, "answer", watched)
+    return answers
+
+
+def test_a_first_build_leaves_the_index_for_the_spliced_build(tmp_path, monkeypatch):
+    """Clone, build, edit one record, build: the second build (broadsheet.splice) is answered by the index the
+    first build left (in a child, after its swap), and so is a validate after it, which reports what a run
+    without the cache reports. Then the same with an error made by the edit."""
+    from broadsheet import build
+    from test_build_reuse import repository
+
+    layout = repository(tmp_path / "museums")
+    assert build.build(layout).built  # its child writes the index; the next run waits for it (later.settle)
+    answers = watch_answers(monkeypatch)
+    replace_keeping_mtime(layout, LOUVRE, "name_en: Louvre", "name_en: Lovure")
+    result = build.build(layout)
+    assert result.built and result.spliced == 1
+    assert answers == [True]  # the splice's validation: from the index
+    answers.clear()
+    assert codes(layout) == set()
+    assert answers == [True]
+    replace_keeping_mtime(layout, LOUVRE, "kind: art", "kind: atr")
+    answers.clear()
+    assert not build.build(layout).built
+    assert codes(layout) == {(LOUVRE, 4, "constraint-error")}
+    assert answers[-1]
+
+
 def test_a_cross_record_error_keeps_the_full_path_until_it_is_fixed(museums, exact_stat):
     (museums.root / "datapackage/cities/paris.yaml").rename(museums.root / "paris.yaml")
     assert (LOUVRE, 3, "foreign-key") in codes(museums)

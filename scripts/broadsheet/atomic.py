@@ -5,6 +5,7 @@ out/ is swapped as a whole, so a reader never sees half a build:
     out/.lock                       flock: a second build waits for the first
     out/.tmp-<random>/              a build in progress (deleted by the next build if this one died)
     out/.build-<random>/            a complete, verified build
+    out/.trash-<random>/            a superseded or dead build being deleted (after the build that replaced it)
     out/current -> .build-<random>  THE commit point: replaced atomically (os.replace of a symlink)
     out/<dbname>.db -> current/<dbname>.db, out/downloads -> current/downloads, out/build.json -> current/...
 
@@ -13,10 +14,12 @@ out/ is swapped as a whole, so a reader never sees half a build:
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import secrets
 import shutil
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -143,18 +146,70 @@ def held(folder: Path) -> bool:
     return False
 
 
-def clean(out_dir: Path) -> None:
+TRASH = ".trash-"  # a folder on its way out: renamed so under the lock, removed after it (see `clean`)
+
+
+def clean(out_dir: Path, trash: list[Path] | None = None) -> None:
     """Remove what killed or superseded builds left: temp and unreferenced build folders (unless a running site
-    still answers from one), dangling links."""
+    still answers from one), dangling links. With `trash`, each folder is only renamed out/.trash-<random> (one
+    rename; no name a build or the site looks for) and added to the list, for `remove_later` to delete once the
+    lock is released: deleting a superseded build (hundreds of MB) took ~0.4 s of a one-record build at 100k."""
     current = out_dir / CURRENT
     live = os.readlink(current) if current.is_symlink() else None
     for entry in out_dir.iterdir():
         if entry.name.startswith(".build-") and entry.name != live and not entry.is_symlink() and held(entry):
             continue
-        if entry.name.startswith((".tmp-", ".build-")) and entry.name != live and not entry.is_symlink():
-            shutil.rmtree(entry, ignore_errors=True)
+        if entry.name.startswith((".tmp-", ".build-", TRASH)) and entry.name != live and not entry.is_symlink():
+            _discard(entry, trash)
         elif entry.is_symlink() and not entry.exists():
             entry.unlink()
+
+
+def _discard(folder: Path, trash: list[Path] | None) -> None:
+    if trash is None:
+        shutil.rmtree(folder, ignore_errors=True)
+        return
+    if not folder.name.startswith(TRASH):
+        try:
+            moved = folder.with_name(f"{TRASH}{secrets.token_hex(6)}")
+            folder.rename(moved)
+            folder = moved
+        except OSError:
+            shutil.rmtree(folder, ignore_errors=True)
+            return
+    trash.append(folder)
+
+
+def remove_later(folders: list[Path]) -> None:
+    """Delete `folders` (out/.trash-* from `clean`) in a detached process, so the build returns without waiting
+    for it: a grandchild, which nobody waits for and which leaves no zombie; it keeps no descriptor of ours (no
+    lock, no pipe a caller reads our output from). Here, where fork is missing or fails. One that dies leaves
+    .trash-* folders, which the next `clean` removes."""
+    if not folders:
+        return
+    try:
+        child = os.fork() if hasattr(os, "fork") else -1
+    except OSError:
+        child = -1
+    if child < 0:
+        _remove(folders)
+        return
+    if child == 0:  # pragma: no cover - the child process (coverage does not follow it)
+        try:
+            if os.fork() == 0:
+                quiet = os.open(os.devnull, os.O_RDWR)
+                for stream in (0, 1, 2):
+                    os.dup2(quiet, stream)
+                os.closerange(3, os.sysconf("SC_OPEN_MAX"))
+                _remove(folders)
+        finally:
+            os._exit(0)
+    os.waitpid(child, 0)  # at once: the child only starts the grandchild
+
+
+def _remove(folders: list[Path]) -> None:
+    for folder in folders:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def link(path: Path, target: str) -> None:
@@ -175,6 +230,20 @@ def sync(path: Path) -> None:
         os.fsync(descriptor)
     finally:
         os.close(descriptor)
+
+
+def sync_soon(path: Path) -> threading.Thread:
+    """Start flushing a finished file to disk in a thread (fsync lets go of the GIL), so that the work which
+    follows overlaps it: the database of a spliced build, ~280 MB at 100k records, took ~0.4 s to flush in `swap`.
+    `swap` still syncs it, and then finds nothing left to write (and raises what fails)."""
+    thread = threading.Thread(target=_sync_quietly, args=(path,), daemon=True)
+    thread.start()
+    return thread
+
+
+def _sync_quietly(path: Path) -> None:
+    with contextlib.suppress(OSError):  # swap syncs it again, and says what is wrong
+        sync(path)
 
 
 def swap(out_dir: Path, build_dir: Path, entries: list[str]) -> None:

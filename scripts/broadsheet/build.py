@@ -203,7 +203,13 @@ def repository_files(package: PackageSpec, csv_files: dict[str, tuple[str, bytes
 
 
 def check(layout: Layout) -> CheckResult:
-    """Which committed outputs differ from what a build would write. Writes nothing."""
+    """Which committed outputs differ from what a build would write. Writes nothing (but the validation cache
+    and its index, in a child after the answer: validate.deferred)."""
+    with validate.deferred():
+        return _check(layout)
+
+
+def _check(layout: Layout) -> CheckResult:
     if reuse.current(layout) is not None:
         return CheckResult(Report())  # the last build's inputs, and the committed files it wrote, as they were
     validated = validate.rows(layout, validate.CACHED)  # reuses what validate parsed (broadsheet.speed.cache)
@@ -356,14 +362,19 @@ def build(layout: Layout, progress: Progress | None = None) -> BuildResult:
     """Validate, then build every output. On invalid data nothing is written and the report is returned."""
     collecting = gc.isenabled()
     gc.disable()  # millions of small acyclic objects (typed cells, row dicts): collections would rescan them all
+    trash: list[Path] = []  # superseded builds, renamed under the lock (atomic.clean)
     try:
-        return _build(layout, progress)
+        # what validation leaves for the next run (the cache, the index) is written by a child forked once the
+        # build is in place and out/ unlocked: it then takes no core from the build and copies no page it uses
+        with validate.deferred():
+            return _build(layout, progress, trash)
     finally:
+        atomic.remove_later(trash)  # deleted by a detached process: the build does not wait for it
         if collecting:
             gc.enable()
 
 
-def _build(layout: Layout, progress: Progress | None) -> BuildResult:
+def _build(layout: Layout, progress: Progress | None, trash: list[Path]) -> BuildResult:
     # Inputs written from here on may or may not be in what this build reads: input_hash then says stale.
     started_ns = time.time_ns()
     compared = None
@@ -372,7 +383,8 @@ def _build(layout: Layout, progress: Progress | None) -> BuildResult:
             with atomic.locked(layout.out_dir):
                 compared = reuse.compare(layout, started_ns)
                 if compared is not None and not compared.changed:
-                    atomic.clean(layout.out_dir)  # what a killed or superseded build left, as every build removes
+                    atomic.clean(layout.out_dir, trash)  # what a killed or superseded build left, as every build
+                    # removes
         except OSError:
             compared = None  # out/ cannot be locked (nor written): the full build says so, as one located line
     if compared is not None and not compared.changed:  # nothing changed: the last build stands
@@ -383,7 +395,7 @@ def _build(layout: Layout, progress: Progress | None) -> BuildResult:
         basis: str | None = descriptor_basis(layout)
     except (OSError, ValueError):  # validation reports what is wrong with it
         basis = None
-    writing = _Writing()
+    writing = _Writing(trash=trash)
     try:
         if compared is not None and compared.known["head"] == commit:
             spliced = _splice(layout, progress, writing, (started_ns, basis), commit, compared)
@@ -415,6 +427,7 @@ class _Writing:
 
     build_dir: Path | None = None  # the half build, until the swap commits it
     replaced: bool = False  # the committed files were replaced: the one step a failure cannot take back
+    trash: list[Path] = field(default_factory=list)  # folders to delete once out/ is unlocked (atomic.clean)
 
 
 def _shown(layout: Layout, path: Path, build_dir: Path | None) -> str:
@@ -435,7 +448,7 @@ def _write(layout: Layout, progress: Progress | None, validated: Validated, name
     package = validated.package
     out_dir = layout.out_dir
     with atomic.locked(out_dir):
-        atomic.clean(out_dir)
+        atomic.clean(out_dir, writing.trash)
         _pause("tables", progress)
         generated = generate_repository(validated)
         build_dir = atomic.new_build_dir(out_dir)
@@ -507,7 +520,7 @@ def _land(layout: Layout, progress: Progress | None, writing: _Writing, build_di
     atomic.swap(out_dir, build_dir, [f"{name}.db", "downloads", "build.json"])
     writing.build_dir = None  # committed: no longer ours to remove
     _pause("cleanup", progress)
-    atomic.clean(out_dir)
+    atomic.clean(out_dir, writing.trash)
     return written
 
 
@@ -541,7 +554,7 @@ def _splice(layout: Layout, progress: Progress | None, writing: _Writing, read_f
             return None
         package = plan.package
         name = db_name(package)
-        atomic.clean(out_dir)
+        atomic.clean(out_dir, writing.trash)
         _pause("tables", progress)
         generated = repository_files(package, plan.csv_files, plan.tables, plan.csv_lengths)
         build_dir = atomic.new_build_dir(out_dir)
@@ -556,6 +569,7 @@ def _splice(layout: Layout, progress: Progress | None, writing: _Writing, read_f
             shutil.rmtree(build_dir, ignore_errors=True)
             writing.build_dir = None
             return None
+        flushing = atomic.sync_soon(database)  # while the downloads are made
         views = {view: sqlite.read_table(database, view) for view in package.views}
         _pause("downloads", progress)
         records = {shown: digest for shown, (_signature, digest) in plan.read.items()}
@@ -570,6 +584,7 @@ def _splice(layout: Layout, progress: Progress | None, writing: _Writing, read_f
         _write_files(build_dir, files, plan.folder, frozenset(
             f"{kind}/{table}.{kind}" for table in plan.tables if table not in plan.changes for kind in ("csv", "json")))
         (build_dir / splice.MANIFEST).write_bytes(plan.manifest(downloads.bundle.layout()))
+        flushing.join()
         written = _land(layout, progress, writing, build_dir, name, generated, lambda: sqlite.verify_database(
             database, counts, thorough=False), commit, (plan.key, plan.read) if hashed != STALE_HASH else None)
     return BuildResult(plan.report, True, out_dir / f"{name}.db", counts, sorted(written), _sizes(out_dir),

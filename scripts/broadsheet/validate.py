@@ -12,6 +12,7 @@ index without building a row) and `rows()` (the Report and every table's rows, f
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import hashlib
 import os
@@ -84,6 +85,13 @@ def rows(layout: Layout, speed: Speed = FAST) -> Validated:
     return Validated(package, tables, answer, seen[0].read(), seen[0].key)
 
 
+def deferred() -> contextlib.AbstractContextManager[None]:
+    """A block (a build) within which what validation leaves for the next run (the per-file cache, the
+    incremental index: written by a forked child) waits, to be written once the block ends
+    (broadsheet.speed.later.deferred)."""
+    return later.deferred()
+
+
 def _frozen_after(run: Any) -> Any:
     collecting = gc.isenabled()
     gc.disable()  # millions of small acyclic objects: the cyclic collector would rescan them again and again
@@ -131,7 +139,7 @@ def _validate_package(layout: Layout, package: PackageSpec, cache: Cache | None,
         if warm is not None:
             return package, warm, None
     folders: dict[str, tuple[Any, list[str]]] = {}
-    files, stray = discover(package, folders=folders if indexed else None,
+    files, stray = discover(package, folders=folders if cache is not None else None,
                             horizon=cache.horizon if cache is not None else 0)
     jobs = [(name, f"{folder}/{file}", f"{shown}/{file}") for name, (folder, shown, names) in files.items()
             for file in names]
@@ -153,20 +161,33 @@ def _validate_package(layout: Layout, package: PackageSpec, cache: Cache | None,
     clean = _check_tables(package, tables, answer, speed)
     answer.stats = {"files": len(jobs), **{f"rows.{t.spec.name}": len(t.rows) for t in tables}}
     if cache is not None:
-        if not indexed:
-            cache.save()  # the writers need the rows now: no child holding a copy of them
-        else:
-            listing = {shown: names for _folder, shown, names in files.values()}
+        listing = {shown: names for _folder, shown, names in files.values()}
 
-            def leave() -> None:  # what the next run needs: written after this run's report is out
-                cache.save()
+        def leave() -> None:  # what the next run needs: written after this run's report (or build) is out
+            cache.save()
+            if indexed or (speed.vouch and not _index_stands(layout, cache.key)):
                 incremental.write_full(layout.cache_dir, cache.key, package, clean, listing, folders,
                                        cache.signatures, cache.digests, ((r.path, r) for r in results),
                                        answer.problems, answer.stats, cache.horizon)
 
+        if indexed:
             incremental.forget(layout.cache_dir)  # now: the index must not answer for files read before
-            later.run_after(layout.cache_dir, leave, keep=tables)
+        # rows: a build defers this until its outputs are in place (later.deferred), so no child holds a copy
+        # of the rows while the writers use them
+        later.run_after(layout.cache_dir, leave, keep=tables)
     return package, answer, tables
+
+
+def _index_stands(layout: Layout, key: str) -> bool:
+    """Whether a clean index of this configuration is there. A run that needs the rows (a build) leaves it as it
+    is: it may describe files as they were before this run, but a warm run takes every file whose stat
+    signature differs from the one it records for changed (broadsheet.speed.incremental), so it answers as a
+    rewritten one would; rewriting it would only make the next run wait for the child."""
+    try:
+        incremental.Index(layout.cache_dir, key).load()
+    except incremental.Unusable:
+        return False
+    return True
 
 
 def _build_all(package: PackageSpec, jobs: list[workers.Job], one: workers.OneFile,
