@@ -4,13 +4,17 @@ index — with no second place to edit."""
 
 from __future__ import annotations
 
+import marshal
+import shutil
+from pathlib import Path
+
 import pytest
 
 from broadsheet import validate
 from broadsheet.check.rules import REGISTRY, CellRule, RecordRule
 from broadsheet.errors import Problem
 from broadsheet.layout import Layout
-from broadsheet.speed import cache, incremental
+from broadsheet.speed import cache, incremental, later
 from conftest import write
 
 LOUVRE = "datapackage/museums/louvre.yaml"
@@ -32,6 +36,14 @@ def registered(monkeypatch):
 
 def located(report) -> set[tuple[str, int, int, str]]:
     return {(p.path, p.line, p.column, p.code) for p in report.problems}
+
+
+def copied(folder: Path, to: Path) -> Path:
+    """`to`, made a copy of `folder` (once the children writing there are done)."""
+    later.wait_all()
+    shutil.rmtree(to, ignore_errors=True)
+    shutil.copytree(folder, to)
+    return to
 
 
 def answered_by_the_index(layout: Layout) -> tuple[bool, set[tuple[str, int, int, str]]]:
@@ -64,7 +76,10 @@ def test_a_registered_cell_rule_applies_cold_full_cached_and_incremental(museums
         assert located(validate.report(museums)) == expected  # cold
         assert located(validate.report(museums, validate.Speed(vouch=False))) == expected  # --full
         assert located(validate.report(museums, validate.REFERENCE)) == expected  # no accelerator at all
+        before = copied(museums.cache_dir, museums.root.parent / "cache-before")
         assert located(validate.rows(museums, validate.CACHED).report) == expected  # the cache, made before
+        assert answered_by_the_index(museums) == (True, expected)  # rows() (a build) left an index of the rule
+        copied(before, museums.cache_dir)
         assert answered_by_the_index(museums) == (False, expected)  # the index of before is not used: rewritten
         assert answered_by_the_index(museums) == (True, expected)  # the new index answers
         write(museums, PARIS, (museums.root / PARIS).read_text(encoding="utf-8").replace(
@@ -114,5 +129,19 @@ def test_a_registered_record_rule_applies_cold_full_cached_and_incremental(museu
         assert located(validate.report(museums, validate.REFERENCE)) == expected
         assert located(validate.rows(museums, validate.CACHED).report) == expected
         assert answered_by_the_index(museums) == (True, expected)
+    finally:
+        REGISTRY.unregister(rule)
+
+
+def test_a_rules_fingerprint_does_not_follow_reference_counts():
+    """The cache key holds the rules' code: the same code gives the same key, however many objects (a report's
+    problems, say) hold its constants (marshal's back-references follow reference counts)."""
+    rule = RecordRule("names-once", ("repeated-name",), "file", _no_two_names_alike)
+    REGISTRY.register(rule)
+    try:
+        before = REGISTRY.fingerprint()
+        held = list(_no_two_names_alike.__code__.co_consts) * 2  # as Problems holding the rule's message would
+        assert REGISTRY.fingerprint() == before
+        assert marshal.dumps(held)  # (held until here)
     finally:
         REGISTRY.unregister(rule)

@@ -130,7 +130,9 @@ def _describe(value: object) -> bytes:
     code = getattr(value, "__code__", None)
     if code is not None:
         closure = getattr(value, "__closure__", None) or ()
-        return marshal.dumps(code) + b"".join(_describe(cell.cell_contents) for cell in closure)
+        # version 2: no back-references, whose flags follow the objects' reference counts (a live Problem holding
+        # a rule's message made the same code marshal to other bytes, and the cache key change within a process)
+        return marshal.dumps(code, 2) + b"".join(_describe(cell.cell_contents) for cell in closure)
     pattern = getattr(value, "__self__", None)
     if isinstance(pattern, re.Pattern):
         return f"{getattr(value, '__name__', '')} {pattern.pattern!r} {pattern.flags}".encode()
