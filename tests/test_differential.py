@@ -413,3 +413,44 @@ def test_random_formatted_records_get_the_same_verdict_both_ways(tmp_path_factor
     for number, values in enumerate(many):
         write(layout, f"datapackage/museums/f{number}.yaml", formatted_record(f"f{number}", values))
     assert problems(layout) == problems(layout, validate.REFERENCE)
+
+
+# --- texts remembered by the compiled row check ----------------------------------------------------------
+# The fast path remembers, per column, texts that passed every condition (broadsheet.speed.vouch.REMEMBERED),
+# and never one that failed: each repetition of a bad text is reported, whatever is remembered.
+
+REPEATED = """id: louvre
+name_en: Louvre
+city_id: paris
+kind: art
+names:
+  - language: fr
+    name: Musée
+  - language: fr
+    name: " Musée"
+  - language: fr
+    name: Musée
+  - language: fr
+    name: " Musée"
+  - language: fr
+    name: "=Musée"
+citations:
+  - field: city_id
+    source_id: guide-2024
+    locator: page 3
+"""
+
+
+@pytest.mark.parametrize("remembered", [0, 1, 16_384])
+def test_a_remembered_text_is_one_that_passed(museums, monkeypatch, remembered):
+    from broadsheet.speed import vouch
+
+    monkeypatch.setattr(vouch, "REMEMBERED", remembered)
+    vouch._COMPILED.clear()  # compiled again, with this bound
+    write(museums, "datapackage/museums/louvre.yaml", REPEATED)
+    reference = problems(museums, validate.REFERENCE)
+    assert {(path, line, code) for path, line, _c, code, *_ in reference} == {
+        ("datapackage/museums/louvre.yaml", 9, "surrounding-whitespace"),
+        ("datapackage/museums/louvre.yaml", 13, "surrounding-whitespace"),
+        ("datapackage/museums/louvre.yaml", 15, "formula-injection")}
+    assert problems(museums) == reference
