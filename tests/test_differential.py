@@ -224,6 +224,51 @@ def test_plain_reader_on_hyphenated_and_odd_keys(keys, value):
     assert plain is None or (not exact.problems and plain == exact.entry)
 
 
+def line_by_line(text: str) -> object:
+    """simple_lines without its shortcut (all lines matched at once by WHOLE_LINES): the same refusals, then
+    one line at a time."""
+    if plainlines.NOT_SIMPLE_CHARACTER.search(text) or plainlines.TWO_COLONS.search(text) or any(
+            line.startswith(plainlines.DOCUMENT_MARKERS) for line in text.split("\n")):
+        return None
+    return plainlines._line_by_line(text)
+
+
+LINE_STARTS = st.sampled_from(["", "  ", "    ", "- ", "  - ", "   "])
+LINE_KEYS = st.sampled_from(["id", "name_en", "end-type", "x_1", "a b", "-x", "名"])
+
+
+@settings(max_examples=400, deadline=None)
+@given(lines=st.lists(st.one_of(
+    st.tuples(LINE_STARTS, LINE_KEYS, LINE_VALUES, st.sampled_from(["plain", "double", "single", "flow", "none"])),
+    st.sampled_from(["", "# a comment", "  ", "---", "...", "%YAML", "key:  two spaces", "key: a: b"])),
+    min_size=1, max_size=6), newline=st.booleans())
+def test_plain_reader_reads_lines_at_once_as_one_by_one(lines, newline):
+    """The shortcut that matches every line of a file with one expression gives what reading line by line gives
+    (blank and comment lines, and every line the corner refuses, send a file the slow way)."""
+    written = []
+    for line in lines:
+        if isinstance(line, str):
+            written.append(line)
+            continue
+        start, key, value, style = line
+        shown = {"plain": value, "double": f'"{value}"', "single": f"'{value}'", "flow": f"[{value}]"}.get(style)
+        written.append(f"{start}{key}:" + (f" {shown}" if shown is not None else ""))
+    text = "\n".join(written) + ("\n" if newline else "")
+    assert plainlines.simple_lines(text) == line_by_line(text)
+
+
+# one line per check the shortcut must make as the line-by-line reader makes it
+EVERY_REFUSAL = ["a #b", "a: b", '"q"x', "'a'b'", "\"a\"b\"", "[a", "x ", "x:", "-x", '""', "''", "[]", "~", "null",
+                 "a#b", "1:20", "中文", "@x", "`x", "'it''s'"]
+
+
+@pytest.mark.parametrize("value", EVERY_REFUSAL)
+@pytest.mark.parametrize("start", ["", "  - ", "    "])
+def test_plain_reader_reads_every_kind_of_value_at_once_as_one_by_one(start, value):
+    text = f"id: m1\nnames:\n{start}name: {value}\n"
+    assert plainlines.simple_lines(text) == line_by_line(text)
+
+
 def test_plain_reader_on_the_layout_fixtures():
     for name in ("assembly", "roster"):
         for path in sorted((FIXTURES / name / "datapackage").rglob("*.y*ml")):

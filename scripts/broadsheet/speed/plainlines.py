@@ -24,7 +24,20 @@ SIMPLE_LINE = re.compile(r"( *)(- )?([A-Za-z_][A-Za-z0-9_-]*):(?: (.+))?")  # ke
 # A plain scalar libyaml reads as exactly these characters: no leading indicator, no tab, no trailing space.
 SIMPLE_PLAIN = re.compile(r"[^-?:,\[\]{}#&*!|>'\"%@` ](?:[^\t]*[^\t :])?")
 SIMPLE_FLOW_ITEM = re.compile(r"[^-?:,\[\]{}#&*!|>'\"%@` ](?:[^\t,\[\]{}]*[^\t ,\[\]{}:])?")
-NOT_SIMPLE = re.compile(r"[&*!\t\r\u2028\u2029\ufeff]|\\|: .*: |^(?:---|\.\.\.|%)", re.MULTILINE)
+# Outside the corner anywhere in a file: anchors, aliases, tags, tabs, CR, escapes, Unicode line breaks, BOM...
+NOT_SIMPLE_CHARACTER = re.compile(r"[&*!\t\r\u2028\u2029\ufeff\\]")
+DOCUMENT_MARKERS = ("---", "...", "%")  # at a line's start: a document marker or a directive
+TWO_COLONS = re.compile(r": .*: ")  # a second `: ` on a line: a value that libyaml may read as a mapping
+# Every line of a file at once, when each is a simple line (no blank or comment line among them): the same
+# corner as SIMPLE_LINE with its value checked as simple_lines checks it — no second `: `, then a quoted text
+# without its quote inside, a `[...]` list, or a SIMPLE_PLAIN scalar without ` #` — so a line any check would
+# refuse is not matched, the count of matches falls short, and simple_lines takes the file line by line
+# (held equal to that by tests/test_differential.py::test_plain_reader_reads_lines_at_once_as_one_by_one).
+WHOLE_LINES = re.compile(
+    r"^( *)(- )?([A-Za-z_][A-Za-z0-9_-]*):"
+    r"(?: (?![^\n]*: )(\"[^\"\n]*\"|'[^'\n]*'|\[[^\n]*\]"
+    r"|(?![^\n]* #)[^-?:,\[\]{}#&*!|>'\"%@` \n](?:[^\t\n]*[^\t :\n])?))?$",
+    re.MULTILINE)
 SCALAR, FLOW, BLOCK = 0, 1, 2
 SimpleLine = tuple[int, int, bool, str, int, int, "str | None", int]
 
@@ -33,8 +46,39 @@ def simple_lines(text: str) -> list[SimpleLine] | None:
     """(line, indent, dash, key, key column, kind, value text, value column) per line, or None when the text is
     outside the simple corner. Kinds: SCALAR (text None for a null word), FLOW (text between the brackets),
     BLOCK (`key:` opening a list on the next lines)."""
-    if NOT_SIMPLE.search(text):
+    if NOT_SIMPLE_CHARACTER.search(text) or text.startswith(DOCUMENT_MARKERS) or any(
+            f"\n{marker}" in text for marker in DOCUMENT_MARKERS):
         return None
+    matched = WHOLE_LINES.findall(text)
+    if len(matched) == text.count("\n") + (not text.endswith("\n")):
+        return _whole_lines(matched) or None
+    if TWO_COLONS.search(text):
+        return None
+    return _line_by_line(text)
+
+
+def _whole_lines(matched: list[tuple[str, str, str, str]]) -> list[SimpleLine]:
+    """simple_lines of a file whose every line WHOLE_LINES matched: line numbers are positions."""
+    out: list[SimpleLine] = []
+    for number, (indent, dash, key, value) in enumerate(matched, 1):
+        key_column = len(indent) + len(dash) + 1
+        if not value:
+            out.append((number, len(indent), bool(dash), key, key_column, BLOCK, None, 0))
+            continue
+        first = value[0]
+        value_column = key_column + len(key) + 2
+        if first == '"' or first == "'":
+            out.append((number, len(indent), bool(dash), key, key_column, SCALAR, value[1:-1], value_column))
+        elif first == "[":
+            out.append((number, len(indent), bool(dash), key, key_column, FLOW, value[1:-1], value_column))
+        else:
+            out.append((number, len(indent), bool(dash), key, key_column, SCALAR,
+                        None if value in NULL_WORDS else value, value_column))
+    return out
+
+
+def _line_by_line(text: str) -> list[SimpleLine] | None:
+    """simple_lines of a file with blank or comment lines, or a line outside the corner (then None)."""
     out: list[SimpleLine] = []
     for number, line in enumerate(text.split("\n"), 1):
         stripped = line.lstrip(" ")
