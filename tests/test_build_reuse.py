@@ -15,6 +15,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import broadsheet
 from broadsheet import build, reuse, splice, validate
 from broadsheet.layout import Layout
 from broadsheet.speed import incremental, later
@@ -27,9 +28,12 @@ README = "# Museums\n\nSome prose.\n\n<!-- data-dictionary:start -->\n<!-- data-
 
 
 def repository(root: Path) -> Layout:
-    """The museums fixture with a README that holds the dictionary, committed to a new git repository."""
+    """The museums fixture with a README that holds the dictionary, committed to a new git repository that
+    ignores what `broadsheet init` has a dataset ignore: the build and the cache, which a build's child is still
+    writing when `git add -A` runs."""
     shutil.copytree(FIXTURES / "museums", root)
     (root / "README.md").write_text(README, encoding="utf-8")
+    shutil.copyfile(Path(broadsheet.__file__).parent / "template" / "gitignore", root / ".gitignore")
     git(root, "init", "-q")
     git(root, "add", "-A")
     git(root, "-c", "user.name=T", "-c", "user.email=t@example.org", "commit", "-q", "-m", "first")
