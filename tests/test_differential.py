@@ -499,3 +499,20 @@ def test_a_remembered_text_is_one_that_passed(museums, monkeypatch, remembered):
         ("datapackage/museums/louvre.yaml", 13, "surrounding-whitespace"),
         ("datapackage/museums/louvre.yaml", 15, "formula-injection")}
     assert problems(museums) == reference
+
+
+def test_a_text_without_a_scanned_character_needs_no_scan():
+    """decode_record skips its four character scans when SCANNED_CHARACTER finds nothing: every character any
+    of them reports is one it finds (each code point of the Basic Multilingual Plane and a few beyond, where a
+    scan would see it: inside a line, after an indent, alone)."""
+    from broadsheet.read import records
+
+    missed = []
+    for point in [*range(0x10000), 0x1F600, 0xE0001, 0x10FFFD]:
+        character = chr(point)
+        if 0xD800 <= point <= 0xDFFF:
+            continue  # a lone surrogate: no UTF-8 file decodes to one
+        for text in (f"a: b{character}c\n", f"a:\n  {character}b: c\n", character):
+            if records._scan_each_character(text, "x.yaml") and not records.SCANNED_CHARACTER.search(text):
+                missed.append(hex(point))
+    assert missed == []

@@ -34,6 +34,9 @@ TAB_IN_INDENT = re.compile(r"^[ ]*\t", re.MULTILINE)
 # Line breaks YAML counts and git, GitHub and most tools do not (a line ends at LF): with them in a file, every
 # line number after them would be wrong. (NEL, U+0085, is a control character above.)
 STRAY_LINE_BREAK = re.compile("\r(?!\n)|[\u2028\u2029]")
+# Every character one of the scans of _scan_characters looks for (the BOM, CONTROL_CHARACTER, a tab, CR and the
+# Unicode line breaks): a text without any needs none of them (held by tests/test_differential.py).
+SCANNED_CHARACTER = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029\ufeff]")
 STRAY_BREAK_NAMES = {"\r": "a lone carriage return (U+000D)", "\u2028": "a line separator (U+2028)",
                      "\u2029": "a paragraph separator (U+2029)"}
 # Only files containing one of these characters can hold an anchor, alias or tag: they get an event scan.
@@ -268,6 +271,12 @@ def _position(text: str, offset: int) -> tuple[int, int]:
 
 
 def _scan_characters(text: str, path: str) -> list[Problem]:
+    if SCANNED_CHARACTER.search(text) is None:
+        return []  # nearly every file: one search instead of four
+    return _scan_each_character(text, path)
+
+
+def _scan_each_character(text: str, path: str) -> list[Problem]:
     problems = []
     for match in re.finditer("\ufeff", text):
         line, column = _position(text, match.start())
