@@ -119,14 +119,56 @@ def add_formatted_fields(target: Path, formats: bool) -> None:
     path.write_text(text.replace("primaryKey:", "\n".join(lines) + "\nprimaryKey:", 1), encoding="utf-8")
 
 
-def generate(target: Path, size: int, seed: int = 7, formats: bool | None = None) -> Path:
+# The "real layout" variant (benchmarks/run.py, section Layouts): the same records kept the ways the real datasets
+# of issue 11 keep theirs. Plants in a sub-folder per sector, free file names ending in .yml, the id from its field;
+# organisations a hundred to a file, as a mapping of id -> record; sources five hundred to a file, as a list.
+LAYOUTS = {"plants": "{folder: plants, recursive: true, suffixes: [.yml], id: field}",
+           "orgs": "{records: mapping}", "sources": "{records: list, id: field}"}
+RECORDS_PER_FILE = {"orgs": 100, "sources": 500}
+
+
+def declare_layouts(target: Path) -> None:
+    for resource, layout in LAYOUTS.items():
+        path = target / "schemas" / f"{resource}.yaml"
+        path.write_text(f"x-broadsheet:\n  layout: {layout}\n" + path.read_text(encoding="utf-8"), encoding="utf-8")
+
+
+def indented(record: str, first: str, rest: str) -> str:
+    """A record's lines as an item of a list (`- `, then two spaces) or a value of a mapping (two spaces)."""
+    lines = record.rstrip("\n").split("\n")
+    return "\n".join([first + lines[0], *(rest + line for line in lines[1:])]) + "\n"
+
+
+def write_in_layout(folder: Path, resource: str, texts: list[str]) -> None:
+    """One resource's record texts, as LAYOUTS keeps them."""
+    if resource == "plants":
+        for number, text in enumerate(texts):
+            sector = next(line for line in text.split("\n") if line.startswith("sector: "))[len("sector: "):]
+            (folder / sector).mkdir(exist_ok=True)
+            (folder / sector / f"p{number:06d}.yml").write_text(text, encoding="utf-8")
+        return
+    per_file = RECORDS_PER_FILE[resource]
+    for start in range(0, len(texts), per_file):
+        chunk = texts[start:start + per_file]
+        if resource == "orgs":  # a mapping: each record under its id, which it repeats
+            body = "".join(f"{text.split(chr(10), 1)[0][len('id: '):]}:\n" + indented(text, "  ", "  ")
+                           for text in chunk)
+        else:
+            body = "".join(indented(text, "- ", "  ") for text in chunk)
+        (folder / f"{resource}-{start // per_file:04d}.yaml").write_text(body, encoding="utf-8")
+
+
+def generate(target: Path, size: int, seed: int = 7, formats: bool | None = None, real_layout: bool = False) -> Path:
     """Write a package of `size` records into `target` (replacing it) and return its root. With `formats` (True
-    or False), plants carry FORMATTED_FIELDS, declared with their format or without it: the same record files."""
+    or False), plants carry FORMATTED_FIELDS, declared with their format or without it: the same record files.
+    With `real_layout`, the same records are kept as LAYOUTS says instead of one file per record named by id."""
     if target.exists():
         shutil.rmtree(target)
     shutil.copytree(TEMPLATE, target)
     if formats is not None:
         add_formatted_fields(target, formats)
+    if real_layout:
+        declare_layouts(target)
     rng = random.Random(seed)
     n = counts(size)
     makers = {
@@ -138,6 +180,9 @@ def generate(target: Path, size: int, seed: int = 7, formats: bool | None = None
     for resource, make in makers.items():
         folder = target / "datapackage" / resource
         folder.mkdir(parents=True)
+        if real_layout:
+            write_in_layout(folder, resource, [make(number) for number in range(n[resource])])
+            continue
         for number in range(n[resource]):
             (folder / f"{prefix[resource]}-{number}.yaml").write_text(make(number), encoding="utf-8")
     return target

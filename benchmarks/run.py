@@ -4,6 +4,7 @@
     python benchmarks/run.py --sizes 1000,10000     # a quicker run
     python benchmarks/run.py --no-write             # print the table only
     python benchmarks/run.py --formats-only         # only cold validate with and without formats, 10k
+    python benchmarks/run.py --layouts-only         # only the real-layout package, 10k
 
 For each size it generates a synthetic package into benchmarks/generated/<size>/ (git-ignored; reused when already
 there) and measures, in one run and on the same files:
@@ -19,7 +20,9 @@ then the curator's sequence on a fresh copy of the same package (no cache, no ou
   build → edit one record → build → edit one record's searched name → build → build again (nothing changed) →
   build --check
 (the two edited builds update the last build: broadsheet.splice; issue 14's target: ≤ 3 s at 100k),
-and, in a section of its own (Formats), cold validate of a package whose plants carry a uri, an email and a uuid
+and, in sections of their own: the same 10k records kept in a real layout (Layouts: sub-folders, free names,
+files of many records; its reference parses the same files), and (Formats) cold validate of a package whose
+plants carry a uri, an email and a uuid
 field declared with `format:` against the same record files declared without it (issue 11: ≤ 1.2×).
 and the peak memory of each command: the largest sum over the command's processes (sampled from /proc every
 20 ms) of each process's proportional set size (PSS: its private pages plus its share of the pages it shares),
@@ -57,8 +60,9 @@ from generate import generate  # noqa: E402
 REFERENCE = """
 import sys, yaml
 from pathlib import Path
-for path in sorted(Path(sys.argv[1]).glob("datapackage/*/*.yaml")):
-    yaml.load(path.read_bytes(), Loader=yaml.CSafeLoader)
+for path in sorted(Path(sys.argv[1], "datapackage").rglob("*")):
+    if path.suffix in (".yaml", ".yml"):
+        yaml.load(path.read_bytes(), Loader=yaml.CSafeLoader)
 """
 TIMEOUT = 900  # seconds for any one command: a bound, not a target
 FULL_UP_TO = 10_000
@@ -363,6 +367,55 @@ def bench_formats(size: int, repeat: int) -> Formats:
     return Formats(size, best[False], best[True])
 
 
+LAYOUT_COLUMNS = ["reference", "cold", "no cache", "warm", "1 changed", "1 changed in a file of 100", "build",
+                  "edit, build"]
+
+
+def edit_first(path: Path, prefix: str, value: str) -> None:
+    """The first line of `path` that starts with `prefix` gets `value` after it."""
+    lines = path.read_text(encoding="utf-8").split("\n")
+    index = next(i for i, line in enumerate(lines) if line.startswith(prefix))
+    lines[index] = prefix + value
+    path.write_text("\n".join(lines), encoding="utf-8")
+
+
+def bench_layouts(size: int, repeat: int) -> dict[str, Measure]:
+    """The same records as the main table's, kept as real datasets keep theirs (benchmarks/generate.py, LAYOUTS):
+    plants in sub-folders with free names and ids from a field, organisations a hundred to a file as a mapping,
+    sources five hundred to a file as a list."""
+    target = WORK / f"{size}-layouts"
+    if not (target / ".generated").exists():
+        generate(target, size, real_layout=True)
+        (target / ".generated").write_text(f"{size}\n", encoding="utf-8")
+    py = sys.executable
+    validate = [py, "-m", "broadsheet", "validate", "--root", str(target)]
+    one_record = next((target / "datapackage" / "plants").rglob("*.yml"))
+    many_records = target / "datapackage" / "orgs" / "orgs-0000.yaml"
+    counter = iter(range(1000, 2000))
+    found = {"reference": measure([py, "-c", REFERENCE, str(target)], repeat),
+             "no cache": measure([*validate, "--no-cache"], repeat, prepare=lambda: (settle(target), forget(target))),
+             "cold": measure(validate, repeat, prepare=lambda: (settle(target), forget(target)))}
+    measure(validate)  # as in bench(): the run after the first
+    found["warm"] = measure(validate, repeat)
+    found["1 changed"] = measure(validate, repeat, prepare=lambda: edit_first(one_record, "jobs: ", str(next(counter))))
+    found["1 changed in a file of 100"] = measure(validate, repeat, prepare=lambda: edit_first(
+        many_records, "  staff: ", str(next(counter))))
+    if has_build():
+        build = [py, "-m", "broadsheet", "build", "--root", str(target)]
+        found["build"] = measure(build, 1, prepare=lambda: (settle(target), forget(target)))
+        found["edit, build"] = measure(build, 1, prepare=lambda: edit_first(one_record, "jobs: ", "2999"))
+    return found
+
+
+def layouts_table(size: int, found: dict[str, Measure]) -> list[str]:
+    files = sum(1 for p in (WORK / f"{size}-layouts" / "datapackage").rglob("*") if p.suffix in (".yaml", ".yml"))
+    shown = [c for c in LAYOUT_COLUMNS if c in found]
+    return ["| records | files | " + " | ".join(f"{c} s" for c in shown) + " | cold / ref | peak MB cold |",
+            "|---|---|" + "---|" * len(shown) + "---|---|",
+            f"| {size:,} | {files:,} | " + " | ".join(f"{found[c].seconds:.2f}" for c in shown)
+            + f" | {found['cold'].seconds / found['reference'].seconds:.2f}× | {found['cold'].peak_mb:.0f} |"]
+
+
 def formats_table(result: Formats) -> list[str]:
     verdict = "met" if result.ratio(0) <= 1.2 else "**missed**"
     return ["| records | no format: wall s, CPU s | uri + email + uuid: wall s, CPU s | formats / none: wall, CPU "
@@ -465,6 +518,8 @@ def main() -> None:
                         "benchmarks/generated/)")
     parser.add_argument("--formats-only", action="store_true",
                         help="only the Formats section (cold validate with and without formats), at 10k records")
+    parser.add_argument("--layouts-only", action="store_true",
+                        help="only the Layouts section (the records kept as real datasets keep theirs), at 10k")
     args = parser.parse_args()
     if args.work is not None:
         global WORK
@@ -474,6 +529,9 @@ def main() -> None:
     formats_size = 10_000 if 10_000 in sizes or args.formats_only else max(sizes)
     if args.formats_only:
         print("\n".join(formats_table(bench_formats(formats_size, args.repeat))))
+        return
+    if args.layouts_only:
+        print("\n".join(layouts_table(formats_size, bench_layouts(formats_size, args.repeat))))
         return
     if args.sequence_only:
         curator_only = {}
@@ -489,6 +547,8 @@ def main() -> None:
         print("\n".join(table(rows)[-1:]), flush=True)
     formats = formats_table(bench_formats(formats_size, args.repeat))
     print("\n".join(formats), flush=True)
+    layouts = layouts_table(formats_size, bench_layouts(formats_size, args.repeat))
+    print("\n".join(layouts), flush=True)
     help_s = help_seconds()
     curator: dict[int, dict[str, float]] = {}
     if not args.no_sequence:
@@ -509,12 +569,12 @@ def main() -> None:
     if not args.no_write:
         write_markdown(rows, report, verdicts(rows, help_s) + sequence_verdicts(curator), help_s, load_before,
                        load_after, args, site, formats,
-                       sequence_table(curator) if curator else [])
+                       sequence_table(curator) if curator else [], layouts)
 
 
 def write_markdown(rows: list[Row], report: list[str], verdict: list[str], help_s: float, load_before: str,
                    load_after: str, args: argparse.Namespace, site: list[str], formats: list[str],
-                   curator: list[str]) -> None:
+                   curator: list[str], layouts: list[str]) -> None:
     command = "python benchmarks/run.py" + (f" --sizes {args.sizes}" if args.sizes != "1000,10000,100000" else "")
     facts = machine()
     notes = (ROOT / "benchmarks" / "NOTES.md").read_text(encoding="utf-8") if (
@@ -527,13 +587,19 @@ def write_markdown(rows: list[Row], report: list[str], verdict: list[str], help_
         f"| load average (1, 5, 15 min) before / after | {load_before} / {load_after} |", "",
         "Times are wall-clock seconds of a fresh `broadsheet` process (best of "
         f"{args.repeat} below 100k records, one run at 100k); peak MB is the largest proportional set size "
-        "(PSS) summed over the process tree (workers included; a page shared by forked processes counted once), in "
+        "(PSS) summed over the command's processes (workers included, and the child it leaves writing the cache "
+        "and index, until that exits; a page shared by forked processes counted once), in "
         "MB of 10^6 bytes. The machine is shared: other work raises the "
         "load average and the times, the reference included.", "",
         *report, "", "## Targets (issues 7 and 14)", "", *verdict, "",
         "## Formats (issue 11)", "", "Cold validate of the same record files, their plants' homepage, contact_email "
         "and record_uuid declared as text with `format: uri`, `email`, `uuid` and without (best of "
         f"{args.repeat}, in one run).", "", *formats, "",
+        "## A real layout (issues 11 and 14)", "", "The same records as the 10k row above, kept as the real datasets "
+        "of issue 11 keep theirs (benchmarks/generate.py, LAYOUTS): plants in a sub-folder per sector with free "
+        "`.yml` names and ids from their field, organisations a hundred to a file as a mapping of id to record, "
+        "sources five hundred to a file as a list. `1 changed` edits a plant; `1 changed in a file of 100` edits one "
+        f"organisation of a mapping file (best of {args.repeat}; builds once).", "", *layouts, "",
         "## The curator's sequence", "",
         "Fresh copy, then each step a fresh process, started once what the step before left running has exited "
         "(as a curator's edit takes longer): cold validate; how long the child it leaves writing the index ran after "

@@ -414,3 +414,22 @@ def test_diff_and_history_compare_each_record_of_a_big_file(tmp_path):
     assert history == [("e:1117", "2025-02-01", "changed", ["score"]),
                        ("green", "2025-02-01", "added", ["id", "title"]), ("e:1003", "2025-04-01", "changed", ["name"])]
     assert broken
+
+
+@pytest.mark.parametrize(("edit", "expected"), [
+    (("seat-count: 2", "seat-count: 3"), set()),  # still valid: the index takes the new value
+    (("seat-count: 2", "seat-count: two"), {(ADA, 4, 13, "type-error")}),
+])
+def test_an_edit_in_a_sub_folder_is_answered_by_the_index(assembly, monkeypatch, edit, expected):
+    """A recursive layout's record, edited in its sub-folder, is re-read by the incremental index (which once
+    looked its resource up by the file's own folder and failed with a KeyError there)."""
+    from broadsheet.speed import cache, later
+    from test_rules import answered_by_the_index
+
+    monkeypatch.setattr(cache, "RACY_WINDOW_NS", 0)
+    assert validate.report(assembly, validate.CACHED).valid  # leaves the index, in a child
+    later.wait_all()
+    write(assembly, ADA, (assembly.root / ADA).read_text(encoding="utf-8").replace(*edit))
+    assert {(path, line, code) for path, line, _c, code, *_ in problems(assembly)} == {
+        (path, line, code) for path, line, _c, code in expected}
+    assert answered_by_the_index(assembly) == (True, expected)

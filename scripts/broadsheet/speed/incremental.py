@@ -532,6 +532,17 @@ def _stat_names(folder: Path, names: list[str]) -> array:
 
 # --- one warm run, start to end ----------------------------------------------------------------------------
 
+def _resource_of(shown: str, resources: dict[str, str]) -> str:
+    """The resource whose record folder holds the file `shown`, in it or (a recursive layout) in a sub-folder of
+    it: the nearest enclosing folder that is one (no record folder lies inside another's recursive one)."""
+    folder = shown
+    while "/" in folder:
+        folder = folder.rsplit("/", 1)[0]
+        if folder in resources:
+            return resources[folder]
+    raise Unusable("a file outside every record folder")
+
+
 def answer(package: PackageSpec, cache: Cache, one: OneFile, local_problems: Callable[[FileRows], list[Problem]],
            workers: int | None) -> Report | None:
     """The report from the index, or None when it cannot answer (then the caller takes the full path).
@@ -548,7 +559,7 @@ def answer(package: PackageSpec, cache: Cache, one: OneFile, local_problems: Cal
         built = []
         local: dict[str, list[Problem]] = {}
         if changed:
-            jobs = [(resources[shown.rsplit("/", 1)[0]], str(layout.root / shown), shown) for shown in changed]
+            jobs = [(_resource_of(shown, resources), str(layout.root / shown), shown) for shown in changed]
             for (digest, signature, packed), shown in zip(build_all(package, jobs, one, workers), changed,
                                                           strict=True):
                 result = unpack(packed, package)
