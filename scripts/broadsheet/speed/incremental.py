@@ -41,6 +41,7 @@ import marshal
 import os
 import zlib
 from array import array
+from collections import Counter
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -390,8 +391,8 @@ class Warm:
         kinds = Kinds(package)
         if kinds.kinds != meta["kinds"]:
             raise Unusable("other rules")
-        touched: set[Entry] = set()
         stats = dict(meta["stats"])
+        before: dict[str, list[Entry]] = {}
         for shown in [*changed, *removed]:
             shard = self.index.shard("f", file_shard(shown))
             old = shard.pop(shown, None)
@@ -399,14 +400,10 @@ class Warm:
             meta["local"].pop(shown, None)
             if old is None:
                 continue
-            for entry in old[1]:
-                try:
-                    self._values(entry).remove(entry)
-                except ValueError as error:  # the shards disagree: never guess
-                    raise Unusable("entry missing from its shard") from error
-                touched.add(entry)
+            before[shown] = old[1]
             for name, count in old[2].items():
                 stats[f"rows.{name}"] -= count
+        after: dict[str, list[Entry]] = {}
         signatures: dict[str, tuple[int, int, int, int] | None] = {}
         for shown, (digest, signature, result) in zip(changed, built, strict=True):
             entries = result.entries if result.entries is not None else entries_or_none(package, result)
@@ -418,13 +415,21 @@ class Warm:
             if not digest:
                 raise Unusable("unreadable file")  # never remembered: the full path reports it each time
             self.index.shard("f", file_shard(shown))[shown] = (digest, entries, counts)
-            for entry in entries:
-                self._values(entry).append(entry)
-                touched.add(entry)
+            after[shown] = entries
             if local.get(shown):
                 meta["local"][shown] = [pack_problem(p) for p in local[shown]]
             signatures[shown] = signature
-        for entry in touched:
+        gone, added = _entry_changes(before, after)
+        for entry in gone:
+            try:
+                self._values(entry).remove(entry)
+            except ValueError as error:  # the shards disagree: never guess
+                raise Unusable("entry missing from its shard") from error
+        for entry in added:
+            self._values(entry).append(entry)
+        # an entry a file holds before and after keeps its verdict: its own count and its pair's change only
+        # through entries that come or go, and those are checked
+        for entry in {*gone, *added}:
             self._check(kinds, entry)
         stats["files"] = sum(len(names) for names, _stats in self.new_listing.values())
         meta["stats"] = stats
@@ -461,6 +466,19 @@ class Warm:
 
     def save(self) -> None:
         self.index.save()
+
+
+def _entry_changes(before: dict[str, list[Entry]], after: dict[str, list[Entry]]) -> tuple[list[Entry], list[Entry]]:
+    """(entries gone, entries added) over the changed files, counted with their repetitions: an edit of one
+    value of a file of a hundred records touches the value shards of that value alone, not of all its entries
+    (rewriting ~650 shards took ~0.2 s)."""
+    gone: list[Entry] = []
+    added: list[Entry] = []
+    for shown in before.keys() | after.keys():
+        old, new = Counter(before.get(shown, ())), Counter(after.get(shown, ()))
+        gone += (old - new).elements()
+        added += (new - old).elements()
+    return gone, added
 
 
 def _flat(signature: tuple[int, int, int, int] | None, trust: int) -> tuple[int, ...]:
