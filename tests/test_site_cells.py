@@ -160,7 +160,8 @@ def test_values_the_site_does_not_hold_are_shown_as_datasette_shows_them(odd_dat
 
     from broadsheet_site import cells
 
-    ds = Datasette([str(odd_database)], settings={"truncate_cells_html": 0})
+    ds = Datasette([str(odd_database)], settings={"truncate_cells_html": 0},
+                   metadata={"plugins": {"broadsheet": {"response_cache_mb": 0}}})  # every page rendered
     asyncio.run(ds.invoke_startup())
     cells.install_quick_cells()  # a plain Datasette runs no site startup of its own beyond the plugin's hook
     both_ways(ds, pages_of(ds, "odd", table) + [f"/odd/{table}?_size=1"])
