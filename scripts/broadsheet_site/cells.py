@@ -4,7 +4,9 @@ Datasette asks `render_cell` for every cell of a page (100 rows of 9 columns: 90
 its column link to a question page, is it drawn from the schema: codes, lists, money, web addresses) depends on
 the table and the column only, so it is looked up once per table and site settings and kept: a cell of a column
 that needs nothing costs one dictionary look-up. The rows of a table page are written here too, in one pass
-(`rows_html`), rather than by a template loop per cell."""
+(`rows_html`), rather than by a template loop per cell. And Datasette's own per-cell loop, which asks every cell
+through the plugin manager, is replaced on table and row pages by `make_quick` (one direct call per cell; see
+there), held to Datasette's output by tests/test_site_cells.py."""
 
 from __future__ import annotations
 
