@@ -17,7 +17,7 @@ from functools import lru_cache
 from typing import Any
 
 from datasette.plugins import pm
-from datasette.utils import is_url, path_from_row_pks, tilde_encode, to_css_class
+from datasette.utils import CustomRow, is_url, path_from_row_pks, tilde_encode, to_css_class
 from markupsafe import Markup, escape
 
 from broadsheet_site import pages, values
@@ -56,13 +56,24 @@ def render(datasette, database: str | None, table: str | None, column: str, valu
     value, or None (Datasette's own)."""
     if table is None:  # a canned query's cell: its columns are marked per query
         return values.table_cell(datasette, database, None, column, value, row) if database else None
+    return shown_as_wanted(page_columns(datasette, database, table).get(column), value, row, database)
+
+
+def page_columns(datasette, database: str | None, table: str) -> dict[str, tuple[str | None, dict[str, Any] | None]]:  # type: ignore[no-untyped-def]
+    """`table_columns`, kept for the page being answered (PAGE)."""
     page = PAGE.get()
     columns = page.get((database or "", table)) if page is not None else None
     if columns is None:
         columns = table_columns(datasette, database or "", table)
         if page is not None:
             page[(database or "", table)] = columns
-    wanted = columns.get(column)
+    return columns
+
+
+def shown_as_wanted(wanted: tuple[str | None, dict[str, Any] | None] | None, value: Any, row: Any,  # type: ignore[no-untyped-def]
+                    database: str | None) -> Markup | None:
+    """A cell of a column that needs `wanted` (a page prefix or a schema field; None: nothing), as `render`
+    answers it."""
     if wanted is None or value is None or value == "":
         return None
     prefix, field = wanted
@@ -130,17 +141,20 @@ def make_quick(original, row_class, with_label: str, with_value: str):  # type: 
 
         rows = list(rows)
         if truncate_cells or not only_this_plugin_renders_cells() \
-                or datasette.table_metadata(database_name, table_name).get("units") \
-                or any(isinstance(value, bytes) for row in rows for value in row):
+                or datasette.table_metadata(database_name, table_name).get("units"):
             return await theirs(rows)
         columns, _ = await theirs([])
         pks, targets = await keys_of(datasette.databases[database_name], table_name)
         names = [column[0] for column in description]
+        wanted = page_columns(datasette, database_name, table_name)
         skipped = pks[0] if link_column and len(pks) == 1 else None
         table_path = datasette.urls.table(database_name, table_name)
         base_url = datasette.setting("base_url")
         cell_rows = []
         for row in rows:
+            values_of_row = row_values(row, names)
+            if any(isinstance(value, bytes) for value in values_of_row):
+                return await theirs(rows)  # binary data: Datasette's download links, for the whole page
             cells = []
             if link_column:
                 shown_path = path_from_row_pks(row, pks, not pks, False)
@@ -148,10 +162,11 @@ def make_quick(original, row_class, with_label: str, with_value: str):  # type: 
                               "is_special_link_column": len(pks) != 1, "raw": shown_path,
                               "value": Markup(f'<a href="{table_path}/{path_from_row_pks(row, pks, not pks)}">'
                                               f'{escape(shown_path)}</a>')})
-            for column, value in zip(names, row, strict=False):
+            for column, value in zip(names, values_of_row, strict=False):
                 if column == skipped:
                     continue
-                shown = render(datasette, database_name, table_name, column, value, row)
+                # render_cell's answer (cells.render), with the page's columns looked up once, not per cell
+                shown = shown_as_wanted(wanted.get(column), value, row, database_name)
                 if shown:  # Datasette takes a plugin's answer only when it is truthy
                     pass
                 elif isinstance(value, dict):  # an expanded foreign key: a link to the row it names
@@ -168,6 +183,15 @@ def make_quick(original, row_class, with_label: str, with_value: str):  # type: 
 
     quick_cells.original = original  # type: ignore[attr-defined]
     return quick_cells
+
+
+def row_values(row: Any, names: list[str]) -> list[Any] | tuple[Any, ...]:
+    """A row's values in the order of its columns. Datasette's CustomRow (a table page's rows, with their
+    expanded foreign keys) yields them through a generator and an overridden __getitem__, a Python call per value;
+    its values are read from the dict it is when its columns are the description's."""
+    if isinstance(row, CustomRow) and row.columns == names:
+        return [dict.__getitem__(row, name) for name in names]
+    return tuple(row)
 
 
 def default_cell(value: Any) -> Any:
