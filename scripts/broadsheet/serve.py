@@ -13,6 +13,7 @@ import json
 import os
 import socket
 import sys
+import tempfile
 from dataclasses import dataclass
 from functools import cache
 from importlib.metadata import entry_points
@@ -166,12 +167,13 @@ def command(site: Site, host: str = "127.0.0.1", port: int = 8001,
 
     One process: `datasette serve`. More: uvicorn's own workers (`--workers N`: one listening socket shared by N
     processes, each a whole Datasette with its response cache and its pinned build), each building the same
-    site as `app` from what `environment` puts in its environment."""
+    site as `app` from what `environment` puts in its environment, under `supervise` (this module run as a
+    program), which gives them one shared response cache for the run."""
     if not plugin_installed():
         raise SiteNotFound(f"the site plugin ({PLUGIN_MODULE}) is not registered in this Python environment; "
                            "reinstall Broadsheet (pip install -e . in a checkout)")
     if processes > 1:
-        return [sys.executable, "-m", "uvicorn", "broadsheet.serve:worker_app", "--factory",
+        return [sys.executable, "-m", __name__, "broadsheet.serve:worker_app", "--factory",
                 "--workers", str(processes), "--host", host, "--port", str(port), "--lifespan", "on",
                 "--http", f"{__name__}:{PROMPT_PROTOCOL}",
                 "--timeout-worker-healthcheck", str(WORKER_HEALTHCHECK_SECONDS), "--log-level", "info"]
@@ -193,26 +195,55 @@ def environment(site: Site, settings: dict[str, int | bool] | None = None) -> di
                                   "settings": settings or {}})}
 
 
+SHARED_CACHE_FILE = "responses.sqlite"  # the workers' shared response cache, in the folder `supervise` makes
+
+
+def supervise(arguments: list[str]) -> None:
+    """uvicorn's supervisor of the workers, in this process, with a new folder in the temporary folder for their
+    shared response cache (the site plugin's `response_cache_shared_file`). The folder is made for this run
+    and deleted when the server stops, so no page rendered by an earlier run (other code, other templates) is
+    ever sent. uvicorn ends by raising SystemExit, which the `with` lets through after deleting the folder."""
+    import uvicorn.main
+
+    with tempfile.TemporaryDirectory(prefix="broadsheet-site-") as folder:
+        spec = json.loads(os.environ[SITE_ENV])
+        os.environ[SITE_ENV] = json.dumps({**spec, "shared_cache": str(Path(folder) / SHARED_CACHE_FILE)})
+        uvicorn.main.main(arguments, prog_name="uvicorn")  # spawned workers inherit the environment
+
+
 def worker_app():  # type: ignore[no-untyped-def]
     """One worker's ASGI app (uvicorn `--factory`): the site `environment` describes, exactly as `app` builds it."""
     spec = json.loads(os.environ[SITE_ENV])
     overrides = Path(spec["overrides"]) if spec.get("overrides") else None
-    return app(Site(Path(spec["database"]), Path(spec["metadata"]), overrides), spec.get("settings") or {}).app()
+    shared = Path(spec["shared_cache"]) if spec.get("shared_cache") else None
+    return app(Site(Path(spec["database"]), Path(spec["metadata"]), overrides), spec.get("settings") or {},
+               shared_cache=shared).app()
 
 
-def app(site: Site, settings: dict[str, int | bool] | None = None):  # type: ignore[no-untyped-def]
+def app(site: Site, settings: dict[str, int | bool] | None = None,  # type: ignore[no-untyped-def]
+        shared_cache: Path | None = None):
     """The same site as `command` runs, as an in-process Datasette (for tests and scripts). Where the entry point
     is not registered (a checkout whose environment was installed before the plugin package existed), the plugin
-    is registered here, so in-process sites match what `datasette serve` loads from a fresh install."""
+    is registered here, so in-process sites match what `datasette serve` loads from a fresh install.
+    `shared_cache`: the SQLite file of a response cache shared with other processes (or instances) serving the
+    same site."""
     from datasette.app import Datasette
     from datasette.plugins import pm
 
     if pm.get_plugin(PLUGIN_NAME) is None:
         pm.register(importlib.import_module(PLUGIN_MODULE), name=PLUGIN_NAME)
+    metadata = json.loads(site.metadata.read_text(encoding="utf-8"))
+    if shared_cache is not None:
+        metadata.setdefault("plugins", {}).setdefault(PLUGIN_NAME, {})["response_cache_shared_file"] = str(
+            shared_cache)
     return Datasette(
         immutables=[str(site.database)],
-        metadata=json.loads(site.metadata.read_text(encoding="utf-8")),
+        metadata=metadata,
         template_dir=str(site.templates) if site.templates else None,
         static_mounts=[("static", str(static_dir()))],
         settings={**SETTINGS, **(settings or {})},
     )
+
+
+if __name__ == "__main__":  # `command(..., processes=N)` runs this module with uvicorn's arguments
+    supervise(sys.argv[1:])

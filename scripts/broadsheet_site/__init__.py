@@ -14,8 +14,9 @@ This module holds the hooks and nothing else: each one hands over to the module 
     public     what a public read-only site refuses (methods, introspection, bad parameters); CSV typing
     facets     facets on a selection's first page only; on a list column, by item
     builds     one build per process, switched whole when `broadsheet build` commits a new one
-    cache      a bounded in-process cache of whole responses
-    cells      a page's cells, worked out once per table; a table page's rows in one pass
+    cache      whole responses kept: in each process, and in one file shared by a server's worker processes
+    cells      a page's cells, worked out once per table, without a plugin call per cell; a table page's rows in
+               one pass
     security   headers, redirects, SQLite limits and error pages for a public site
     templates/, static/   the pages' templates and stylesheet (package data)
 
@@ -46,6 +47,7 @@ def startup(datasette):  # type: ignore[no-untyped-def]
         (a few seconds at 100k records)."""
         builds.pin(datasette)
         security.remember_table_permissions(datasette)
+        cells.install_quick_cells()
         conf = config.config(datasette)
         db = conf.get("database")
         if db in datasette.databases:

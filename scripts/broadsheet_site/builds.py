@@ -29,7 +29,7 @@ from typing import Any
 from datasette.database import Database, Results, connections
 
 from broadsheet_site import config, search
-from broadsheet_site.cache import LeastRecentlyUsed
+from broadsheet_site.cache import LeastRecentlyUsed, build_identity
 
 log = logging.getLogger("broadsheet.site")
 UNCOUNTED = ("/-/downloads/", "/-/static/", "/static/")  # answers that hold no database connection
@@ -147,6 +147,7 @@ class Pin:
     def __init__(self, datasette, name: str, link: Path, real: str, held: int) -> None:  # type: ignore[no-untyped-def]
         self.datasette, self.name, self.link = datasette, name, link
         self.real = real
+        self.identity = build_identity(real)  # the build's part of every response cache key (cache.request_key)
         self.holds: dict[str, int] = {real: held}  # build → its held folder, until no request uses it
         self.in_flight: dict[str, int] = {}  # build → requests being answered from it
         self.retired: dict[str, Database] = {}  # builds moved on from, still answering their last requests
@@ -211,6 +212,7 @@ class Pin:
         old, new = self.datasette.databases.get(self.name), self.ready
         self.install(new)
         previous, self.real, self.ready = self.real, str(new.path), None
+        self.identity = build_identity(self.real)
         if isinstance(old, Database):
             self.retired[previous] = old
         search.forget(previous)
@@ -250,6 +252,12 @@ def pin(datasette) -> Pin | None:  # type: ignore[no-untyped-def]
     return found
 
 
+def unpinned_path(datasette) -> str | None:  # type: ignore[no-untyped-def]
+    name = config.config(datasette).get("database")
+    database = datasette.databases.get(name) if name else None
+    return database.path if database is not None else None
+
+
 def pinned(datasette, app):  # type: ignore[no-untyped-def]
     """An ASGI app that answers each request from the pinned build and switches builds between requests."""
 
@@ -258,14 +266,14 @@ def pinned(datasette, app):  # type: ignore[no-untyped-def]
             await app(scope, receive, send)
             return
         current = pin(datasette)
-        if current is None:
-            await app(scope, receive, send)
+        if current is None:  # a plain file, served as it is: identified as it is now (one stat)
+            await app({**scope, "broadsheet.build": build_identity(unpinned_path(datasette))}, receive, send)
             return
         current.check()
         while not current.open.is_set():
             await current.open.wait()
         counted = not (scope.get("path") or "").startswith(UNCOUNTED)
-        scope = {**scope, "broadsheet.build": current.real}
+        scope = {**scope, "broadsheet.build": current.identity}
         build = current.enter() if counted else None
         try:
             await app(scope, receive, send)
