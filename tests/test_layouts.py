@@ -433,3 +433,41 @@ def test_an_edit_in_a_sub_folder_is_answered_by_the_index(assembly, monkeypatch,
     assert {(path, line, code) for path, line, _c, code, *_ in problems(assembly)} == {
         (path, line, code) for path, line, _c, code in expected}
     assert answered_by_the_index(assembly) == (True, expected)
+
+
+@pytest.mark.parametrize(("case", "changes", "expected"), [
+    ("one score", {117: {"score": "118"}}, set()),
+    ("an id another record holds", {180: {"id": "e:1005"}}, {(BIG, line_of(180, "id"), "primary-key")}),
+    ("a team that is not there", {60: {"team_id": "green"}}, {(BIG, line_of(60, "team_id"), "foreign-key")}),
+    ("two ids swapped", {3: {"id": "e:1004"}, 4: {"id": "e:1003"}}, set()),
+])
+def test_an_edit_inside_a_big_list_is_answered_by_the_index_as_a_full_run_answers(roster, monkeypatch, case,
+                                                                                    changes, expected):
+    """The index compares the edited file's key entries before and after and rechecks only those that changed
+    (incremental._entry_changes): what it answers is what the reference path reports, or it leaves the run to
+    the full path (a key problem found: the index never reports one itself)."""
+    from broadsheet.speed import cache, later
+    from test_rules import answered_by_the_index
+
+    monkeypatch.setattr(cache, "RACY_WINDOW_NS", 0)
+    assert validate.report(roster, validate.CACHED).valid  # leaves the index, in a child
+    later.wait_all()
+    write(roster, BIG, big_list(changes))
+    assert {(path, line, code) for path, line, _c, code, *_ in problems(roster)} == expected
+    answered, found = answered_by_the_index(roster)
+    assert (answered, {(path, line, code) for path, line, _c, code in found}) == (not expected, expected)
+
+
+def test_an_id_freed_inside_a_big_list_may_be_taken_by_another_file(roster, monkeypatch):
+    """The entry an edit removes leaves its value shard: the id is free for another file at once."""
+    from broadsheet.speed import cache, later
+    from test_rules import answered_by_the_index
+
+    monkeypatch.setattr(cache, "RACY_WINDOW_NS", 0)
+    assert validate.report(roster, validate.CACHED).valid
+    later.wait_all()
+    write(roster, BIG, big_list({117: {"id": "e:9117"}}))
+    assert answered_by_the_index(roster) == (True, set())
+    write(roster, "datapackage/entrants/again.yaml", "- id: e:1117\n  name: Again\n  team_id: red\n")
+    assert problems(roster) == []
+    assert answered_by_the_index(roster) == (True, set())
