@@ -205,18 +205,23 @@ SAME_SHAPE = st.sampled_from([
 ])
 
 
-def spliced_builds(monkeypatch: object) -> list[bool]:
-    """Record, for every build, whether broadsheet.splice made it."""
-    made: list[bool] = []
-    original = splice.plan
+def answered(monkeypatch: object, module: object, name: str) -> list[bool]:
+    """Record, for every call of the real `module.name`, whether it answered (returned something but None)."""
+    calls: list[bool] = []
+    original = getattr(module, name)
 
-    def plan(*args: object, **kwargs: object) -> object:
-        result = original(*args, **kwargs)  # type: ignore[arg-type]
-        made.append(result is not None)
+    def watched(*args: object, **kwargs: object) -> object:
+        result = original(*args, **kwargs)
+        calls.append(result is not None)
         return result
 
-    monkeypatch.setattr(splice, "plan", plan)  # type: ignore[attr-defined]
-    return made
+    monkeypatch.setattr(module, name, watched)  # type: ignore[attr-defined]
+    return calls
+
+
+def spliced_builds(monkeypatch: object) -> list[bool]:
+    """Record, for every build, whether broadsheet.splice made it."""
+    return answered(monkeypatch, splice, "plan")
 
 
 @settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -250,16 +255,7 @@ def test_one_record_edits_splice_what_a_cold_build_builds(tmp_path_factory, monk
 
 def indexed_validations(monkeypatch: object) -> list[bool]:
     """Record, for every validation asked for its report only, whether the incremental index answered it."""
-    answers: list[bool] = []
-    original = incremental.answer
-
-    def answer(*args: object, **kwargs: object) -> object:
-        found = original(*args, **kwargs)  # type: ignore[arg-type]
-        answers.append(found is not None)
-        return found
-
-    monkeypatch.setattr(incremental, "answer", answer)  # type: ignore[attr-defined]
-    return answers
+    return answered(monkeypatch, incremental, "answer")
 
 
 def report(layout: Layout, speed: validate.Speed) -> list[object]:

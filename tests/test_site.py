@@ -384,34 +384,51 @@ class Server:
 
     def __init__(self, site: serve.Site) -> None:
         import subprocess
-        import time
-        import urllib.request
 
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process = subprocess.Popen(serve.command(site, port=self.port), stdout=subprocess.DEVNULL,
                                         stderr=subprocess.PIPE)
-        # A bound, not a target: on a loaded machine the first page can take seconds, and a client that gives up
-        # after one second and asks again only queues more work in front of its own request.
-        deadline = time.monotonic() + START_SECONDS
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(self.url + "/", timeout=START_SECONDS / 4):
-                    return
-            except OSError:
-                if self.process.poll() is not None:
-                    raise RuntimeError(self.process.stderr.read().decode()) from None
-                time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(f"datasette did not start within {START_SECONDS} s")
+        try:
+            wait_for_site(self.process, self.url)
+        except RuntimeError:
+            self.stop()
+            raise
 
     def stop(self) -> None:
-        self.process.terminate()
+        stop_server(self.process)
+
+
+def stop_server(process) -> None:  # type: ignore[no-untyped-def]
+    """Terminate a server process (its workers with it), killing it if it has not exited after 20 s."""
+    import subprocess
+
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)
+
+
+def wait_for_site(process, url: str) -> None:  # type: ignore[no-untyped-def]
+    """Until the server `process` answers its home page at `url` (RuntimeError with its error output if it
+    exits, or after START_SECONDS). A bound, not a target: on a loaded machine the first page can take seconds
+    (with several processes every worker imports Datasette first), and a client that gives up after one second
+    and asks again only queues more work in front of its own request."""
+    import time
+    import urllib.request
+
+    deadline = time.monotonic() + START_SECONDS
+    while time.monotonic() < deadline:
         try:
-            self.process.wait(timeout=10)
-        except Exception:
-            self.process.kill()
-            self.process.wait(timeout=10)
+            with urllib.request.urlopen(url + "/", timeout=START_SECONDS / 4):
+                return
+        except OSError:
+            if process.poll() is not None:
+                raise RuntimeError(process.stderr.read().decode() if process.stderr else "") from None
+            time.sleep(0.1)
+    raise RuntimeError(f"the site did not start within {START_SECONDS} s")
 
 
 HOOKS = ["asgi_wrapper", "extra_template_vars", "handle_exception", "prepare_connection",

@@ -7,14 +7,13 @@ import asyncio
 import os
 import socket
 import subprocess
-import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 
 from broadsheet import serve
-from test_site import DB, free_port, make_site
+from test_site import DB, free_port, make_site, stop_server, wait_for_site
 
 PAGES = [
     # (path, text the answer holds)
@@ -50,13 +49,7 @@ def test_n_processes_serve_the_site_behind_one_address(tmp_path: Path, processes
                               stderr=subprocess.PIPE)
     url = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(600):  # every worker imports Datasette: up to 60 s on a busy machine
-            try:
-                with urllib.request.urlopen(url + "/", timeout=2):
-                    break
-            except OSError:
-                assert server.poll() is None, server.stderr.read().decode() if server.stderr else ""
-                time.sleep(0.1)
+        wait_for_site(server, url)
         workers = children(server.pid)
         assert len(workers) == processes, workers
         for _ in range(3):
@@ -66,12 +59,7 @@ def test_n_processes_serve_the_site_behind_one_address(tmp_path: Path, processes
                     assert text.encode("utf-8") in response.read(), path
         assert sorted(children(server.pid)) == sorted(workers)  # none died or was replaced
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait(timeout=10)
+        stop_server(server)
 
 
 def nagle_off_on_accepted_connections(protocol_class: type) -> bool:

@@ -28,7 +28,7 @@ from broadsheet.build import build
 from broadsheet.layout import Layout
 from broadsheet_site import builds
 from broadsheet_site.cache import SharedCache, Stored, build_identity, request_key
-from test_site import DB, free_port, make_site
+from test_site import DB, free_port, make_site, stop_server, wait_for_site
 from test_site_switch import NEW_MUSEUM, museums_in
 
 PAGES = [
@@ -95,13 +95,7 @@ def test_workers_of_one_server_share_one_cache_that_goes_with_the_server(site: s
     url = f"http://127.0.0.1:{port}"
     received = {}
     try:
-        for _ in range(600):  # every worker imports Datasette: up to 60 s on a busy machine
-            try:
-                with urllib.request.urlopen(url + "/", timeout=2):
-                    break
-            except OSError:
-                assert server.poll() is None, server.stderr.read().decode() if server.stderr else ""
-                time.sleep(0.1)
+        wait_for_site(server, url)
         for what, path in PAGES:
             request = urllib.request.Request(url + path, headers={"Host": "localhost"})  # as ds.client asks
             with urllib.request.urlopen(request, timeout=30) as response:
@@ -119,12 +113,7 @@ def test_workers_of_one_server_share_one_cache_that_goes_with_the_server(site: s
             assert (found.status_code, found.headers["x-cache"], found.content) == (200, "hit", received[what][2]), \
                 what
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait(timeout=10)
+        stop_server(server)
     assert list(temporary.glob("broadsheet-site-*")) == []
 
 

@@ -13,7 +13,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
@@ -21,7 +20,7 @@ import pytest
 
 from conftest import FIXTURES, REPO
 from test_init import written
-from test_site import free_port
+from test_site import free_port, stop_server, wait_for_site
 
 INSTALL_SECONDS = 600
 DB = "museums-fixture"
@@ -100,26 +99,14 @@ def test_broadsheet_serve_from_the_wheel(installed: Path, tmp_path: Path) -> Non
                               stderr=subprocess.PIPE)
     try:
         url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 90  # a bound, not a target (see test_site.Server)
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(url + "/", timeout=20):
-                    break
-            except OSError:
-                assert server.poll() is None, server.stderr.read().decode() if server.stderr else ""
-                time.sleep(0.1)
+        wait_for_site(server, url)
         for path, text in PAGES:
             with urllib.request.urlopen(url + path, timeout=30) as response:
                 assert response.status == 200, path
                 body = response.read()
             assert text.encode("utf-8") in body, path
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait(timeout=10)
+        stop_server(server)
 
 
 def test_broadsheet_init_from_the_wheel(installed: Path, tmp_path: Path) -> None:
