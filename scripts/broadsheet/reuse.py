@@ -38,6 +38,7 @@ from broadsheet.package import PackageSpec
 from broadsheet.read import horizon
 from broadsheet.read.discover import discover
 from broadsheet.read.records import read_record
+from broadsheet.read.signatures import stat_all
 from broadsheet.validate import configuration
 
 FORMAT = 1
@@ -139,15 +140,17 @@ def _compare(layout: Layout, known: dict[str, Any], build: dict[str, Any], folde
     count = 0
     for resource, (folder_path, shown_folder, names) in files.items():
         count += len(names)
-        for name in names:
+        flat = stat_all(Path(folder_path), names)  # the walk the incremental index takes too
+        for i, name in enumerate(names):
             shown = f"{shown_folder}/{name}"
             before = before_read.get(shown)
             if before is None:
                 return None  # a new file
-            stat = os.stat(f"{folder_path}/{name}", follow_symlinks=False)
-            signature = (stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino)
-            written_after = written_after or stat.st_mtime_ns >= started_ns
-            if before[0] is not None and before[0] == signature:
+            signature = tuple(flat[4 * i:4 * i + 4])
+            if signature[0] < 0:
+                return None  # gone meanwhile
+            written_after = written_after or signature[1] >= started_ns
+            if before[0] is not None and tuple(before[0]) == signature:
                 continue
             digest = hashlib.sha256(read_record(f"{folder_path}/{name}")).hexdigest()
             if digest != before[1]:

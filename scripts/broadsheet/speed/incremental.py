@@ -53,6 +53,7 @@ from broadsheet.package import PackageSpec
 from broadsheet.read import horizon
 from broadsheet.read.discover import discover
 from broadsheet.read.records import read_record
+from broadsheet.read.signatures import stat_all
 from broadsheet.read.tables import FileRows
 from broadsheet.speed.cache import Cache
 from broadsheet.speed.packing import pack_problem, unpack
@@ -62,7 +63,6 @@ from broadsheet.speed.workers import OneFile, build_all
 FORMAT = 1
 VALUE_SHARDS = 1024
 FILE_SHARDS = 256
-FORK_FROM = 10_000  # files per half: below this, forking costs more than a second core saves
 
 Entry = tuple[int, tuple[Any, ...]]  # (kind number, key value)
 FileInfo = tuple[str, list[Entry], dict[str, int]]  # (sha256 of bytes, key entries, rows per resource)
@@ -343,7 +343,7 @@ class Warm:
         new_listing = {}
         for folder_name, names in listing.items():
             old_names, old_bytes = known[folder_name]
-            stats = _stat_all(self.root / folder_name, names)
+            stats = stat_all(self.root / folder_name, names)
             if names == old_names and stats.tobytes() == old_bytes:
                 new_listing[folder_name] = (old_names, old_bytes)
                 continue
@@ -502,50 +502,6 @@ def _differing(new: array, old: array, block: int = 1024) -> list[int]:
 def _sizes_and_times(flat: array, start: int, width: int) -> array:
     """The mtimes of a block (every fourth number from the second): zero only where the signature is unknown."""
     return flat[start + 1:start + width:4]
-
-
-def _stat_all(folder: Path, names: list[str]) -> array:
-    """size, mtime, ctime, inode of every file, flat; -1s for a file that vanished meanwhile. A stat costs
-    ~2 us here, mostly in the kernel: for many files a forked child takes the second half (the other core)."""
-    half = len(names) // 2
-    if half < FORK_FROM or not hasattr(os, "fork"):
-        return _stat_names(folder, names)
-    reader, writer = os.pipe()
-    child = os.fork()
-    if child == 0:  # pragma: no cover - the child process
-        try:
-            data = _stat_names(folder, names[half:]).tobytes()
-            with os.fdopen(writer, "wb") as out:
-                out.write(data)
-        finally:
-            os._exit(0)
-    os.close(writer)
-    first = _stat_names(folder, names[:half])
-    with os.fdopen(reader, "rb") as incoming:
-        second = incoming.read()
-    os.waitpid(child, 0)
-    if len(second) != 8 * 4 * (len(names) - half):
-        return _stat_names(folder, names)  # the child failed: do it here
-    first.frombytes(second)
-    return first
-
-
-def _stat_names(folder: Path, names: list[str]) -> array:
-    flat = array("q")
-    if not names:
-        return flat  # the folder may not exist
-    descriptor = os.open(folder, os.O_RDONLY)
-    try:
-        stat = os.stat
-        for name in names:
-            try:
-                s = stat(name, dir_fd=descriptor, follow_symlinks=False)  # a link is not its target
-                flat.extend((s.st_size, s.st_mtime_ns, s.st_ctime_ns, s.st_ino))
-            except OSError:
-                flat.extend((-1, -1, -1, -1))
-    finally:
-        os.close(descriptor)
-    return flat
 
 
 # --- one warm run, start to end ----------------------------------------------------------------------------
