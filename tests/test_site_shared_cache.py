@@ -341,3 +341,29 @@ def test_a_writer_killed_in_the_middle_of_a_write_leaves_no_half_entry_that_is_s
         assert sizes[0] == found  # no entry sits in the file that the reader did not find whole
         assert json.loads(connection.execute("select headers from entries limit 1").fetchone()[0])
 
+
+
+# ---------------------------------------------------------------- what a killed server leaves behind
+
+def test_a_new_server_deletes_the_cache_folders_killed_servers_left(tmp_path: Path) -> None:
+    """A SIGKILLed supervisor cannot delete its folder; the next one deletes every such folder whose pid no longer
+    runs — and nothing else: a running server's folder, a link, a file, a name without a pid, another prefix."""
+    finished = subprocess.Popen([sys.executable, "-c", "pass"])
+    finished.wait()  # a pid that ran and is gone
+    dead, alive = finished.pid, os.getpid()
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "kept.txt").write_text("not ours", encoding="utf-8")
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    for name in (f"broadsheet-site-{dead}-abc", f"broadsheet-site-{alive}-def", "broadsheet-site-nopid-ghi",
+                 f"other-{dead}-jkl"):
+        (temporary / name).mkdir()
+        (temporary / name / serve.SHARED_CACHE_FILE).write_bytes(b"pages")
+    (temporary / f"broadsheet-site-{dead}-link").symlink_to(outside, target_is_directory=True)
+    (temporary / f"broadsheet-site-{dead}-file").write_bytes(b"a file")
+    assert serve.remove_abandoned_caches(temporary) == [f"broadsheet-site-{dead}-abc"]
+    assert sorted(p.name for p in temporary.iterdir()) == sorted([
+        f"broadsheet-site-{alive}-def", "broadsheet-site-nopid-ghi", f"other-{dead}-jkl",
+        f"broadsheet-site-{dead}-link", f"broadsheet-site-{dead}-file"])
+    assert (outside / "kept.txt").exists()

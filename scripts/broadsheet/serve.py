@@ -196,6 +196,7 @@ def environment(site: Site, settings: dict[str, int | bool] | None = None) -> di
 
 
 SHARED_CACHE_FILE = "responses.sqlite"  # the workers' shared response cache, in the folder `supervise` makes
+SHARED_CACHE_PREFIX = "broadsheet-site-"  # that folder's name: this prefix, the supervisor's pid, a dash, a token
 
 
 def supervise(arguments: list[str]) -> None:
@@ -205,10 +206,46 @@ def supervise(arguments: list[str]) -> None:
     ever sent. uvicorn ends by raising SystemExit, which the `with` lets through after deleting the folder."""
     import uvicorn.main
 
-    with tempfile.TemporaryDirectory(prefix="broadsheet-site-") as folder:
+    remove_abandoned_caches(Path(tempfile.gettempdir()))
+    with tempfile.TemporaryDirectory(prefix=f"{SHARED_CACHE_PREFIX}{os.getpid()}-") as folder:
         spec = json.loads(os.environ[SITE_ENV])
         os.environ[SITE_ENV] = json.dumps({**spec, "shared_cache": str(Path(folder) / SHARED_CACHE_FILE)})
         uvicorn.main.main(arguments, prog_name="uvicorn")  # spawned workers inherit the environment
+
+
+def remove_abandoned_caches(temporary: Path) -> list[str]:
+    """Delete the shared-cache folders in `temporary` that a killed server left (its supervisor's pid no longer
+    runs): a server stopped by SIGKILL cannot delete its own, and each may hold up to the cache's bound. Only
+    real folders of this user with the prefix and a pid are touched, never a link. Returns the names deleted."""
+    import shutil
+
+    removed = []
+    try:
+        entries = list(os.scandir(temporary))
+    except OSError:
+        return removed
+    for entry in entries:
+        pid = entry.name.removeprefix(SHARED_CACHE_PREFIX).partition("-")[0]
+        if not entry.name.startswith(SHARED_CACHE_PREFIX) or not pid.isdigit() or _running(int(pid)):
+            continue
+        try:
+            if not entry.is_dir(follow_symlinks=False) or entry.stat(follow_symlinks=False).st_uid != os.getuid():
+                continue
+        except OSError:
+            continue
+        shutil.rmtree(entry.path, ignore_errors=True)
+        removed.append(entry.name)
+    return removed
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # someone else's process: running
+    return True
 
 
 def worker_app():  # type: ignore[no-untyped-def]
