@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import shutil
 import socket
 import sys
 import tempfile
@@ -217,8 +218,6 @@ def remove_abandoned_caches(temporary: Path) -> list[str]:
     """Delete the shared-cache folders in `temporary` that a killed server left (its supervisor's pid no longer
     runs): a server stopped by SIGKILL cannot delete its own, and each may hold up to the cache's bound. Only
     real folders of this user with the prefix and a pid are touched, never a link. Returns the names deleted."""
-    import shutil
-
     removed = []
     try:
         entries = list(os.scandir(temporary))
