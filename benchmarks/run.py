@@ -47,6 +47,7 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -224,11 +225,12 @@ def compile_tool() -> None:
     compileall.compile_dir(ROOT / "scripts", quiet=1)
 
 
-def package_for(size: int) -> Path:
-    target = WORK / str(size)
+def package_for(size: int, variant: str = "", **options: bool) -> Path:
+    """The generated package of `size` records (a `variant` with generate()'s `options`), made once and reused."""
+    target = WORK / (f"{size}-{variant}" if variant else str(size))
     marker = target / ".generated"
     if not marker.exists():
-        generate(target, size)
+        generate(target, size, **options)
         marker.write_text(f"{size}\n", encoding="utf-8")
     return target
 
@@ -239,10 +241,7 @@ def forget(target: Path) -> None:
 
 
 def touch_one(target: Path, value: str, field: str = "jobs") -> None:
-    path = target / "datapackage" / "plants" / "plant-1.yaml"
-    lines = [f"{field}: {value}" if line.startswith(f"{field}: ") else line
-             for line in path.read_text(encoding="utf-8").splitlines()]
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    edit_first(target / "datapackage" / "plants" / "plant-1.yaml", f"{field}: ", value)
 
 
 def bench(size: int, repeat: int) -> Row:
@@ -251,21 +250,28 @@ def bench(size: int, repeat: int) -> Row:
     row = Row(size, files)
     py = sys.executable
     validate = [py, "-m", "broadsheet", "validate", "--root", str(target)]
-    row.results["reference"] = measure([py, "-c", REFERENCE, str(target)], repeat)
-    # the same cold run without the cache: what leaving the cache and the index costs the run that leaves them
-    row.results["no cache"] = measure([*validate, "--no-cache"], repeat, prepare=lambda: (settle(target),
-                                                                                          forget(target)))
-    row.results["cold"] = measure(validate, repeat, prepare=lambda: (settle(target), forget(target)))
-    measure(validate)  # settle: files written moments before the first run are re-hashed once (racy window)
-    row.results["warm"] = measure(validate, repeat)
     counter = iter(range(1000, 2000))
-    row.results["1 changed"] = measure(validate, repeat, prepare=lambda: touch_one(target, str(next(counter))))
+    row.results.update(validate_runs(target, repeat, lambda: touch_one(target, str(next(counter)))))
     if size <= FULL_UP_TO:
         row.results["full"] = measure([*validate, "--no-cache", "--full"], 1)
     if has_build():
         row.results["build"] = measure([py, "-m", "broadsheet", "build", "--root", str(target)], 1,
                                        prepare=lambda: (settle(target), forget(target)))
     return row
+
+
+def validate_runs(target: Path, repeat: int, edit_one: Callable[[], None]) -> dict[str, Measure]:
+    """reference, no cache, cold, warm and `1 changed` (after `edit_one()`) on one package, in that order."""
+    py = sys.executable
+    validate = [py, "-m", "broadsheet", "validate", "--root", str(target)]
+    found = {"reference": measure([py, "-c", REFERENCE, str(target)], repeat)}
+    # the same cold run without the cache: what leaving the cache and the index costs the run that leaves them
+    found["no cache"] = measure([*validate, "--no-cache"], repeat, prepare=lambda: (settle(target), forget(target)))
+    found["cold"] = measure(validate, repeat, prepare=lambda: (settle(target), forget(target)))
+    measure(validate)  # settle: files written moments before the first run are re-hashed once (racy window)
+    found["warm"] = measure(validate, repeat)
+    found["1 changed"] = measure(validate, repeat, prepare=edit_one)
+    return found
 
 
 SEQUENCE = ["cold validate", "index written", "edit, validate", "build", "edit, build", "edit name, build",
@@ -350,10 +356,7 @@ def bench_formats(size: int, repeat: int) -> Formats:
     the two alternate (so a change of the machine's load falls on both), best wall and CPU time of each."""
     targets = {}
     for formats in (False, True):
-        target = targets[formats] = WORK / f"{size}-{'formats' if formats else 'no-formats'}"
-        if not (target / ".generated").exists():
-            generate(target, size, formats=formats)
-            (target / ".generated").write_text(f"{size}\n", encoding="utf-8")
+        targets[formats] = package_for(size, "formats" if formats else "no-formats", formats=formats)
     best: dict[bool, tuple[float, float]] = {}
     for _ in range(max(repeat, 3)):
         for formats, target in targets.items():
@@ -383,21 +386,13 @@ def bench_layouts(size: int, repeat: int) -> dict[str, Measure]:
     """The same records as the main table's, kept as real datasets keep theirs (benchmarks/generate.py, LAYOUTS):
     plants in sub-folders with free names and ids from a field, organisations a hundred to a file as a mapping,
     sources five hundred to a file as a list."""
-    target = WORK / f"{size}-layouts"
-    if not (target / ".generated").exists():
-        generate(target, size, real_layout=True)
-        (target / ".generated").write_text(f"{size}\n", encoding="utf-8")
+    target = package_for(size, "layouts", real_layout=True)
     py = sys.executable
     validate = [py, "-m", "broadsheet", "validate", "--root", str(target)]
     one_record = next((target / "datapackage" / "plants").rglob("*.yml"))
     many_records = target / "datapackage" / "orgs" / "orgs-0000.yaml"
     counter = iter(range(1000, 2000))
-    found = {"reference": measure([py, "-c", REFERENCE, str(target)], repeat),
-             "no cache": measure([*validate, "--no-cache"], repeat, prepare=lambda: (settle(target), forget(target))),
-             "cold": measure(validate, repeat, prepare=lambda: (settle(target), forget(target)))}
-    measure(validate)  # as in bench(): the run after the first
-    found["warm"] = measure(validate, repeat)
-    found["1 changed"] = measure(validate, repeat, prepare=lambda: edit_first(one_record, "jobs: ", str(next(counter))))
+    found = validate_runs(target, repeat, lambda: edit_first(one_record, "jobs: ", str(next(counter))))
     found["1 changed in a file of 100"] = measure(validate, repeat, prepare=lambda: edit_first(
         many_records, "  staff: ", str(next(counter))))
     if has_build():

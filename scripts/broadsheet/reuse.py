@@ -150,7 +150,7 @@ def _compare(layout: Layout, known: dict[str, Any], build: dict[str, Any], folde
             if signature[0] < 0:
                 return None  # gone meanwhile
             written_after = written_after or signature[1] >= started_ns
-            if before[0] is not None and tuple(before[0]) == signature:
+            if before[0] is not None and before[0] == signature:
                 continue
             digest = hashlib.sha256(read_record(f"{folder_path}/{name}")).hexdigest()
             if digest != before[1]:

@@ -167,14 +167,13 @@ def make_quick(original, row_class, with_label: str, with_value: str):  # type: 
                     continue
                 # render_cell's answer (cells.render), with the page's columns looked up once, not per cell
                 shown = shown_as_wanted(wanted.get(column), value, row, database_name)
-                if shown:  # Datasette takes a plugin's answer only when it is truthy
-                    pass
-                elif isinstance(value, dict):  # an expanded foreign key: a link to the row it names
+                if not shown and isinstance(value, dict):  # (Datasette takes a plugin's answer only when truthy)
+                    # an expanded foreign key: a link to the row it names
                     label, value = value["label"], value["value"]
                     shown = Markup((with_label if label != value else with_value).format(
                         database=database_name, base_url=base_url, table=tilde_encode(targets[column]),
                         link_id=tilde_encode(str(value)), id=str(escape(value)), label=str(escape(label)) or "-"))
-                else:
+                elif not shown:
                     shown = default_cell(value)
                 cells.append({"column": column, "value": shown, "raw": value,
                               "value_type": "none" if value is None else type(value).__name__})

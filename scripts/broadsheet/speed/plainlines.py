@@ -27,6 +27,7 @@ SIMPLE_FLOW_ITEM = re.compile(r"[^-?:,\[\]{}#&*!|>'\"%@` ](?:[^\t,\[\]{}]*[^\t ,
 # Outside the corner anywhere in a file: anchors, aliases, tags, tabs, CR, escapes, Unicode line breaks, BOM...
 NOT_SIMPLE_CHARACTER = re.compile(r"[&*!\t\r\u2028\u2029\ufeff\\]")
 DOCUMENT_MARKERS = ("---", "...", "%")  # at a line's start: a document marker or a directive
+MARKERS_AFTER_A_BREAK = tuple(f"\n{marker}" for marker in DOCUMENT_MARKERS)
 TWO_COLONS = re.compile(r": .*: ")  # a second `: ` on a line: a value that libyaml may read as a mapping
 # Every line of a file at once, when each is a simple line (no blank or comment line among them): the same
 # corner as SIMPLE_LINE with its value checked as simple_lines checks it — no second `: `, then a quoted text
@@ -47,7 +48,7 @@ def simple_lines(text: str) -> list[SimpleLine] | None:
     outside the simple corner. Kinds: SCALAR (text None for a null word), FLOW (text between the brackets),
     BLOCK (`key:` opening a list on the next lines)."""
     if NOT_SIMPLE_CHARACTER.search(text) or text.startswith(DOCUMENT_MARKERS) or any(
-            f"\n{marker}" in text for marker in DOCUMENT_MARKERS):
+            marker in text for marker in MARKERS_AFTER_A_BREAK):
         return None
     matched = WHOLE_LINES.findall(text)
     if len(matched) == text.count("\n") + (not text.endswith("\n")):
