@@ -38,7 +38,7 @@ from broadsheet.package import PackageSpec
 from broadsheet.read import horizon
 from broadsheet.read.discover import discover
 from broadsheet.read.records import read_record
-from broadsheet.read.signatures import stat_all
+from broadsheet.read.signatures import Taken
 from broadsheet.validate import configuration
 
 FORMAT = 1
@@ -85,6 +85,7 @@ class Compared:
     changed: list[tuple[str, str, str]]  # record files whose bytes differ: (resource, path, path shown)
     read: dict[str, tuple[Signature | None, str]]  # `known`'s, with the sha256 of every file hashed now
     written_after: bool  # a record file was modified at or after `started_ns`
+    taken: Taken  # every record file's stat signature, for the validation that follows (it takes no second walk)
 
 
 def current(layout: Layout) -> Kept | None:
@@ -125,6 +126,7 @@ def _compare(layout: Layout, known: dict[str, Any], build: dict[str, Any], folde
             committed):
         return None  # a CSV the build would remove
     trust = horizon.take(layout.cache_dir, layout.root)  # before any record file is read below
+    taken = Taken(trust)
     held: dict[str, bytes] = {}
     for path, digest in committed.items():  # a regular file with those bytes (a link, even to them: rewrite it)
         held[path] = read_record(layout.root / path)
@@ -140,7 +142,7 @@ def _compare(layout: Layout, known: dict[str, Any], build: dict[str, Any], folde
     count = 0
     for resource, (folder_path, shown_folder, names) in files.items():
         count += len(names)
-        flat = stat_all(Path(folder_path), names)  # the walk the incremental index takes too
+        flat = taken.take(Path(folder_path), names)  # the walk the incremental index takes too
         for i, name in enumerate(names):
             shown = f"{shown_folder}/{name}"
             before = before_read.get(shown)
@@ -160,4 +162,4 @@ def _compare(layout: Layout, known: dict[str, Any], build: dict[str, Any], folde
                 read[shown] = (signature, digest)
     if count != len(before_read):
         return None  # a file gone
-    return Compared(folder.resolve(), build, known, package, key, held, changed, read, written_after)
+    return Compared(folder.resolve(), build, known, package, key, held, changed, read, written_after, taken)

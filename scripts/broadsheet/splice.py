@@ -178,7 +178,7 @@ def _plan(layout: Layout, compared: reuse.Compared, started_ns: int, before: dic
     stale = compared.written_after
     if not changed or len(changed) > MAX_FILES:
         return None
-    report = validate.report(layout, validate.CACHED)
+    report = validate.report(layout, validate.CACHED, taken=compared.taken)  # the files as compared
     if not report.valid:
         return None  # the full build reports it (and writes nothing)
     one = validate.one_file(package, validate.CACHED)

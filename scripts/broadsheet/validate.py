@@ -28,6 +28,7 @@ from broadsheet.layout import ONE, Layout, RecordLayout
 from broadsheet.package import PackageSpec, check_schemas, load_package
 from broadsheet.read.discover import discover
 from broadsheet.read.records import ParsedFile, decode_record, open_record, parse_file, parse_text
+from broadsheet.read.signatures import Taken
 from broadsheet.read.tables import FileRows, Table, Tables, build_file, merge_files
 from broadsheet.speed import incremental, keys, later, plainlines, vouch, workers
 from broadsheet.speed.cache import Cache
@@ -70,9 +71,10 @@ def configuration(layout: Layout) -> tuple[PackageSpec, str]:
     return cache.package(), cache.key
 
 
-def report(layout: Layout, speed: Speed = FAST) -> Report:
-    """Validate every record; the report only."""
-    return _frozen_after(lambda: _validate(layout, speed, need_rows=False))[1]
+def report(layout: Layout, speed: Speed = FAST, taken: Taken | None = None) -> Report:
+    """Validate every record; the report only. With `taken` (a build's comparison with its last build), the
+    incremental index compares those signatures instead of taking its own: the files as that walk found them."""
+    return _frozen_after(lambda: _validate(layout, speed, need_rows=False, taken=taken))[1]
 
 
 def rows(layout: Layout, speed: Speed = FAST) -> Validated:
@@ -103,15 +105,15 @@ def _frozen_after(run: Any) -> Any:
             gc.enable()
 
 
-def _validate(layout: Layout, speed: Speed, need_rows: bool,
-              seen: list[Cache] | None = None) -> tuple[PackageSpec, Report, Tables | None]:
+def _validate(layout: Layout, speed: Speed, need_rows: bool, seen: list[Cache] | None = None,
+              taken: Taken | None = None) -> tuple[PackageSpec, Report, Tables | None]:
     cache = Cache.open(layout, "vouched" if speed.vouch else "reference") if speed.cache else None
     if cache is not None and seen is not None:
         seen.append(cache)
     # frictionless' schema checks (and its import, ~0.5 s) are left to run while the workers read the records
     package = cache.package(check=False) if cache is not None else load_package(layout, check=False)
     try:
-        return _validate_package(layout, package, cache, speed, need_rows)
+        return _validate_package(layout, package, cache, speed, need_rows, taken)
     except BroadsheetError:
         raise
     except Exception:
@@ -128,14 +130,14 @@ def _checked(package: PackageSpec, cache: Cache | None) -> None:
 
 
 def _validate_package(layout: Layout, package: PackageSpec, cache: Cache | None, speed: Speed,
-                      need_rows: bool) -> tuple[PackageSpec, Report, Tables | None]:
+                      need_rows: bool, taken: Taken | None = None) -> tuple[PackageSpec, Report, Tables | None]:
     one = _one_file(package, speed)
     indexed = cache is not None and speed.vouch and not need_rows
     if indexed:
         assert cache is not None
         _checked(package, cache)  # (a package the cache remembers is checked: the index only answers for one)
         warm = incremental.answer(package, cache, one, lambda result: local_problems(package, result),
-                                  speed.workers)
+                                  speed.workers, taken)
         if warm is not None:
             return package, warm, None
     folders: dict[str, tuple[Any, list[str]]] = {}

@@ -2,15 +2,41 @@
 
 The incremental index (broadsheet.speed.incremental) compares a folder's signatures with those it recorded, and a
 build (broadsheet.reuse) with those of the last build's inputs: both take them here, so a stat is taken one way.
-A file that vanished meanwhile gets -1s. Which signatures may be trusted is broadsheet.read.horizon's rule."""
+A file that vanished meanwhile gets -1s. Which signatures may be trusted is broadsheet.read.horizon's rule.
+A build compares its inputs with the last build's first and validates after: `Taken` hands the walk of the first
+to the second (one stat per file, not two: ~0.15 s at 100k files)."""
 
 from __future__ import annotations
 
 import os
 from array import array
+from dataclasses import dataclass, field
 from pathlib import Path
 
 FORK_FROM = 10_000  # files per half: below this, forking costs more than a second core saves
+
+
+@dataclass
+class Taken:
+    """The signatures one step took and the horizon taken before them (broadsheet.read.horizon), for a later
+    step of the same run. The later step then answers for the files as they stood at that walk, judged by that
+    older horizon: a file written after it has another signature, so the next run reads it again."""
+
+    horizon: int
+    folders: dict[str, tuple[list[str], array]] = field(default_factory=dict)
+
+    def take(self, folder: Path, names: list[str]) -> array:
+        """stat_all, remembered."""
+        flat = stat_all(folder, names)
+        self.folders[str(folder)] = (list(names), array("q", flat))
+        return flat
+
+    def again(self, folder: Path, names: list[str]) -> array:
+        """A copy of what `take` found for exactly these names in this folder; a walk now otherwise."""
+        before = self.folders.get(str(folder))
+        if before is None or before[0] != names:
+            return stat_all(folder, names)
+        return array("q", before[1])
 
 
 def stat_all(folder: Path, names: list[str]) -> array:

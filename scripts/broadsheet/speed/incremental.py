@@ -53,7 +53,7 @@ from broadsheet.package import PackageSpec
 from broadsheet.read import horizon
 from broadsheet.read.discover import discover
 from broadsheet.read.records import read_record
-from broadsheet.read.signatures import stat_all
+from broadsheet.read.signatures import Taken, stat_all
 from broadsheet.read.tables import FileRows
 from broadsheet.speed.cache import Cache
 from broadsheet.speed.packing import pack_problem, unpack
@@ -327,10 +327,13 @@ Builder = Callable[[list[tuple[str, str, str]]], list[tuple[str, Any, Any]]]
 class Warm:
     """One incremental run. `run` returns the report's problems and stats, or raises Unusable."""
 
-    def __init__(self, root: Path, folder: Path, key: str, trust: int) -> None:
+    def __init__(self, root: Path, folder: Path, key: str, trust: int, taken: Taken | None = None) -> None:
         self.root = root
         self.index = Index(folder, key)
-        self.trust = trust  # the run's horizon (taken when its cache was opened, before any file was read)
+        # the run's horizon (taken when its cache was opened, before any file was read), or the older one taken
+        # before the signatures handed in (`taken`), which then stand for this run's walk
+        self.trust = trust if taken is None else taken.horizon
+        self.taken = taken
 
     def changes(self, listing: dict[str, list[str]]) -> tuple[list[str], list[str]]:
         """(changed or new files, removed files), as shown paths. Unchanged files whose signature was unknown
@@ -343,7 +346,8 @@ class Warm:
         new_listing = {}
         for folder_name, names in listing.items():
             old_names, old_bytes = known[folder_name]
-            stats = stat_all(self.root / folder_name, names)
+            folder = self.root / folder_name
+            stats = stat_all(folder, names) if self.taken is None else self.taken.again(folder, names)
             if names == old_names and stats.tobytes() == old_bytes:
                 new_listing[folder_name] = (old_names, old_bytes)
                 continue
@@ -518,11 +522,12 @@ def _resource_of(shown: str, resources: dict[str, str]) -> str:
 
 
 def answer(package: PackageSpec, cache: Cache, one: OneFile, local_problems: Callable[[FileRows], list[Problem]],
-           workers: int | None) -> Report | None:
+           workers: int | None, taken: Taken | None = None) -> Report | None:
     """The report from the index, or None when it cannot answer (then the caller takes the full path).
-    `one` is the per-file work of the full path and `local_problems` what a file yields on its own there."""
+    `one` is the per-file work of the full path and `local_problems` what a file yields on its own there;
+    `taken`, signatures to compare instead of a walk of its own (broadsheet.read.signatures.Taken)."""
     layout = package.layout
-    warm = Warm(layout.root, layout.cache_dir, cache.key, cache.horizon)
+    warm = Warm(layout.root, layout.cache_dir, cache.key, cache.horizon, taken)
     try:
         warm.index.load()
         folders: dict[str, tuple[Any, list[str]]] = dict(warm.index.meta["folders"])
