@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from broadsheet import validate
 from broadsheet.layout import Layout
 from broadsheet.read import horizon
+from broadsheet.read.discover import discover
 from broadsheet.speed import cache, incremental, later
 from conftest import write
 
@@ -429,3 +430,29 @@ def test_any_sequence_of_edits_gives_the_uncached_answer(tmp_path_factory, monke
     for step in steps:
         _edit(layout, step, original)
         codes(layout)
+
+
+def test_a_released_cache_reads_its_saved_shards_again_and_keeps_unsaved_ones(museums):
+    """The child that writes the index lets go of the cache's shards once saved (Cache.release): what a later
+    lookup needs is read back from disk, and shards not yet saved are not let go."""
+    validate.report(museums, validate.CACHED)
+    later.wait_all()
+    package, _key = validate.configuration(museums)
+    files, _stray = discover(package)
+    jobs = [(name, f"{folder}/{file}", f"{shown}/{file}") for name, (folder, shown, names) in files.items()
+            for file in names]
+
+    def nothing_to_build(todo: list) -> list:
+        assert todo == []
+        return []
+
+    opened = cache.Cache.open(museums, "vouched")
+    first = opened.file_rows(package, jobs, nothing_to_build)
+    opened.dirty.add(0)
+    opened.release()
+    assert opened.shards != [None] * cache.SHARDS  # one unsaved: all kept
+    opened.save()
+    opened.release()
+    assert opened.shards == [None] * cache.SHARDS
+    again = opened.file_rows(package, jobs, nothing_to_build)
+    assert (opened.hits, [r.rows for r in again]) == (len(jobs), [r.rows for r in first])

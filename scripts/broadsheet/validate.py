@@ -167,6 +167,7 @@ def _validate_package(layout: Layout, package: PackageSpec, cache: Cache | None,
 
         def leave() -> None:  # what the next run needs: written after this run's report (or build) is out
             cache.save()
+            cache.release()
             if indexed or (speed.vouch and not _index_stands(layout, cache.key)):
                 incremental.write_full(layout.cache_dir, cache.key, package, clean, listing, folders,
                                        cache.signatures, cache.digests, ((r.path, r) for r in results),

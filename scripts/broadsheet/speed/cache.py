@@ -162,6 +162,13 @@ class Cache:
             self._write(self._shard_path(number), marshal.dumps((self.key, shard)))
         self.dirty.clear()
 
+    def release(self) -> None:
+        """Let go of the shards in memory once saved: a later lookup reads its shard again. The child that writes
+        the index after a cold run calls it, so that the index's key entries reuse what the shards' rows origins
+        held instead of new pages (broadsheet.speed.later)."""
+        if not self.dirty:
+            self.shards = [None] * SHARDS
+
     # --- internals -------------------------------------------------------------------------------------------
 
     def _shard_number(self, shown: str) -> int:
