@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import sys
 
 import pytest
 
@@ -23,6 +24,13 @@ from broadsheet.build import build
 def test_words_fold_and_stem(word, folded, stemmed):
     assert words.fold(word) == folded
     assert words.stem(word) == stemmed
+
+
+def test_the_accents_fold_removes_are_every_combining_code_point_there_is():
+    """fold scans only planes 0 and 1 for combining marks (start-up time); the whole of Unicode has no more."""
+    every = words._combining_marks(end=sys.maxunicode + 1)
+    assert every.pattern == words.COMBINING.pattern
+    assert words.fold("e\u0301\U0001e94a") == "e"  # an accent of plane 0 and an Adlam nukta of plane 1
 
 
 def test_index_rows_hold_each_word_of_a_text_once():

@@ -36,7 +36,7 @@ from broadsheet import __version__, atomic, errors, history, reuse, splice, vali
 from broadsheet.errors import ConfigError, Report
 from broadsheet.export import descriptor, dictionary, sqlite
 from broadsheet.export.csv import csv_lines
-from broadsheet.export.downloads import Downloads, Views
+from broadsheet.export.downloads import Bytes, Content, Downloads, Views
 from broadsheet.export.history import write_history_table
 from broadsheet.export.json import rows_json_lines
 from broadsheet.export.sqlite import SortedTable
@@ -524,22 +524,31 @@ def _land(layout: Layout, progress: Progress | None, writing: _Writing, build_di
     return written
 
 
-def _write_files(build_dir: Path, files: dict[str, bytes], previous: Path | None = None,
+def _write_files(build_dir: Path, files: dict[str, Content], previous: Path | None = None,
                  same: frozenset[str] = frozenset()) -> None:
     """Each file under the build's downloads/ (keyed relative to it). A file that holds exactly what the same
     file of the `previous` build holds (compared, or known: `same`) is linked to it: it is on the disk already."""
-    for relative, data in sorted(files.items()):
+    for relative, content in sorted(files.items()):
+        parts = content if isinstance(content, tuple) else (content,)
         target = (build_dir / "downloads" / relative).resolve()
         target.parent.mkdir(parents=True, exist_ok=True)
         if previous is not None:
             before = (previous / "downloads" / relative).resolve()
             try:
-                if before.stat().st_size == len(data) and (relative in same or before.read_bytes() == data):
+                if before.stat().st_size == sum(map(len, parts)) and (relative in same or _holds(before, parts)):
                     os.link(before, target)
                     continue
             except OSError:
                 pass
-        target.write_bytes(data)
+        with target.open("wb") as written:
+            for part in parts:
+                written.write(part)
+
+
+def _holds(path: Path, parts: tuple[Bytes, ...]) -> bool:
+    """Whether the file holds these parts one after another (read part by part: stops at the first difference)."""
+    with path.open("rb") as held:
+        return all(held.read(len(part)) == part for part in parts)
 
 
 def _splice(layout: Layout, progress: Progress | None, writing: _Writing, read_from: tuple[int, str | None],

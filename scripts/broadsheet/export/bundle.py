@@ -64,7 +64,7 @@ class Writer:
         self.bundle, self.name = bundle, name
         self.parts: list[bytes] = []
         self.pieces: list[tuple[int, int]] = []
-        self.data: list[bytes] = []
+        self.data: list[bytes | memoryview] = []
         self.reused = 0  # pieces taken from the previous build
         before = bundle.previous
         self._old = None
@@ -72,7 +72,7 @@ class Writer:
             self._old = (before.archive, before.entries[name], before.data[name])
         self._old_at = [0, 0]  # data offset, compressed offset of the previous entry's next piece
 
-    def write(self, data: bytes, cuts: Sequence[int] = ()) -> None:
+    def write(self, data: bytes | memoryview, cuts: Sequence[int] = ()) -> None:
         bounds = [0, *(c for c in cuts if 0 < c < len(data)), len(data)]
         view = memoryview(data)
         for a, b in zip(bounds, bounds[1:], strict=False):

@@ -20,6 +20,10 @@ if TYPE_CHECKING:
     from broadsheet.build import Generated
 
 Views = dict[str, tuple[list[str], list[tuple[object, ...]]]]
+# A file's bytes, or its parts in order: the whole-package JSON (116 MB at 100k records) is written part after
+# part, never joined into one more copy of every table's rows.
+Bytes = bytes | memoryview  # a table's JSON array in a spliced build is a view of the last build's file
+Content = Bytes | tuple[Bytes, ...]
 GROUP = 1024  # rows per zip piece: a changed row costs deflating its group again, not the table
 
 
@@ -42,21 +46,21 @@ class Downloads:
     and CSV (sorted), and last datapackage.json: the committed descriptor with every view added as a described
     resource (its CSV under views/, its fields and their descriptions), which needs the views' rows."""
 
-    def __init__(self, package: PackageSpec, name: str, generated: Generated, tables_json: dict[str, bytes],
+    def __init__(self, package: PackageSpec, name: str, generated: Generated, tables_json: dict[str, Bytes],
                  json_lengths: dict[str, list[int]], previous: bundle.Previous | None = None,
                  json_files: dict[str, bytes] | None = None) -> None:
         self.name, self.tables_json, self.package = name, tables_json, package
         self.descriptor = generated.descriptor
         bom = BOM.encode("utf-8")
         data_dir = package.layout.relative(package.layout.data_dir)
-        self.files: dict[str, bytes] = {"datapackage.json": generated.descriptor}
+        self.files: dict[str, Content] = {"datapackage.json": generated.descriptor}
         entries: dict[str, tuple[bytes, list[int]]] = {}
         cuts = {resource: json_cuts(json_lengths[resource]) for resource in generated.tables}
         for resource in generated.tables:
             committed = generated.committed[f"{data_dir}/{resource}{CSV_SUFFIX}"]
             known = (json_files or {}).get(resource)  # the file as the last build wrote it, when it is the same
-            self.files[f"json/{resource}.json"] = known if known is not None else tables_json[resource] + b"\n"
-            self.files[f"csv/{resource}.csv"] = bom + committed  # the committed CSV, with a BOM for spreadsheets
+            self.files[f"json/{resource}.json"] = known if known is not None else (tables_json[resource], b"\n")
+            self.files[f"csv/{resource}.csv"] = (bom, committed)  # the committed CSV, with a BOM for spreadsheets
             entries[f"{data_dir}/{resource}{CSV_SUFFIX}"] = (committed, csv_cuts(generated.csv_lengths[resource]))
             entries[f"json/{resource}.json"] = (tables_json[resource], cuts[resource])
         listed = ["LICENSE.txt", "datapackage.json", *entries, f"json/{name}.json",
@@ -75,12 +79,12 @@ class Downloads:
                 writer.write(b"\n")  # the file's last line end: a piece of its own, so the rows' pieces are the
             writer.close()  # same bytes as in the whole-package document
         parts = document_head_parts(name, tables_json)
-        self.head = b"".join(part for part, _resource in parts)
+        self.head = tuple(part for part, _resource in parts)
         self.document = self.bundle.stream(f"json/{name}.json")
         for part, resource in parts:  # each table's array in the same pieces as its own file's
             self.document.write(part, cuts[resource] if resource is not None else ())
 
-    def views(self, views: Views) -> tuple[dict[str, bytes], bytes]:
+    def views(self, views: Views) -> tuple[dict[str, Content], bytes]:
         """All files but the zip, and the zip."""
         bom = BOM.encode("utf-8")
         views_json: dict[str, bytes] = {}
@@ -95,7 +99,7 @@ class Downloads:
         tail = document_tail(views_json)
         self.document.write(tail)
         self.document.close()
-        self.files[f"json/{self.name}.json"] = self.head + tail
+        self.files[f"json/{self.name}.json"] = (*self.head, tail)
         for entry in sorted(entries):
             self.bundle.add(entry, entries[entry])
         self.bundle.add("datapackage.json", self.with_views(views, entries))

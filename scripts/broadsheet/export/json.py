@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import json.encoder
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from broadsheet.export.values import Typed
 
@@ -58,15 +58,12 @@ def rows_json_lines(names: Sequence[str], columns: Sequence[Sequence[Typed]]) ->
     return (b"[\n" + b",\n".join(lines) + b"\n]" if lines else b"[]"), list(map(len, lines))
 
 
-def document_head(name: str, resources: dict[str, bytes]) -> bytes:
-    """The whole package's first part, up to the last table's rows: it can be written before the views run."""
-    return b"".join(part for part, _resource in document_head_parts(name, resources))
-
-
-def document_head_parts(name: str, resources: dict[str, bytes]) -> list[tuple[bytes, str | None]]:
-    """`document_head` in parts: each table's array is a part of its own (named by its resource)."""
-    parts: list[tuple[bytes, str | None]] = [(b"{\n" + f'"name": {encode(name)},'.encode() + b"\n" + b'"resources": {'
-                                              + (b"\n" if resources else b""), None)]
+def document_head_parts(name: str, resources: Mapping[str, bytes | memoryview],
+                        ) -> list[tuple[bytes | memoryview, str | None]]:
+    """The whole package's first part, up to the last table's rows (it can be written before the views run), in
+    parts: each table's array is a part of its own (named by its resource)."""
+    opening = b"{\n" + f'"name": {encode(name)},'.encode() + b"\n" + b'"resources": {' + (b"\n" if resources else b"")
+    parts: list[tuple[bytes | memoryview, str | None]] = [(opening, None)]
     for index, (key, data) in enumerate(resources.items()):
         parts.append(((b",\n" if index else b"") + encode(key).encode("utf-8") + b": ", None))
         parts.append((data, key))
