@@ -13,7 +13,7 @@ import pytest
 
 from broadsheet.build import build
 from broadsheet.errors import ConfigError
-from broadsheet.export import dictionary
+from broadsheet.export import dictionary, downloads
 from broadsheet.export.sqlite import verify_database
 from broadsheet.export.values import exact_number
 from broadsheet.layout import Layout
@@ -321,6 +321,18 @@ def test_bundle_has_everything_and_fixed_timestamps(museums):
         # the one citation text (broadsheet.package.citation), as the site shows it
         assert "How to cite\n-----------\nMuseums (test fixture). Version 0.1.0. Licence CC-BY-4.0.\n" in readme
         assert "CC-BY-4.0" in archive.read("LICENSE.txt").decode("utf-8")
+
+
+def test_the_bundle_deflated_a_row_a_piece_reads_back_as_the_files(museums, monkeypatch):
+    """Each table is deflated in pieces; the whole-package JSON takes its tables' pieces from their own entries."""
+    monkeypatch.setattr(downloads, "GROUP", 1)  # a piece per row: each table spans several
+    built(museums)
+    files = museums.out_dir / "downloads"
+    with zipfile.ZipFile(files / "museums-fixture.zip") as archive:
+        assert archive.testzip() is None
+        for name in ("json/museums-fixture.json", "json/museums.json", "json/museum_names.json"):
+            assert archive.read(name) == (files / name).read_bytes(), name
+        assert archive.read("datapackage/museums.csv") == (museums.data_dir / "museums.csv").read_bytes()
 
 
 def test_readme_data_dictionary_lists_each_view_with_its_titles(museums):

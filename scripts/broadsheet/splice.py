@@ -144,15 +144,14 @@ class Plan:
                          self.csv_lengths, self.json_lengths, zip_entries)
 
     def previous_bundle(self) -> Previous:
-        """The last zip, its pieces and the data of its large entries (the tables' CSV and JSON, the document)."""
+        """The last zip, its pieces and the data of its tables' CSV and JSON entries (the whole-package document
+        takes its tables' pieces from their own entries: Writer.write_again)."""
         data_dir = self.package.layout.relative(self.package.layout.data_dir)
         data: dict[str, bytes] = {}
         downloads = self.folder / "downloads"
         for name in self.tables:
             data[f"{data_dir}/{name}{CSV_SUFFIX}"] = self.committed_before[f"{data_dir}/{name}{CSV_SUFFIX}"]
             data[f"json/{name}.json"] = self.json_before[name]
-        document = f"json/{self.build_before['database'].removesuffix('.db')}.json"
-        data[document] = (downloads / document).read_bytes()
         return Previous((downloads / f"{self.build_before['database'].removesuffix('.db')}.zip").read_bytes(),
                         self.layout_before["zip"], data)
 

@@ -71,18 +71,22 @@ class Downloads:
                  if f.labels}
         codes.update(view_codes(package))
         self.bundle.add("README.txt", bundle.readme_text(package.descriptor, sorted(listed), codes).encode("utf-8"))
+        rows: dict[str, bundle.Written] = {}
         for entry in sorted(entries):
             data, at = entries[entry]
             writer = self.bundle.stream(entry)
-            writer.write(data, at)
+            rows[entry] = writer.write(data, at)
             if entry.startswith("json/"):
                 writer.write(b"\n")  # the file's last line end: a piece of its own, so the rows' pieces are the
             writer.close()  # same bytes as in the whole-package document
         parts = document_head_parts(name, tables_json)
         self.head = tuple(part for part, _resource in parts)
         self.document = self.bundle.stream(f"json/{name}.json")
-        for part, resource in parts:  # each table's array in the same pieces as its own file's
-            self.document.write(part, cuts[resource] if resource is not None else ())
+        for part, resource in parts:  # each table's array: its own file's pieces, deflated once
+            if resource is None:
+                self.document.write(part)
+            else:
+                self.document.write_again(rows[f"json/{resource}.json"])
 
     def views(self, views: Views) -> tuple[dict[str, Content], bytes]:
         """All files but the zip, and the zip."""
