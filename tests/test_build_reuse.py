@@ -228,7 +228,7 @@ def spliced_builds(monkeypatch: object) -> list[bool]:
 @settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(edits=st.lists(st.lists(SAME_SHAPE, min_size=1, max_size=3), min_size=1, max_size=5))
 def test_one_record_edits_splice_what_a_cold_build_builds(tmp_path_factory, monkeypatch, edits):
-    monkeypatch.setattr(downloads, "GROUP", 1)  # a zip piece per row: the fixture's tables span many pieces
+    monkeypatch.setattr(downloads, "GROUP", 1)  # a zip piece per row: each table spans several
     base = Path(tmp_path_factory.mktemp("splice"))
     layout = repository(base / "museums")
     write(layout, "schemas/views/kinds.sql", VIEW)

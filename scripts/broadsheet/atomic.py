@@ -24,6 +24,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+Bytes = bytes | memoryview  # a spliced build's table JSON is a view of the last build's file, not a copy
+# A file's bytes, or its parts in order: the whole-package JSON (116 MB at 100k records) is written part after
+# part, never joined into one more copy of every table's rows.
+Content = Bytes | tuple[Bytes, ...]
+
 CURRENT = "current"
 
 
@@ -97,9 +102,17 @@ def replace_all_if_changed(files: list[tuple[Path, bytes]]) -> list[Path]:
     return [path for _temporary, path in staged]
 
 
-def holds(path: Path, data: bytes) -> bool:
-    """Whether `path` is a regular file (not a link to one, wherever it points) with exactly `data`."""
-    return path.is_file() and not path.is_symlink() and path.read_bytes() == data
+def holds(path: Path, data: Content) -> bool:
+    """Whether `path` is a regular file (not a link to one, wherever it points) with exactly `data`; parts are
+    read one at a time, and the first that differs ends the reading."""
+    if not path.is_file() or path.is_symlink():
+        return False
+    with path.open("rb") as held:
+        return all(held.read(len(part)) == part for part in parts_of(data)) and held.read(1) == b""
+
+
+def parts_of(data: Content) -> tuple[Bytes, ...]:
+    return data if isinstance(data, tuple) else (data,)
 
 
 def replace_if_changed(path: Path, data: bytes) -> bool:

@@ -33,10 +33,11 @@ from pathlib import Path
 from typing import cast
 
 from broadsheet import __version__, atomic, errors, history, reuse, splice, validate
+from broadsheet.atomic import Content
 from broadsheet.errors import ConfigError, Report
 from broadsheet.export import descriptor, dictionary, sqlite
 from broadsheet.export.csv import csv_lines
-from broadsheet.export.downloads import Bytes, Content, Downloads, Views
+from broadsheet.export.downloads import Downloads, Views
 from broadsheet.export.history import write_history_table
 from broadsheet.export.json import rows_json_lines
 from broadsheet.export.sqlite import SortedTable
@@ -529,13 +530,14 @@ def _write_files(build_dir: Path, files: dict[str, Content], previous: Path | No
     """Each file under the build's downloads/ (keyed relative to it). A file that holds exactly what the same
     file of the `previous` build holds (compared, or known: `same`) is linked to it: it is on the disk already."""
     for relative, content in sorted(files.items()):
-        parts = content if isinstance(content, tuple) else (content,)
+        parts = atomic.parts_of(content)
         target = (build_dir / "downloads" / relative).resolve()
         target.parent.mkdir(parents=True, exist_ok=True)
         if previous is not None:
             before = (previous / "downloads" / relative).resolve()
             try:
-                if before.stat().st_size == sum(map(len, parts)) and (relative in same or _holds(before, parts)):
+                size = before.stat().st_size
+                if size == sum(map(len, parts)) and (relative in same or atomic.holds(before, content)):
                     os.link(before, target)
                     continue
             except OSError:
@@ -543,12 +545,6 @@ def _write_files(build_dir: Path, files: dict[str, Content], previous: Path | No
         with target.open("wb") as written:
             for part in parts:
                 written.write(part)
-
-
-def _holds(path: Path, parts: tuple[Bytes, ...]) -> bool:
-    """Whether the file holds these parts one after another (read part by part: stops at the first difference)."""
-    with path.open("rb") as held:
-        return all(held.read(len(part)) == part for part in parts)
 
 
 def _splice(layout: Layout, progress: Progress | None, writing: _Writing, read_from: tuple[int, str | None],

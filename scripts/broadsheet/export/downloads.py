@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from itertools import accumulate
 from typing import TYPE_CHECKING
 
+from broadsheet.atomic import Bytes, Content
 from broadsheet.export import bundle, descriptor
 from broadsheet.export.csv import BOM, csv_bytes
 from broadsheet.export.json import array_json, document_head_parts, document_tail
@@ -20,10 +21,6 @@ if TYPE_CHECKING:
     from broadsheet.build import Generated
 
 Views = dict[str, tuple[list[str], list[tuple[object, ...]]]]
-# A file's bytes, or its parts in order: the whole-package JSON (116 MB at 100k records) is written part after
-# part, never joined into one more copy of every table's rows.
-Bytes = bytes | memoryview  # a table's JSON array in a spliced build is a view of the last build's file
-Content = Bytes | tuple[Bytes, ...]
 GROUP = 1024  # rows per zip piece: a changed row costs deflating its group again, not the table
 
 
