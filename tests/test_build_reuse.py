@@ -12,6 +12,7 @@ import shutil
 import sqlite3
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -279,3 +280,45 @@ def test_a_splice_that_does_not_apply_builds_in_full(tmp_path, monkeypatch):
         assert build.build(layout).built
         assert made in ([], [False]), action
         assert outputs(layout) == cold(layout, tmp_path / "cold")
+
+
+# --- the record folders' listing, kept by the last build (broadsheet.reuse.listed) ------------------------------
+
+def listed_folders(layout: Layout) -> dict[str, list[str]]:
+    known = marshal.loads((layout.out_dir / "current" / reuse.MANIFEST).read_bytes())
+    return {folder: names for folder, (_signature, names) in known["listed"].items()}
+
+
+@pytest.mark.parametrize(("action", "built", "codes"), [
+    (("put", TATE, "id: tate\nname_en: Tate\n"), True, []),  # a record more
+    (("remove", LOUVRE), True, []),  # a record fewer
+    (("put", "datapackage/museums/notes.txt", "to do\n"), False, [("wrong-extension",
+                                                                   "datapackage/museums/notes.txt")]),
+    (("put", "datapackage/museums/.hidden", "x\n"), True, []),  # nothing to say: the last build stands
+])
+def test_a_folder_the_last_build_listed_is_listed_again_once_an_entry_comes_or_goes(tmp_path, action, built,
+                                                                                      codes):
+    layout = repository(tmp_path / "museums")
+    assert build.build(layout).built
+    assert listed_folders(layout)["datapackage/museums"] == ["central-state.yaml", "louvre.yaml"]  # taken
+    step(layout, action)
+    again = build.build(layout)
+    assert again.built == built
+    assert [(p.code, p.path) for p in again.report.problems] == codes
+    if built:
+        assert outputs(layout) == cold(layout, tmp_path / "cold")
+
+
+@pytest.mark.parametrize(("after_the_change_ns", "kept"), [(0, False), (1, True)])
+def test_a_folder_is_listed_for_the_next_build_only_when_it_changed_before_the_horizon(tmp_path,
+                                                                                       after_the_change_ns, kept):
+    """A folder changed at the very tick of the horizon may change again in that tick without a new signature:
+    the next build lists it itself."""
+    layout = repository(tmp_path / "museums")
+    package, key = validate.configuration(layout)
+    read = {f"datapackage/museums/{name}": (None, "") for name in ("louvre.yaml", "central-state.yaml")}
+    changed = os.stat(layout.root / "datapackage/museums").st_ctime_ns
+    found = reuse.listed(reuse.MadeFrom(package, key, read, changed + after_the_change_ns))
+    assert ("datapackage/museums" in found) == kept
+    if kept:
+        assert found["datapackage/museums"][1] == ["central-state.yaml", "louvre.yaml"]

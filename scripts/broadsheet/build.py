@@ -483,7 +483,7 @@ def _write(layout: Layout, progress: Progress | None, validated: Validated, name
                                                                   downloads.bundle.layout()))
         made_from = None
         if validated.read is not None and hashed != STALE_HASH:  # what it was made from, for the next build
-            made_from = (validated.key, validated.read)
+            made_from = reuse.MadeFrom(package, validated.key, validated.read, validated.horizon)
         written = _land(layout, progress, writing, build_dir, name, generated, lambda: cast(
             list[str], job.get("problems")), commit, made_from)
     return BuildResult(validated.report, True, out_dir / f"{name}.db", counts, sorted(written + generated.removed),
@@ -498,10 +498,10 @@ def _build_json(hashed: str, generated: Generated, name: str, counts: dict[str, 
 
 def _land(layout: Layout, progress: Progress | None, writing: _Writing, build_dir: Path, name: str,
           generated: Generated, verify: Callable[[], list[str]], commit: str,
-          made_from: tuple[str, dict[str, tuple[reuse.Signature | None, str]]] | None) -> list[str]:
+          made_from: reuse.MadeFrom | None) -> list[str]:
     """The stages every build ends with, cold or spliced: verify the database, write the committed files (all, or
-    none), record what the build was made from (`made_from`: validation key and record files, for the next
-    build; None when it cannot be trusted), swap it in, clean up. The repository paths written."""
+    none), record what the build was made from (`made_from`, for the next build; None when it cannot be
+    trusted), swap it in, clean up. The repository paths written."""
     out_dir = layout.out_dir
     _pause("verify", progress)
     problems = verify()
@@ -515,8 +515,7 @@ def _land(layout: Layout, progress: Progress | None, writing: _Writing, build_di
     for path in generated.removed:
         (layout.root / path).unlink(missing_ok=True)
     if made_from is not None:
-        key, read = made_from
-        (build_dir / reuse.MANIFEST).write_bytes(reuse.manifest(key, commit, read, generated.committed, build_dir))
+        (build_dir / reuse.MANIFEST).write_bytes(reuse.manifest(made_from, commit, generated.committed, build_dir))
     _pause("swap", progress)
     atomic.swap(out_dir, build_dir, [f"{name}.db", "downloads", "build.json"])
     writing.build_dir = None  # committed: no longer ours to remove
@@ -591,7 +590,8 @@ def _splice(layout: Layout, progress: Progress | None, writing: _Writing, read_f
         (build_dir / splice.MANIFEST).write_bytes(plan.manifest(downloads.bundle.layout()))
         flushing.join()
         written = _land(layout, progress, writing, build_dir, name, generated, lambda: sqlite.verify_database(
-            database, counts, thorough=False), commit, (plan.key, plan.read) if hashed != STALE_HASH else None)
+            database, counts, thorough=False), commit,
+            reuse.MadeFrom(package, plan.key, plan.read, plan.horizon) if hashed != STALE_HASH else None)
     return BuildResult(plan.report, True, out_dir / f"{name}.db", counts, sorted(written), _sizes(out_dir),
                        spliced=plan.files)
 

@@ -1,18 +1,19 @@
 """A build whose inputs did not change since the last build keeps the last build: `broadsheet build` and
 `broadsheet build --check` then read no record and write nothing.
 
-Each complete build leaves `inputs.marshal` in its folder (out/.build-*/, swapped in with it) naming what it was
-made from: the key of everything besides the record files that decides validation (broadsheet.validate
-.configuration: the tool's source, the schemas and views, datapackage.json but its generated `resources`,
-frictionless' version), git's HEAD (the record history comes from git), every record file with its stat signature
-and the sha256 of its bytes, and the sha256 of every committed file the build wrote (the CSVs, datapackage.json,
-README.md: a hand edit of one of them is a change). The last build is kept when all of that is as it was: the same
-key and HEAD, the same record files and no stray entry in datapackage/, each file's signature unchanged (or, where
-it is unknown because the file changed within the racy window of the read, or where it differs, the same sha256 of
-its bytes), every committed file holding exactly what was written, every file of the build still there with its
-size, and the build not marked stale. Builds are deterministic, so a build from the same inputs writes the same
-bytes: keeping the last one is building it again. When nothing but the bytes of some record files changed,
-`compare` says which, and broadsheet.splice updates the last build instead. Anything else takes the full build.
+Each complete build leaves `inputs.marshal` in its folder (out/.build-*/, swapped in with it) naming what it was made
+from: the key of everything besides the record files that decides validation (broadsheet.validate.configuration: the
+tool's source, the schemas and views, datapackage.json but its generated `resources`, frictionless' version), git's HEAD
+(the record history comes from git), every record file with its stat signature and the sha256 of its bytes, the record
+folders with their signatures and names (`listed`: a folder whose signature is unchanged is not listed again), and the
+sha256 of every committed file the build wrote (the CSVs, datapackage.json, README.md: a hand edit of one of them is a
+change). The last build is kept when all of that is as it was: the same key and HEAD, the same record files and no stray
+entry in datapackage/, each file's signature unchanged (or, where it is unknown because the file changed within the racy
+window of the read, or where it differs, the same sha256 of its bytes), every committed file holding exactly what was
+written, every file of the build still there with its size, and the build not marked stale. Builds are deterministic, so
+a build from the same inputs writes the same bytes: keeping the last one is building it again. When nothing but the
+bytes of some record files changed, `compare` says which, and broadsheet.splice updates the last build instead. Anything
+else takes the full build.
 
 Equivalence test: tests/test_build_reuse.py::test_any_sequence_of_edits_builds_what_a_cold_build_builds (after
 random edits, no-ops, touches, hand edits of outputs, schema and README changes and commits, the build's
@@ -28,6 +29,7 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from stat import S_ISDIR
 from typing import Any
 
 from broadsheet import atomic
@@ -41,7 +43,7 @@ from broadsheet.read.records import read_record
 from broadsheet.read.signatures import Taken
 from broadsheet.validate import configuration
 
-FORMAT = 1
+FORMAT = 2
 MANIFEST = "inputs.marshal"
 Signature = tuple[int, int, int, int]
 
@@ -64,12 +66,52 @@ def head(layout: Layout) -> str:
         return ""
 
 
-def manifest(key: str, commit: str, read: dict[str, tuple[Signature | None, str]],
-             committed: dict[str, bytes], folder: Path) -> bytes:
+@dataclass(frozen=True)
+class MadeFrom:
+    """What a build read: the validation key, each record file's signature and sha256, and the horizon taken
+    before its record folders were listed (broadsheet.read.horizon)."""
+
+    package: PackageSpec
+    key: str
+    read: dict[str, tuple[Signature | None, str]]
+    horizon: int
+
+
+def manifest(made_from: MadeFrom, commit: str, committed: dict[str, bytes], folder: Path) -> bytes:
     """What a build was made from (see the module docstring), and the size of every file of its `folder`."""
     files = {p.relative_to(folder).as_posix(): p.stat().st_size for p in sorted(folder.rglob("*")) if p.is_file()}
-    return marshal.dumps({"format": FORMAT, "key": key, "head": commit, "read": read, "files": files,
+    return marshal.dumps({"format": FORMAT, "key": made_from.key, "head": commit, "read": made_from.read,
+                          "listed": listed(made_from), "files": files,
                           "committed": {path: hashlib.sha256(data).hexdigest() for path, data in committed.items()}})
+
+
+def listed(made_from: MadeFrom) -> dict[str, tuple[tuple[int, int, int], list[str]]]:
+    """The record folders the next comparison need not list (os.listdir of 100k names and sorting them: ~0.2 s),
+    each with its stat signature (as broadsheet.read.discover takes it) and the record names the build read there.
+    Only a folder whose ctime is before the horizon taken before the build listed it: no entry came or went since
+    that listing, so its names are those read, and any later change moves its ctime past the signature recorded.
+    A recursive folder is left out (its sub-folders change without it). Its other names need not be kept: a
+    build lands only when discovery reported nothing, so they are hidden files, of which discovery says nothing."""
+    package = made_from.package
+    layout = package.layout
+    names: dict[str, list[str]] = {}
+    for spec in package.top_level:
+        form = spec.records or layout.default_records(spec.name)
+        if not form.recursive:
+            names[form.folder] = []  # one resource per folder, none inside a recursive one (package.py holds it)
+    for shown in made_from.read:
+        folder, _slash, name = shown.rpartition("/")
+        if folder in names:
+            names[folder].append(name)
+    found = {}
+    for folder, records in names.items():
+        try:
+            stat = os.stat(layout.root / folder, follow_symlinks=False)
+        except OSError:
+            continue
+        if S_ISDIR(stat.st_mode) and stat.st_ctime_ns < made_from.horizon:
+            found[folder] = ((stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino), sorted(records))
+    return found
 
 
 @dataclass
@@ -132,7 +174,11 @@ def _compare(layout: Layout, known: dict[str, Any], build: dict[str, Any], folde
         held[path] = read_record(layout.root / path)
         if hashlib.sha256(held[path]).hexdigest() != digest:
             return None
-    files, stray = discover(package)
+    listed_before: dict[str, tuple[tuple[int, int, int], list[str]]] = known["listed"]
+    files, stray = discover(package, folders={folder: (signature, []) for folder, (signature, _names) in
+                                              listed_before.items()},
+                            listing={folder: names for folder, (_signature, names) in listed_before.items()},
+                            horizon=trust)
     if stray:
         return None
     before_read: dict[str, tuple[Signature | None, str]] = known["read"]

@@ -133,6 +133,7 @@ class Plan:
     search: dict[tuple[str, str], list[tuple[str, str | None, str, str]]]  # new search items per changed record
     tables: dict[str, SortedTable]  # rows as before (only spec, record_ids and paths are filled in)
     stale: bool  # a record file was written after the build started: build.json says STALE_HASH
+    horizon: int  # the comparison's, taken before the record folders were listed (broadsheet.reuse.MadeFrom)
     report: Any  # validation's (valid) report
     files: int  # record files changed
 
@@ -264,8 +265,8 @@ def _plan(layout: Layout, compared: reuse.Compared, started_ns: int, before: dic
             changes[name] = change
     search = _search_items(package, new_tables, list(records))
     return Plan(package, compared.key, read, folder, before, build_before, committed_before, csv_files, csv_lengths,
-                json_arrays, json_lengths, json_before, changes, list(records), search, tables, stale, report,
-                len(changed))
+                json_arrays, json_lengths, json_before, changes, list(records), search, tables, stale,
+                compared.taken.horizon, report, len(changed))
 
 
 def _spliced(data: bytes | memoryview, spans: list[tuple[int, int]], lines: list[bytes]) -> bytes:

@@ -62,6 +62,7 @@ class Validated:
     # bytes), and the key of everything else that decided the answer (configuration_key)
     read: dict[str, tuple[tuple[int, int, int, int] | None, str]] | None = None
     key: str = ""
+    horizon: int = 0  # the cache's (broadsheet.read.horizon), taken before the record folders were listed
 
 
 def configuration(layout: Layout) -> tuple[PackageSpec, str]:
@@ -84,7 +85,7 @@ def rows(layout: Layout, speed: Speed = FAST) -> Validated:
     assert tables is not None
     if not seen:
         return Validated(package, tables, answer)
-    return Validated(package, tables, answer, seen[0].read(), seen[0].key)
+    return Validated(package, tables, answer, seen[0].read(), seen[0].key, seen[0].horizon)
 
 
 def deferred() -> contextlib.AbstractContextManager[None]:

@@ -14,18 +14,18 @@ Folder = tuple[str, str, list[str]]  # (folder path, folder as shown to people, 
 
 
 def discover(package: PackageSpec, *, folders: dict[str, tuple[Any, list[str]]] | None = None,
-             listing: dict[str, tuple[list[str], bytes]] | None = None,
+             listing: dict[str, list[str]] | None = None,
              horizon: int = 0) -> tuple[dict[str, Folder], list[Problem]]:
     """The record files of each top-level resource, and a problem for anything in datapackage/ we would ignore.
     Names, not a Path object per file: those cost ~0.15 s at 100k files. A record file's name is relative to
     its resource's folder (`sub/x.yml` in a recursive one).
 
-    `folders` (shown folder -> (its stat signature, names other than records)) is filled in for the index; given
-    with `listing` (shown folder -> (record names, ...)) from the index, a folder whose signature is unchanged is
-    not listed again: adding, removing or renaming an entry changes a directory's mtime and ctime (ctime cannot
-    be set by users), the way git's untracked cache relies on it. A folder whose ctime is not before the run's
-    `horizon` (broadsheet.read.horizon) gets no signature, so it is listed next time; so does a recursive folder
-    (its sub-folders change without it)."""
+    `folders` (shown folder -> (its stat signature, names other than records)) is filled in for the index; given with
+    `listing` (shown folder -> its record names) from the index or the last build, a folder whose signature is unchanged
+    is not listed again: adding, removing or renaming an entry changes a directory's mtime and ctime (ctime cannot be
+    set by users), the way git's untracked cache relies on it. A folder whose ctime is not before the run's `horizon`
+    (broadsheet.read.horizon) gets no signature, so it is listed next time; so does a recursive folder (its sub-folders
+    change without it)."""
     layout = package.layout
     data_dir = layout.data_dir
     forms = {spec.name: spec.records or layout.default_records(spec.name) for spec in package.top_level}
@@ -60,7 +60,7 @@ def discover(package: PackageSpec, *, folders: dict[str, tuple[Any, list[str]]] 
         if form.recursive:
             records, others = _walk(str(folder), "", form, shown_folder, name, problems)
         elif before is not None and before[0] == signature and shown_folder in listing:
-            records, others = listing[shown_folder][0], before[1]
+            records, others = listing[shown_folder], before[1]
         else:
             names = sorted(os.listdir(folder))  # one listing; Path.glob + resolve() per file cost seconds
             records = [n for n in names if form.accepts(n)]

@@ -531,8 +531,8 @@ def answer(package: PackageSpec, cache: Cache, one: OneFile, local_problems: Cal
     try:
         warm.index.load()
         folders: dict[str, tuple[Any, list[str]]] = dict(warm.index.meta["folders"])
-        files, stray = discover(package, folders=folders, listing=warm.index.meta["listing"],
-                                horizon=warm.trust)
+        files, stray = discover(package, folders=folders, horizon=warm.trust, listing={
+            shown: names for shown, (names, _signatures) in warm.index.meta["listing"].items()})
         resources = {shown: name for name, (_folder, shown, _names) in files.items()}
         changed, removed = warm.changes({shown: names for _folder, shown, names in files.values()})
         built = []
