@@ -286,7 +286,7 @@ def test_a_splice_that_does_not_apply_builds_in_full(tmp_path, monkeypatch):
 
 def listed_folders(layout: Layout) -> dict[str, list[str]]:
     known = marshal.loads((layout.out_dir / "current" / reuse.MANIFEST).read_bytes())
-    return {folder: names for folder, (_signature, names) in known["listed"].items()}
+    return {folder: names for folder, (_signature, names, _flat) in known["listed"].items()}
 
 
 @pytest.mark.parametrize(("action", "built", "codes"), [

@@ -27,6 +27,7 @@ import json
 import marshal
 import os
 import time
+from array import array
 from dataclasses import dataclass
 from pathlib import Path
 from stat import S_ISDIR
@@ -40,12 +41,13 @@ from broadsheet.package import PackageSpec
 from broadsheet.read import horizon
 from broadsheet.read.discover import discover
 from broadsheet.read.records import read_record
-from broadsheet.read.signatures import Taken
+from broadsheet.read.signatures import Taken, differing
 from broadsheet.validate import configuration
 
-FORMAT = 2
+FORMAT = 3
 MANIFEST = "inputs.marshal"
 Signature = tuple[int, int, int, int]
+UNKNOWN = (0, 0, 0, 0)  # a signature not trusted, in a flat array
 
 
 @dataclass
@@ -85,13 +87,31 @@ def manifest(made_from: MadeFrom, commit: str, committed: dict[str, bytes], fold
                           "committed": {path: hashlib.sha256(data).hexdigest() for path, data in committed.items()}})
 
 
-def listed(made_from: MadeFrom) -> dict[str, tuple[tuple[int, int, int], list[str]]]:
+Listed = dict[str, tuple[tuple[int, int, int], list[str], bytes]]
+
+
+def listed(made_from: MadeFrom) -> Listed:
     """The record folders the next comparison need not list (os.listdir of 100k names and sorting them: ~0.2 s),
-    each with its stat signature (as broadsheet.read.discover takes it) and the record names the build read there.
-    Only a folder whose ctime is before the horizon taken before the build listed it: no entry came or went since
-    that listing, so its names are those read, and any later change moves its ctime past the signature recorded.
-    A recursive folder is left out (its sub-folders change without it). Its other names need not be kept: a
-    build lands only when discovery reported nothing, so they are hidden files, of which discovery says nothing."""
+    each with its stat signature (as broadsheet.read.discover takes it), the record names the build read there and
+    their signatures in that order, flat as broadsheet.read.signatures walks them (zeros where not trusted), so
+    that the comparison finds the files that changed with a few comparisons of blocks (~0.2 s of a loop per file
+    at 100k files)."""
+    found = {}
+    for folder, (signature, names) in _unchanged_folders(made_from).items():
+        flat = array("q")
+        for name in names:
+            flat.extend(made_from.read[f"{folder}/{name}"][0] or UNKNOWN)
+        found[folder] = (signature, names, flat.tobytes())
+    return found
+
+
+def _unchanged_folders(made_from: MadeFrom) -> dict[str, tuple[tuple[int, int, int], list[str]]]:
+    """Each record folder with no entry come or gone since the build listed it: its stat signature and the record names
+    the build read there. Only a folder whose ctime is before the horizon taken before the build listed it: no entry
+    came or went since that listing, so its names are those read, and any later change moves its ctime past the
+    signature recorded. A recursive folder is left out (its sub-folders change without it). Its other names need not be
+    kept: a build lands only when discovery reported nothing, so they are hidden files, of which discovery says
+    nothing."""
     package = made_from.package
     layout = package.layout
     names: dict[str, list[str]] = {}
@@ -174,10 +194,10 @@ def _compare(layout: Layout, known: dict[str, Any], build: dict[str, Any], folde
         held[path] = read_record(layout.root / path)
         if hashlib.sha256(held[path]).hexdigest() != digest:
             return None
-    listed_before: dict[str, tuple[tuple[int, int, int], list[str]]] = known["listed"]
-    files, stray = discover(package, folders={folder: (signature, []) for folder, (signature, _names) in
+    listed_before: Listed = known["listed"]
+    files, stray = discover(package, folders={folder: (signature, []) for folder, (signature, _n, _f) in
                                               listed_before.items()},
-                            listing={folder: names for folder, (_signature, names) in listed_before.items()},
+                            listing={folder: names for folder, (_signature, names, _f) in listed_before.items()},
                             horizon=trust)
     if stray:
         return None
@@ -189,7 +209,12 @@ def _compare(layout: Layout, known: dict[str, Any], build: dict[str, Any], folde
     for resource, (folder_path, shown_folder, names) in files.items():
         count += len(names)
         flat = taken.take(Path(folder_path), names)  # the walk the incremental index takes too
-        for i, name in enumerate(names):
+        candidates: range | list[int] = range(len(names))
+        if shown_folder in listed_before and listed_before[shown_folder][1] == names:
+            candidates = differing(flat, array("q", listed_before[shown_folder][2]))
+            written_after = written_after or max(flat[1::4], default=-1) >= started_ns
+        for i in candidates:
+            name = names[i]
             shown = f"{shown_folder}/{name}"
             before = before_read.get(shown)
             if before is None:

@@ -53,7 +53,7 @@ from broadsheet.package import PackageSpec
 from broadsheet.read import horizon
 from broadsheet.read.discover import discover
 from broadsheet.read.records import read_record
-from broadsheet.read.signatures import Taken, stat_all
+from broadsheet.read.signatures import Taken, differing, stat_all
 from broadsheet.read.tables import FileRows
 from broadsheet.speed.cache import Cache
 from broadsheet.speed.packing import pack_problem, unpack
@@ -354,7 +354,7 @@ class Warm:
             old = array("q")
             old.frombytes(old_bytes)
             if names == old_names:
-                candidates = _differing(stats, old)
+                candidates = differing(stats, old)
                 position = None
             else:
                 candidates = range(len(names))
@@ -488,24 +488,6 @@ def _entry_changes(before: dict[str, list[Entry]], after: dict[str, list[Entry]]
 def _flat(signature: tuple[int, int, int, int] | None, trust: int) -> tuple[int, ...]:
     """A file's four numbers in the listing: its signature when trusted, else zeros (hash it next time)."""
     return horizon.kept(signature, trust) or (0, 0, 0, 0)
-
-
-def _differing(new: array, old: array, block: int = 1024) -> list[int]:
-    """Indices of the files whose four numbers differ (or are unknown: zeros), comparing blocks in C first."""
-    found = []
-    width = 4 * block
-    for start in range(0, len(new), width):
-        if new[start:start + width] == old[start:start + width] and 0 not in _sizes_and_times(new, start, width):
-            continue
-        for i in range(start // 4, min(len(new), start + width) // 4):
-            if new[4 * i:4 * i + 4] != old[4 * i:4 * i + 4] or not any(old[4 * i:4 * i + 4]):
-                found.append(i)
-    return found
-
-
-def _sizes_and_times(flat: array, start: int, width: int) -> array:
-    """The mtimes of a block (every fourth number from the second): zero only where the signature is unknown."""
-    return flat[start + 1:start + width:4]
 
 
 # --- one warm run, start to end ----------------------------------------------------------------------------
