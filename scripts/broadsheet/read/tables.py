@@ -115,9 +115,9 @@ class FileRows:
     rows: dict[str, tuple[list[tuple[str | None, ...]], list[Origin]]]
     flagged: list[tuple[str, int, str]]
     suspects: dict[str, list[int]] = field(default_factory=dict)  # rows frictionless must judge (see checks)
-    # the file's key entries for broadsheet.speed.incremental when asked for (None: not made; False: the index cannot
-    # take this file)
-    entries: list[tuple[int, tuple]] | bool | None = None
+    # the file's key entries for broadsheet.speed.incremental when asked for (flat: kind, value, ...; None: not made;
+    # False: the index cannot take this file)
+    entries: list[object] | bool | None = None
 
 
 def build_tables(package: PackageSpec, files: dict[str, list[ParsedFile]]) -> Tables:

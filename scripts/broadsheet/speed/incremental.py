@@ -11,7 +11,8 @@ datapackage.json, the tool's source and frictionless' version) holds, after a ru
   in a unique field, a primary key, either side of a foreign key, and the (record, field) pairs its facts need
   cited and its citations supply; entries the file satisfies itself (a child row's link to its own record, a fact
   cited in the same file) are left out, since they hold for as long as the file is unchanged;
-- per value shard: every file's key entries, so "how many files hold this value" is a count in one small shard;
+- per value shard: every file's key entries, per kind, so "how many files hold this value" is a count in one small
+  shard;
 - the problems each file yields on its own (parse, cell rules, frictionless' verdicts on its doubtful rows);
 - `clean`: the run found no cross-record violation at all (no duplicate, no dangling reference, no uncited fact,
   even one hidden behind another error) and the fast path applied.
@@ -60,12 +61,16 @@ from broadsheet.speed.packing import pack_problem, unpack
 from broadsheet.speed.vouch import UNKNOWN, key_value
 from broadsheet.speed.workers import OneFile, build_all
 
-FORMAT = 1
+FORMAT = 2
 VALUE_SHARDS = 1024
 FILE_SHARDS = 256
 
 Entry = tuple[int, tuple[Any, ...]]  # (kind number, key value)
-FileInfo = tuple[str, list[Entry], dict[str, int]]  # (sha256 of bytes, key entries, rows per resource)
+# A file's entries, flat: kind, value, kind, value, ... (a pair per entry took ~100 MB more at 100k records, the
+# most of what the index's writer adds to a cold run's peak)
+Entries = list[Any]
+FileInfo = tuple[str, Entries, dict[str, int]]  # (sha256 of bytes, key entries, rows per resource)
+ValueShard = list[list[tuple[Any, ...]]]  # per kind number, the values the files hold, once per holding
 
 
 class Unusable(Exception):
@@ -146,7 +151,7 @@ def _extractor(package: PackageSpec, role: str, resource: str,
 
 
 def file_entries(package: PackageSpec, kinds: Kinds, rows: dict[str, tuple[list[tuple], list]],
-                 suspects: dict[str, list[int]]) -> list[Entry]:
+                 suspects: dict[str, list[int]]) -> Entries:
     """The key entries of one file (see the module docstring). Raises Unusable where the fast path would not
     apply: a key value whose frictionless cast is not reproduced, an empty primary key, a blank doubtful row."""
     for name, indices in suspects.items():
@@ -157,20 +162,28 @@ def file_entries(package: PackageSpec, kinds: Kinds, rows: dict[str, tuple[list[
     for resource, (table_rows, _origins) in rows.items():
         for kind, _role, extract in kinds.by_resource.get(resource, ()):
             found[kind] = extract(table_rows)
-    entries: list[Entry] = []
+    entries: Entries = []
     for kind, values in found.items():
         role = kinds.kinds[kind][0]
         if role in ("source", "demand") and kinds.pair[kind] in found:  # satisfied inside this file: holds
             own = set(found[kinds.pair[kind]])  # while the file is unchanged
             values = [v for v in values if v not in own]
-        entries += [(kind, v) for v in values]
+        flat = [kind, None] * len(values)
+        flat[1::2] = values
+        entries += flat
     return entries
+
+
+def pairs(entries: Entries) -> Iterable[Entry]:
+    """(kind, value) per entry of a file's flat entries."""
+    each = iter(entries)
+    return zip(each, each, strict=True)
 
 
 _KINDS: dict[int, tuple[PackageSpec, Kinds]] = {}
 
 
-def entries_or_none(package: PackageSpec, result: FileRows) -> list[Entry] | bool:
+def entries_or_none(package: PackageSpec, result: FileRows) -> Entries | bool:
     """file_entries of a FileRows, or False when the index cannot take the file. Kinds are made once per package
     (per worker process)."""
     known = _KINDS.get(id(package))
@@ -193,8 +206,7 @@ def _citation_values(role: str, columns: list[int], fields: tuple[str, ...],
     return [(row[id_column] or "", f) for row in table_rows for f, column in must if row[column] is not None]
 
 
-def value_shard(entry: Entry) -> int:
-    kind, value = entry
+def value_shard(kind: int, value: tuple[Any, ...]) -> int:
     return (zlib.crc32(str(value[0]).encode("utf-8", "surrogatepass")) + kind) % VALUE_SHARDS
 
 
@@ -283,15 +295,15 @@ def write_full(folder: Path, key: str, package: PackageSpec, clean: bool, listin
     if not clean or not kinds.complete:
         index.save()
         return
-    value_shards: list[list[Entry]] = [[] for _ in range(VALUE_SHARDS)]
+    value_shards: list[ValueShard] = [[[] for _kind in kinds.kinds] for _ in range(VALUE_SHARDS)]
     file_shards: list[dict[str, FileInfo]] = [{} for _ in range(FILE_SHARDS)]
     for shown, result in files:
         entries = result.entries if result.entries is not None else entries_or_none(package, result)
         if entries is False:
             index.save()
             return
-        for entry in entries:
-            value_shards[value_shard(entry)].append(entry)
+        for kind, value in pairs(entries):
+            value_shards[value_shard(kind, value)][kind].append(value)
         counts = {name: len(rows) for name, (rows, _origins) in result.rows.items()}
         file_shards[file_shard(shown)][shown] = (digests.get(shown, ""), entries, counts)
     local: dict[str, list[tuple]] = {}
@@ -396,7 +408,7 @@ class Warm:
         if kinds.kinds != meta["kinds"]:
             raise Unusable("other rules")
         stats = dict(meta["stats"])
-        before: dict[str, list[Entry]] = {}
+        before: dict[str, Entries] = {}
         for shown in [*changed, *removed]:
             shard = self.index.shard("f", file_shard(shown))
             old = shard.pop(shown, None)
@@ -407,7 +419,7 @@ class Warm:
             before[shown] = old[1]
             for name, count in old[2].items():
                 stats[f"rows.{name}"] -= count
-        after: dict[str, list[Entry]] = {}
+        after: dict[str, Entries] = {}
         signatures: dict[str, tuple[int, int, int, int] | None] = {}
         for shown, (digest, signature, result) in zip(changed, built, strict=True):
             entries = result.entries if result.entries is not None else entries_or_none(package, result)
@@ -424,13 +436,13 @@ class Warm:
                 meta["local"][shown] = [pack_problem(p) for p in local[shown]]
             signatures[shown] = signature
         gone, added = _entry_changes(before, after)
-        for entry in gone:
+        for kind, value in gone:
             try:
-                self._values(entry).remove(entry)
+                self._values(kind, value).remove(value)
             except ValueError as error:  # the shards disagree: never guess
                 raise Unusable("entry missing from its shard") from error
-        for entry in added:
-            self._values(entry).append(entry)
+        for kind, value in added:
+            self._values(kind, value).append(value)
         # an entry a file holds before and after keeps its verdict: its own count and its pair's change only
         # through entries that come or go, and those are checked
         for entry in {*gone, *added}:
@@ -448,38 +460,38 @@ class Warm:
                 flat = flat.tobytes()
             meta["listing"][folder_name] = (names, flat)
 
-    def _values(self, entry: Entry) -> list[Entry]:
-        number = value_shard(entry)
+    def _values(self, kind: int, value: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+        number = value_shard(kind, value)
         self.index.dirty.add(("v", number))
-        return self.index.shard("v", number)
+        return self.index.shard("v", number)[kind]
 
-    def _count(self, entry: Entry) -> int:
-        return self.index.shard("v", value_shard(entry)).count(entry)
+    def _count(self, kind: int, value: tuple[Any, ...]) -> int:
+        return self.index.shard("v", value_shard(kind, value))[kind].count(value)
 
     def _check(self, kinds: Kinds, entry: Entry) -> None:
         kind, value = entry
         role = kinds.kinds[kind][0]
         if role in ("unique", "primary"):
-            if self._count(entry) > 1:
+            if self._count(kind, value) > 1:
                 raise Unusable("duplicate")
         elif role in ("source", "demand"):
-            if self._count(entry) and not self._count((kinds.pair[kind], value)):
+            if self._count(kind, value) and not self._count(kinds.pair[kind], value):
                 raise Unusable("dangling reference")
-        elif not self._count(entry) and self._count((kinds.pair[kind], value)):
+        elif not self._count(kind, value) and self._count(kinds.pair[kind], value):
             raise Unusable("reference to a removed value")
 
     def save(self) -> None:
         self.index.save()
 
 
-def _entry_changes(before: dict[str, list[Entry]], after: dict[str, list[Entry]]) -> tuple[list[Entry], list[Entry]]:
+def _entry_changes(before: dict[str, Entries], after: dict[str, Entries]) -> tuple[list[Entry], list[Entry]]:
     """(entries gone, entries added) over the changed files, counted with their repetitions: an edit of one
     value of a file of a hundred records touches the value shards of that value alone, not of all its entries
     (rewriting ~650 shards took ~0.2 s)."""
     gone: list[Entry] = []
     added: list[Entry] = []
     for shown in before.keys() | after.keys():
-        old, new = Counter(before.get(shown, ())), Counter(after.get(shown, ()))
+        old, new = Counter(pairs(before.get(shown, []))), Counter(pairs(after.get(shown, [])))
         gone += (old - new).elements()
         added += (new - old).elements()
     return gone, added
