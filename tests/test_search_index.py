@@ -68,6 +68,30 @@ def test_the_index_answers_what_the_reference_answers(tmp_path: Path, seed: int)
             assert index.search(conn, query, limit) == expected, query
 
 
+@pytest.mark.parametrize("bound, all_kept", [(forgiving.REMEMBERED_MEMBERS, True), (12, False)])
+@pytest.mark.parametrize("seed", range(4))
+def test_remembered_typed_words_answer_what_the_reference_answers(tmp_path: Path, seed: int, bound: int,
+                                                                  all_kept: bool,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """The index remembers what each typed word matches (REMEMBERED_MEMBERS bounds it): the same searches asked
+    again, their words remembered, or some forgotten again under a small bound, answer what the reference does,
+    and what is kept stays within the bound."""
+    monkeypatch.setattr(forgiving, "REMEMBERED_MEMBERS", bound)
+    rng = random.Random(seed)
+    with sqlite3.connect(tmp_path / "search.db") as conn:
+        _search(conn, random_table(rng, 300))
+        index = forgiving.SearchIndex.load(conn, TABLES)
+        vocabulary = forgiving.Vocabulary.load(conn, TABLES)
+        asked = [(random_query(rng), rng.choice([1, 10, 200])) for _ in range(30)]
+        expected = [forgiving.reference_search(conn, TABLES, vocabulary, query, limit) for query, limit in asked]
+        for _ in range(2):
+            assert [index.search(conn, query, limit) for query, limit in asked] == expected
+        assert index.remembered.size <= bound
+        if all_kept:  # every word asked again was remembered (a small bound may keep none: each weighs more)
+            assert index.remembered.misses == len({(word, len(forgiving.typed_words(query)))
+                                                   for query, _ in asked for word in forgiving.typed_words(query)})
+
+
 def test_the_reference_ranks_by_score_then_title_length(tmp_path: Path) -> None:
     """What the ranking means, on a table small enough to reason about: a record whose title is the typed word comes
     first; of two records that only mention it, the one with the shorter title comes first; a record that matches

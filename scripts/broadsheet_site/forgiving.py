@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import heapq
 import re
+import threading
 from array import array
 from bisect import bisect_left
 from collections import Counter
@@ -31,6 +32,7 @@ from typing import Any
 from rapidfuzz import distance, process
 
 from broadsheet.words import fold, split, stem
+from broadsheet_site.cache import LeastRecentlyUsed
 from broadsheet_site.config import quote
 
 
@@ -50,6 +52,10 @@ SAME, LONGER, SAME_STEM, TYPO = 16, 12, 10, 6
 TITLE_BONUS = 6  # per typed word the title matches, divided by the number of typed words (see `Scale`)
 TYPO_CANDIDATES = 50  # closest index words kept per typo pass
 LONGEST_TYPO_PREFIX = 24  # typed words longer than this are not compared with the starts of longer words
+# What a typed word matches and its records' classes are kept per process, bounded by the record numbers they
+# hold (~60 bytes each: 500k is ~30 MB): visitors type the same words in different searches ("Plant 123",
+# "Plant 456"), and a common word's classes cost ~5 ms of set unions at 100k records, its typo pass as much.
+REMEMBERED_MEMBERS = 500_000
 
 
 TYPO_FROM = 4  # typed words shorter than this are matched exactly
@@ -305,6 +311,8 @@ class SearchIndex:
                  anywhere: Postings, in_title: Postings) -> None:
         self.tables, self.vocabulary, self.records = tables, vocabulary, records
         self.anywhere, self.in_title = anywhere, in_title
+        self.remembered = LeastRecentlyUsed(REMEMBERED_MEMBERS, REMEMBERED_MEMBERS // 4, _members)
+        self.remembering = threading.Lock()  # searches run in Datasette's threads
 
     @classmethod
     def load(cls, conn, tables: Tables) -> SearchIndex:  # type: ignore[no-untyped-def]
@@ -338,10 +346,22 @@ class SearchIndex:
         typed = typed_words(query)
         if not typed:
             return []
-        per_word = [self.vocabulary.matches(word) for word in typed]
-        classes = [self.classes(matches, len(typed)) for matches in per_word]
-        chosen = self.best_records(classes, limit)
-        return self.shown(conn, chosen, per_word)
+        per_word, classes = zip(*(self.typed_word(word, len(typed)) for word in typed), strict=True)
+        chosen = self.best_records(list(classes), limit)
+        return self.shown(conn, chosen, list(per_word))
+
+    def typed_word(self, word: str, words: int) -> tuple[dict[str, int], list[tuple[int, set[int]]]]:
+        """What one typed word matches (`Vocabulary.matches`) and its `classes` in a search of `words` typed
+        words, remembered (REMEMBERED_MEMBERS). Nothing downstream changes them: they are shared by searches."""
+        key = (word, words)
+        with self.remembering:
+            found = self.remembered.get(key)
+        if found is None:
+            matches = self.vocabulary.matches(word)
+            found = (matches, self.classes(matches, words))
+            with self.remembering:
+                self.remembered.put(key, found)
+        return found
 
     def classes(self, matches: dict[str, int], words: int) -> list[tuple[int, set[int]]]:
         """The records one typed word matches, split by what they contribute to a score (best match and title
@@ -429,6 +449,12 @@ class SearchIndex:
             if shown:
                 found.append(_public(shown))
         return found
+
+
+def _members(remembered: tuple[dict[str, int], list[tuple[int, set[int]]]]) -> int:
+    """What one remembered typed word holds, in entries: its matched words and its classes' record numbers."""
+    matches, classes = remembered
+    return 1 + len(matches) + sum(len(members) for _, members in classes)
 
 
 _indexes: dict[tuple[str, float], SearchIndex] = {}
