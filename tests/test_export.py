@@ -11,10 +11,11 @@ import zipfile
 
 import pytest
 
-from broadsheet.build import build
+from broadsheet import validate
+from broadsheet.build import build, generate_repository
 from broadsheet.errors import ConfigError
 from broadsheet.export import dictionary, downloads
-from broadsheet.export.sqlite import verify_database
+from broadsheet.export.sqlite import build_database, verify_database, word_rows
 from broadsheet.export.values import exact_number
 from broadsheet.layout import Layout
 from broadsheet.package import load_package
@@ -203,6 +204,21 @@ def test_a_selection_by_an_indexed_column_is_listed_in_key_order_without_sorting
     plan = [row[-1] for row in db.execute(
         f"EXPLAIN QUERY PLAN SELECT * FROM {table} WHERE {column} = ? ORDER BY {', '.join(key)} LIMIT 101", ["x"])]
     assert len(plan) == 1 and plan[0].startswith(f"SEARCH {table} USING INDEX idx_{table}_{column} ({column}=?)"), plan
+
+
+def test_word_rows_made_in_the_build_process_are_those_the_database_makes_itself(museums, tmp_path):
+    """A build makes the search's word rows in its own process and hands them to the database's process
+    (build._DatabaseJob); the database is the one it writes when it makes them from its search table."""
+    validated = validate.rows(museums)
+    tables = generate_repository(validated).tables
+    made_here, handed = tmp_path / "here.db", tmp_path / "handed.db"
+    build_database(made_here, validated.package, tables)
+    build_database(handed, validated.package, tables, lambda: word_rows(validated.package, tables))
+    with sqlite3.connect(made_here) as first, sqlite3.connect(handed) as second:
+        assert first.execute("SELECT count(*) FROM _search_words").fetchone()[0] > 0
+        assert list(first.iterdump()) == list(second.iterdump())
+        rows = "SELECT rowid, * FROM _search_words ORDER BY rowid"  # (iterdump leaves rowids out)
+        assert first.execute(rows).fetchall() == second.execute(rows).fetchall()
 
 
 def test_verify_catches_a_broken_foreign_key(museums):

@@ -105,13 +105,20 @@ def index_rows(rows: Iterable[tuple[int, str]]) -> list[tuple[str, str, int]]:
 SPACING = 1 << 20
 
 
-def create_index(conn: sqlite3.Connection, search_table: str) -> None:
-    """The word table of a search table (rowid, text): what `Searcher` reads."""
+def ordered_rows(texts: Iterable[tuple[int, str]]) -> list[tuple[str, str, int]]:
+    """The word table's rows for a search table's (rowid, text), in the order `create_index` stores them: word
+    order, the rows of one word together in text order (the site then reads each word's texts as one run of the
+    table when it loads its search index, instead of one random page read per text)."""
+    return sorted(index_rows(texts), key=itemgetter(0))
+
+
+def create_index(conn: sqlite3.Connection, search_table: str,
+                 ordered: list[tuple[str, str, int]] | None = None) -> None:
+    """The word table of a search table (rowid, text): what `Searcher` reads. `ordered`: its rows, when another
+    process made them from the same texts (`ordered_rows`); otherwise they are made here from the table."""
     conn.execute(f"CREATE TABLE {WORDS} (word TEXT NOT NULL, stem TEXT NOT NULL, search_rowid INTEGER NOT NULL)")
-    rows = conn.execute(f"SELECT rowid, text FROM {search_table} ORDER BY rowid").fetchall()
-    # Stored in word order (rows of one word together, in text order): the site reads each word's texts as one
-    # run of the table when it loads its search index, instead of one random page read per text.
-    ordered = sorted(index_rows(rows), key=itemgetter(0))
+    if ordered is None:
+        ordered = ordered_rows(conn.execute(f"SELECT rowid, text FROM {search_table} ORDER BY rowid").fetchall())
     conn.executemany(f"INSERT INTO {WORDS} (rowid, word, stem, search_rowid) VALUES (?, ?, ?, ?)",
                      ((SPACING * (i + 1), *row) for i, row in enumerate(ordered)))
     conn.execute(f"CREATE INDEX idx_search_words_word ON {WORDS} (word)")

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -193,7 +193,14 @@ def search_rows(package: PackageSpec, tables: dict[str, SortedTable]) -> list[tu
     return rows
 
 
-def _search(conn: sqlite3.Connection, rows: list[tuple[str, str, str | None, str, str]]) -> None:
+def word_rows(package: PackageSpec, tables: dict[str, SortedTable]) -> list[tuple[str, str, int]]:
+    """The word table's rows (broadsheet.words.ordered_rows) of the search table `build_database` writes, whose
+    rows it numbers 1, 2, ... in `search_rows` order: what a build makes in its other process."""
+    return words.ordered_rows(enumerate((row[4] for row in search_rows(package, tables)), start=1))
+
+
+def _search(conn: sqlite3.Connection, rows: list[tuple[str, str, str | None, str, str]],
+            made_words: Callable[[], list[tuple[str, str, int]] | None] | None = None) -> None:
     conn.execute(f"CREATE TABLE {SEARCH} (resource TEXT NOT NULL, record_id TEXT NOT NULL, label TEXT, "
                  "field TEXT NOT NULL, text TEXT NOT NULL)")
     conn.executemany(f"INSERT INTO {SEARCH} VALUES (?, ?, ?, ?, ?)", rows)
@@ -205,7 +212,7 @@ def _search(conn: sqlite3.Connection, rows: list[tuple[str, str, str | None, str
     conn.execute(f"CREATE VIRTUAL TABLE {SEARCH}_trigram USING FTS5 (text, content='{SEARCH}', "
                  "tokenize='trigram case_sensitive 0')")
     conn.execute(f"INSERT INTO {SEARCH}_trigram (rowid, text) SELECT rowid, text FROM {SEARCH}")
-    words.create_index(conn, SEARCH)
+    words.create_index(conn, SEARCH, made_words() if made_words is not None else None)
 
 
 def view_comment(sql: str) -> str:
@@ -240,8 +247,11 @@ def _describe(conn: sqlite3.Connection, package: PackageSpec, views: list[str]) 
                            doc.columns.get(column[1]), None) for column in info])
 
 
-def build_database(path: Path, package: PackageSpec, tables: dict[str, SortedTable]) -> list[str]:
-    """Write the database at `path` (which must not exist). Returns the materialised view names."""
+def build_database(path: Path, package: PackageSpec, tables: dict[str, SortedTable],
+                   made_words: Callable[[], list[tuple[str, str, int]] | None] | None = None) -> list[str]:
+    """Write the database at `path` (which must not exist). Returns the materialised view names. `made_words`:
+    the word table's rows (`word_rows`) when another process made them, or None to make them here; asked for
+    once the search table and its full-text indexes are written."""
     conn = sqlite3.connect(path, isolation_level=None)
     try:
         conn.execute("PRAGMA journal_mode = OFF")  # a fresh file in a temporary folder: nothing to roll back to
@@ -253,7 +263,7 @@ def build_database(path: Path, package: PackageSpec, tables: dict[str, SortedTab
             _insert_rows(conn, tables[spec.name], types)
             _indexes(conn, spec)
         views = _materialise_views(conn, package.views)
-        _search(conn, search_rows(package, tables))
+        _search(conn, search_rows(package, tables), made_words)
         _describe(conn, package, views)
         conn.execute("COMMIT")
     finally:
