@@ -206,6 +206,19 @@ def test_a_selection_by_an_indexed_column_is_listed_in_key_order_without_sorting
     assert len(plan) == 1 and plan[0].startswith(f"SEARCH {table} USING INDEX idx_{table}_{column} ({column}=?)"), plan
 
 
+@pytest.mark.parametrize("table, column, counted", [
+    ("museums", "city_id", "kind"),  # a foreign key's selection, counted by a facet
+    ("museums", "kind", "city_id"),  # a facet's selection, counted by another
+])
+def test_a_selections_counts_by_another_facet_read_only_the_index(museums, table, column, counted):
+    """A faceted page counts its selection (`?kind=art`) by the table's other facets: each facet's index holds
+    them, so SQLite counts from the index without reading the selected rows from the table."""
+    db = built(museums)
+    plan = [row[-1] for row in db.execute(
+        f"EXPLAIN QUERY PLAN SELECT {counted}, count(*) FROM {table} WHERE {column} = ? GROUP BY {counted}", ["x"])]
+    assert plan[0].startswith(f"SEARCH {table} USING COVERING INDEX idx_{table}_{column} ({column}=?)"), plan
+
+
 def test_word_rows_made_in_the_build_process_are_those_the_database_makes_itself(museums, tmp_path):
     """A build makes the search's word rows in its own process and hands them to the database's process
     (build._DatabaseJob); the database is the one it writes when it makes them from its search table."""

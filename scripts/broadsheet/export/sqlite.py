@@ -110,13 +110,15 @@ def _insert_rows(conn: sqlite3.Connection, table: SortedTable, types: list[str])
 
 
 def _indexes(conn: sqlite3.Connection, spec: ResourceSpec) -> None:
-    """An index per foreign key and per facet column, named by those columns and ending with the primary key's:
-    a page that selects by the column lists its rows in key order (the site's default) straight from the index,
-    and its later pages seek into it, instead of sorting the whole selection for every page (benchmark, 70k
-    rows, one sector: 5.6 → 0.13 ms for a page of 101 rows). Counts and facets by the column still read only the
-    index, whose first column it is."""
+    """An index per foreign key and per facet column, named by those columns, then the primary key's, then the
+    other facet columns: a page that selects by the column lists its rows in key order (the site's default)
+    straight from the index, and its later pages seek into it, instead of sorting the whole selection for every
+    page (benchmark, 70k rows, one sector: 5.6 → 0.13 ms for a page of 101 rows); the selection's counts by the
+    other facets read the index alone, not each selected row of the table (by org_id within a sector: 6.5 → 3.5
+    ms). Counts and facets by the column itself read only the index, whose first column it is."""
+    facets = [f.name for f in spec.fields if f.flag("facet")]
     wanted: list[list[str]] = [fk["fields"] for fk in spec.foreign_keys]
-    wanted += [[f.name] for f in spec.fields if f.flag("facet")]
+    wanted += [[name] for name in facets]
     done: set[tuple[str, ...]] = set()
     for columns in wanted:
         key = tuple(columns)
@@ -125,6 +127,7 @@ def _indexes(conn: sqlite3.Connection, spec: ResourceSpec) -> None:
         done.add(key)
         name = INDEX_NAME.sub("_", f"idx_{spec.name}_{'_'.join(columns)}")
         indexed = [*columns, *(c for c in spec.primary_key if c not in columns)]
+        indexed += [c for c in facets if c not in indexed]
         conn.execute(f"CREATE INDEX {quote(name)} ON {quote(spec.name)} ({', '.join(map(quote, indexed))})")
 
 
