@@ -6,13 +6,15 @@ from __future__ import annotations
 import csv
 import io
 import json
+import marshal
+import multiprocessing
 import sqlite3
 import zipfile
 
 import pytest
 
 from broadsheet import validate
-from broadsheet.build import build, generate_repository
+from broadsheet.build import _received_words, build, generate_repository
 from broadsheet.errors import ConfigError
 from broadsheet.export import dictionary, downloads
 from broadsheet.export.sqlite import build_database, verify_database, word_rows
@@ -232,6 +234,22 @@ def test_word_rows_made_in_the_build_process_are_those_the_database_makes_itself
         assert list(first.iterdump()) == list(second.iterdump())
         rows = "SELECT rowid, * FROM _search_words ORDER BY rowid"  # (iterdump leaves rowids out)
         assert first.execute(rows).fetchall() == second.execute(rows).fetchall()
+
+
+@pytest.mark.parametrize("sent, received", [
+    (None, None),  # the build's process closed its end without sending: its own work failed
+    (b"\x00not marshal", None),
+    (marshal.dumps({"abai": 1}), None),  # not the rows
+    (marshal.dumps([("abai", "abai", 1)]), [("abai", "abai", 1)]),
+])
+def test_the_database_process_makes_the_word_rows_itself_unless_it_receives_them(sent, received):
+    """What the database's process takes from the build's (build._DatabaseJob): the word rows, or None, on which
+    it makes them from its own search table."""
+    incoming, outgoing = multiprocessing.Pipe(duplex=False)
+    if sent is not None:
+        outgoing.send_bytes(sent)
+    outgoing.close()
+    assert _received_words(incoming) == received
 
 
 def test_verify_catches_a_broken_foreign_key(museums):
