@@ -182,40 +182,56 @@ def tree_cpu_seconds(pid: int) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
-def measure(command: list[str], repeat: int = 1, prepare=None) -> Measure:  # type: ignore[no-untyped-def]
-    """Best wall time of `repeat` runs (the least disturbed by other work on the machine) and the peak memory."""
+def measure(command: list[str], repeat: int = 1, prepare=None, memory: bool = False) -> Measure:  # type: ignore[no-untyped-def]
+    """Best wall time of `repeat` runs (the least disturbed by other work on the machine); with `memory`, the peak
+    memory of one more run. The timed runs are not sampled: reading a process's PSS (/proc/<pid>/smaps_rollup)
+    walks its page tables, ~12 ms for a process of 0.86 GB here, so sampling every 20 ms took about a third of a
+    core from the command on this 2-core machine, and more the more memory it held (a cold build at 100k: 44.6 s
+    sampled, 26.7-41 s alone)."""
     best: Measure | None = None
     for _ in range(repeat):
-        if prepare:
-            prepare()
-        started = time.perf_counter()
-        process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        peak = peak_rss = 0
-        deadline = started + TIMEOUT
-        followed = Followed(process.pid)
-        while process.poll() is None and time.perf_counter() < deadline:
-            pss, rss = followed.pss_rss_kb()
-            peak, peak_rss = max(peak, pss), max(peak_rss, rss)
-            time.sleep(0.02)
-        if process.poll() is None:
-            process.kill()
-        process.wait()
-        elapsed = time.perf_counter() - started
-        while followed.alive() and time.perf_counter() < deadline:  # what the command left running
-            pss, rss = followed.pss_rss_kb()
-            peak, peak_rss = max(peak, pss), max(peak_rss, rss)
-            time.sleep(0.02)
-        left_running = time.perf_counter() - started - elapsed
-        if process.returncode != 0:
-            sys.stderr.write(f"{' '.join(command)} exited {process.returncode}: "
-                             f"{process.stderr.read().decode(errors='replace')[-2000:]}\n")
-        result = Measure(elapsed, peak * 1024 / 1e6, process.returncode, peak_rss * 1024 / 1e6,  # kB -> MB
-                         left_running)
+        result = _run(command, prepare, sample=False)
         if best is None or result.seconds < best.seconds:
-            best = Measure(result.seconds, max(result.peak_mb, best.peak_mb if best else 0), result.returncode,
-                           max(result.peak_rss_mb, best.peak_rss_mb if best else 0), result.left_running_s)
+            best = result
     assert best is not None
+    if memory:
+        sampled = _run(command, prepare, sample=True)
+        best = Measure(best.seconds, sampled.peak_mb, best.returncode, sampled.peak_rss_mb, best.left_running_s)
     return best
+
+
+def _run(command: list[str], prepare, sample: bool) -> Measure:  # type: ignore[no-untyped-def]
+    """One run of `command` (after `prepare()`): its wall time and how long what it left running ran on; with
+    `sample`, its peak PSS and resident memory, read every 20 ms, children and what it left running included."""
+    if prepare:
+        prepare()
+    started = time.perf_counter()
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    peak = peak_rss = 0
+    deadline = started + TIMEOUT
+    followed = Followed(process.pid)
+
+    def sampled() -> None:
+        nonlocal peak, peak_rss
+        if sample:
+            pss, rss = followed.pss_rss_kb()
+            peak, peak_rss = max(peak, pss), max(peak_rss, rss)
+
+    while process.poll() is None and time.perf_counter() < deadline:
+        sampled()
+        time.sleep(0.02)
+    if process.poll() is None:
+        process.kill()
+    process.wait()
+    elapsed = time.perf_counter() - started
+    while followed.alive() and time.perf_counter() < deadline:  # what the command left running
+        sampled()
+        time.sleep(0.02)
+    left_running = time.perf_counter() - started - elapsed
+    if process.returncode != 0:
+        sys.stderr.write(f"{' '.join(command)} exited {process.returncode}: "
+                         f"{process.stderr.read().decode(errors='replace')[-2000:]}\n")
+    return Measure(elapsed, peak * 1024 / 1e6, process.returncode, peak_rss * 1024 / 1e6, left_running)  # kB -> MB
 
 
 def compile_tool() -> None:
@@ -256,7 +272,7 @@ def bench(size: int, repeat: int) -> Row:
         row.results["full"] = measure([*validate, "--no-cache", "--full"], 1)
     if has_build():
         row.results["build"] = measure([py, "-m", "broadsheet", "build", "--root", str(target)], 1,
-                                       prepare=lambda: (settle(target), forget(target)))
+                                       prepare=lambda: (settle(target), forget(target)), memory=True)
     return row
 
 
@@ -267,7 +283,7 @@ def validate_runs(target: Path, repeat: int, edit_one: Callable[[], None]) -> di
     found = {"reference": measure([py, "-c", REFERENCE, str(target)], repeat)}
     # the same cold run without the cache: what leaving the cache and the index costs the run that leaves them
     found["no cache"] = measure([*validate, "--no-cache"], repeat, prepare=lambda: (settle(target), forget(target)))
-    found["cold"] = measure(validate, repeat, prepare=lambda: (settle(target), forget(target)))
+    found["cold"] = measure(validate, repeat, prepare=lambda: (settle(target), forget(target)), memory=True)
     measure(validate)  # settle: files written moments before the first run are re-hashed once (racy window)
     found["warm"] = measure(validate, repeat)
     found["1 changed"] = measure(validate, repeat, prepare=edit_one)
@@ -584,7 +600,8 @@ def write_markdown(rows: list[Row], report: list[str], verdict: list[str], help_
         f"{args.repeat} below 100k records, one run at 100k); peak MB is the largest proportional set size "
         "(PSS) summed over the command's processes (workers included, and the child it leaves writing the cache "
         "and index, until that exits; a page shared by forked processes counted once), in "
-        "MB of 10^6 bytes. The machine is shared: other work raises the "
+        "MB of 10^6 bytes, read every 20 ms in one more run of the same command: the timed runs are not sampled, "
+        "since reading a large process's PSS slows it. The machine is shared: other work raises the "
         "load average and the times, the reference included.", "",
         *report, "", "## Targets (issues 7 and 14)", "", *verdict, "",
         "## Formats (issue 11)", "", "Cold validate of the same record files, their plants' homepage, contact_email "
