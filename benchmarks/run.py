@@ -187,7 +187,7 @@ def measure(command: list[str], repeat: int = 1, prepare=None, memory: bool = Fa
     memory of one more run. The timed runs are not sampled: reading a process's PSS (/proc/<pid>/smaps_rollup)
     walks its page tables, ~12 ms for a process of 0.86 GB here, so sampling every 20 ms took about a third of a
     core from the command on this 2-core machine, and more the more memory it held (a cold build at 100k: 44.6 s
-    sampled, 26.7-41 s alone)."""
+    sampled, 26.7-46.8 s alone)."""
     best: Measure | None = None
     for _ in range(repeat):
         result = _run(command, prepare, sample=False)

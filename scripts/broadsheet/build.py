@@ -373,8 +373,8 @@ class _DatabaseJob:
         if kind == "problems" and self._process is not None:
             self._process.join()
             self._receive.close()
-        if self._process is not None and not self._process.is_alive() and self._sending is not None:
-            self._sending.join()  # the child has read them, or is gone: the pipe is closed either way
+            if self._sending is not None:
+                self._sending.join()  # the child has read the word rows, or is gone: the pipe is closed either way
         return value
 
 

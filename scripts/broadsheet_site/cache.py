@@ -55,8 +55,8 @@ class Stored:
 class LeastRecentlyUsed:
     """A map bounded by the total weight of its values (`weight(value)`; a value heavier than `max_entry` is not
     kept), forgetting the least recently used first. The response cache weighs responses in bytes; a build's kept
-    query results (builds.Answers) count one each; the search's remembered typed words (forgiving.SearchIndex) by the
-record numbers they hold."""
+    query results (builds.Answers) count one each; the search's remembered typed words (forgiving.SearchIndex) by
+    the record numbers they hold."""
 
     def __init__(self, max_total: int, max_entry: int, weight: Callable[[Any], int]) -> None:
         self.max_total, self.max_entry, self.weight = max_total, max_entry, weight

@@ -53,8 +53,9 @@ TITLE_BONUS = 6  # per typed word the title matches, divided by the number of ty
 TYPO_CANDIDATES = 50  # closest index words kept per typo pass
 LONGEST_TYPO_PREFIX = 24  # typed words longer than this are not compared with the starts of longer words
 # What a typed word matches and its records' classes are kept per process, bounded by the record numbers they
-# hold (~60 bytes each: 500k is ~30 MB): visitors type the same words in different searches ("Plant 123",
-# "Plant 456"), and a common word's classes cost ~5 ms of set unions at 100k records, its typo pass as much.
+# hold (~80 bytes each, measured with tracemalloc at 100k records: 500k is ~40 MB): visitors type the same words
+# in different searches ("Plant 123", "Plant 456"), and a common word's classes cost ~5 ms of set unions at 100k
+# records, its typo pass as much.
 REMEMBERED_MEMBERS = 500_000
 
 
