@@ -46,7 +46,7 @@ from broadsheet.export.sqlite import SortedTable
 from broadsheet.export.values import canonical_rows, dumps, sort_order
 from broadsheet.layout import CSV_SUFFIX, SCHEMA_SUFFIX, VIEW_SUFFIX, Layout
 from broadsheet.package import PackageSpec
-from broadsheet.read.records import open_record
+from broadsheet.read.records import read_record_and_stat
 from broadsheet.validate import Validated
 
 if TYPE_CHECKING:
@@ -272,11 +272,10 @@ def input_hash(layout: Layout, changed_after_ns: int | None = None, basis_before
                 continue
             except OSError:
                 pass  # gone meanwhile: read it below, which says so
-        try:  # through open_record: a linked record (which validate refuses) is not followed here either
-            with os.fdopen(open_record(path), "rb") as handle:
-                if changed_after_ns is not None and os.fstat(handle.fileno()).st_mtime_ns >= changed_after_ns:
-                    stale = True
-                data = handle.read()
+        try:  # as validate reads it: a linked record (which validate refuses) is not followed here either
+            status, data = read_record_and_stat(path)
+            if changed_after_ns is not None and status.st_mtime_ns >= changed_after_ns:
+                stale = True
         except OSError as error:
             data = f"\0unreadable: {error.strerror}".encode()
         digest.update(name.encode() + b"\0" + hashlib.sha256(data).hexdigest().encode() + b"\0")

@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import gc
 import hashlib
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +26,7 @@ from broadsheet.errors import BroadsheetError, Problem, Report
 from broadsheet.layout import ONE, Layout, RecordLayout
 from broadsheet.package import PackageSpec, check_schemas, load_package
 from broadsheet.read.discover import discover
-from broadsheet.read.records import ParsedFile, decode_record, open_record, parse_file, parse_text
+from broadsheet.read.records import ParsedFile, decode_record, parse_file, parse_text, read_record_and_stat
 from broadsheet.read.signatures import Taken
 from broadsheet.read.tables import FileRows, Table, Tables, build_file, merge_files
 from broadsheet.speed import incremental, keys, later, plainlines, vouch, workers
@@ -220,10 +219,8 @@ def _one_file(package: PackageSpec, speed: Speed) -> workers.OneFile:
         limit = form.max_file_bytes
         signature, raw = None, None
         try:
-            with os.fdopen(open_record(path), "rb") as handle:  # no link followed, no pipe waited on
-                stat = os.fstat(handle.fileno())
-                signature = (stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino)
-                raw = handle.read(limit + 1)
+            stat, raw = read_record_and_stat(path, limit + 1)  # no link followed, no pipe waited on
+            signature = (stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino)
         except OSError:
             pass
         if raw is None or len(raw) > limit:
