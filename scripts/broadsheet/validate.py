@@ -135,9 +135,8 @@ def _validate_package(layout: Layout, package: PackageSpec, cache: Cache | None,
     indexed = cache is not None and speed.vouch and not need_rows
     if indexed:
         assert cache is not None
-        _checked(package, cache)  # (a package the cache remembers is checked: the index only answers for one)
         warm = incremental.answer(package, cache, one, lambda result: local_problems(package, result),
-                                  speed.workers, taken)
+                                  speed.workers, taken, checked=lambda: _checked(package, cache))
         if warm is not None:
             return package, warm, None
     folders: dict[str, tuple[Any, list[str]]] = {}

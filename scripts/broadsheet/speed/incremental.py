@@ -516,14 +516,18 @@ def _resource_of(shown: str, resources: dict[str, str]) -> str:
 
 
 def answer(package: PackageSpec, cache: Cache, one: OneFile, local_problems: Callable[[FileRows], list[Problem]],
-           workers: int | None, taken: Taken | None = None) -> Report | None:
+           workers: int | None, taken: Taken | None = None, checked: Callable[[], None] | None = None) -> Report | None:
     """The report from the index, or None when it cannot answer (then the caller takes the full path).
     `one` is the per-file work of the full path and `local_problems` what a file yields on its own there;
-    `taken`, signatures to compare instead of a walk of its own (broadsheet.read.signatures.Taken)."""
+    `taken`, signatures to compare instead of a walk of its own (broadsheet.read.signatures.Taken); `checked`,
+    called once an index is there to answer, before it does (the schema checks: the index only answers for a
+    package that passes them, and a cold run, with no index, leaves them to overlap with its workers)."""
     layout = package.layout
     warm = Warm(layout.root, layout.cache_dir, cache.key, cache.horizon, taken)
     try:
         warm.index.load()
+        if checked is not None:
+            checked()
         folders: dict[str, tuple[Any, list[str]]] = dict(warm.index.meta["folders"])
         files, stray = discover(package, folders=folders, horizon=warm.trust, listing={
             shown: names for shown, (names, _signatures) in warm.index.meta["listing"].items()})
