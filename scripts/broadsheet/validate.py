@@ -29,7 +29,7 @@ from broadsheet.read.discover import discover
 from broadsheet.read.records import ParsedFile, decode_record, parse_file, parse_text, read_record_and_stat
 from broadsheet.read.signatures import Taken
 from broadsheet.read.tables import FileRows, Table, Tables, build_file, merge_files
-from broadsheet.speed import incremental, keys, later, plainlines, vouch, workers
+from broadsheet.speed import incremental, keys, later, plainlines, schemas, vouch, workers
 from broadsheet.speed.cache import Cache
 from broadsheet.speed.packing import unpack
 
@@ -121,10 +121,10 @@ def _validate(layout: Layout, speed: Speed, need_rows: bool, seen: list[Cache] |
         raise
 
 
-def _checked(package: PackageSpec, cache: Cache | None) -> None:
+def _checked(package: PackageSpec, cache: Cache | None, speed: Speed) -> None:
     """The schema checks load_package left undone (ConfigError for a broken schema); a passed package is kept."""
     if package.unchecked:
-        check_schemas(package)
+        check_schemas(package, schemas.vouched if speed.vouch else None)
         if cache is not None:
             cache.keep(package)
 
@@ -136,7 +136,7 @@ def _validate_package(layout: Layout, package: PackageSpec, cache: Cache | None,
     if indexed:
         assert cache is not None
         warm = incremental.answer(package, cache, one, lambda result: local_problems(package, result),
-                                  speed.workers, taken, checked=lambda: _checked(package, cache))
+                                  speed.workers, taken, checked=lambda: _checked(package, cache, speed))
         if warm is not None:
             return package, warm, None
     folders: dict[str, tuple[Any, list[str]]] = {}
@@ -146,13 +146,13 @@ def _validate_package(layout: Layout, package: PackageSpec, cache: Cache | None,
             for file in names]
 
     def check() -> None:
-        _checked(package, cache)
+        _checked(package, cache, speed)
 
     if cache is not None:
         results = cache.file_rows(package, jobs, lambda todo: _build_all(package, todo, one, speed, check))
     else:
         results = [unpack(packed, package) for _d, _s, packed in _build_all(package, jobs, one, speed, check)]
-    _checked(package, cache)
+    _checked(package, cache, speed)
     answer = Report()
     answer.extend(stray)
     for result in results:
