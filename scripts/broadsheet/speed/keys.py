@@ -8,6 +8,7 @@ test_random_records_get_the_same_verdict_both_ways) holds it to `--full`, which 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from operator import itemgetter
 from typing import Any
 
 from broadsheet.package import PackageSpec
@@ -82,13 +83,15 @@ class KeyColumns:
         if known is None:
             table = self.tables[name]
             column = table.column(field_name)
-            texts = [row[column] for row in table.rows]
+            texts = list(map(itemgetter(column), table.rows))
             field_spec = table.spec.field_map[field_name]
             if field_spec.type == "string" and field_spec.descriptor.get("format", "default") == "default":
                 known = texts  # text compares as itself; a formatted text only when frictionless reads it so
             else:
+                # each distinct text cast once: a key column of numbers repeats a few (positions in a list)
                 value_of = key_value(field_spec)
-                known = [value_of(text) for text in texts]
+                casts = {text: value_of(text) for text in set(texts)}
+                known = list(map(casts.__getitem__, texts))
             self.columns[name, field_name] = known
         return known
 
