@@ -1,7 +1,7 @@
 """Which Table Schemas frictionless must check: the "certainly valid" vouching of a schema descriptor.
 
 Frictionless decides whether a schema is valid (broadsheet.package.check_schemas), but importing it takes ~0.2 s,
-a tenth of a cold validate at 10k records, and a run whose rows are all vouched for needs frictionless for nothing
+over a tenth of a cold validate at 10k records, and a run whose rows are all vouched for needs frictionless for nothing
 else. So validation first asks "is this descriptor certainly a valid Table Schema for frictionless?" The answer is
 conservative: `True` only for descriptors made of the parts listed below, each of a shape frictionless accepts
 (it accepts more: an unknown key, a constraint of the wrong type for its field). Every other descriptor is handed
@@ -12,6 +12,7 @@ descriptors, test_every_schema_in_the_repository_gets_frictionless_verdict) hold
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 
@@ -35,14 +36,14 @@ def _is_text(value: Any) -> bool:
     return type(value) is str
 
 
-def _list_of(test: Any) -> Any:
+def _list_of(test: Callable[[Any], bool]) -> Callable[[Any], bool]:
     return lambda value: type(value) is list and len(value) > 0 and all(test(item) for item in value)
 
 
 # The constraints each type takes here (a subset of its field class's `supported_constraints` in frictionless),
 # with the test their value must pass; `required` and `unique`, true or false, go with every type.
 BOOLEAN = ("required", "unique")
-CONSTRAINTS: dict[str, dict[str, Any]] = {
+CONSTRAINTS: dict[str, dict[str, Callable[[Any], bool]]] = {
     "string": {"minLength": _is_count, "maxLength": _is_count, "pattern": _is_text, "enum": _list_of(_is_text)},
     "integer": {"minimum": _is_int, "maximum": _is_int, "enum": _list_of(_is_int)},
     "number": {"minimum": _is_number, "maximum": _is_number},
