@@ -19,8 +19,12 @@ from hypothesis import strategies as st
 
 from broadsheet import validate
 from broadsheet.layout import Layout
+from broadsheet.package import load_package
+from broadsheet.read.discover import discover
 from broadsheet.read.records import decode_record, parse_text
+from broadsheet.read.tables import merge_files
 from broadsheet.speed import plainlines
+from broadsheet.speed.packing import pack, unpack
 from broadsheet.speed.workers import PARALLEL_FROM
 from conftest import FIXTURES, write
 from test_validate_bad_inputs import CASES
@@ -300,6 +304,33 @@ def test_worker_processes_build_what_one_process_builds(tmp_path):
     for name in one.package.resources:
         assert many.tables[name].rows == one.tables[name].rows
         assert many.tables[name].origins == one.tables[name].origins
+
+
+
+@pytest.mark.parametrize("fixture", ["museums", "assembly", "roster"])  # files of one record, and of many
+def test_origins_kept_packed_are_the_origins_the_builder_made(fixture):
+    """After the trip (a worker, the cache) a file's origins stay packed (broadsheet.speed.packing.PackedOrigins)
+    and a table's are the files' runs end to end (broadsheet.read.tables.Origins): each asked for, from either
+    end, by slice or in bulk, is the one the builder made."""
+    layout = Layout(FIXTURES / fixture)
+    package = load_package(layout)
+    files, _stray = discover(package)
+    one = validate.one_file(package, validate.FAST)
+    built = [one((resource, f"{folder}/{name}", f"{shown}/{name}"))[2]
+             for resource, (folder, shown, names) in files.items() for name in names]
+    made = {table.spec.name: list(table.origins) for table in merge_files(package, built)}
+    packed = merge_files(package, [unpack(pack(result, package), package) for result in built])
+    assert sum(map(len, made.values())) > 5
+    for table in packed:
+        origins, expected = table.origins, made[table.spec.name]
+        assert len(origins) == len(expected)
+        assert [origins[i] for i in range(len(expected))] == expected
+        assert [origins[-i] for i in range(1, len(expected) + 1)] == expected[::-1]
+        assert list(origins) == expected and origins[1:-1] == expected[1:-1]
+        assert table.record_ids() == [o.record_id for o in expected]
+        assert table.paths() == [o.path for o in expected]
+        with pytest.raises(IndexError):
+            origins[len(expected)]
 
 
 # --- formats: vouched for exactly as frictionless reads them -------------------------------------------------

@@ -168,9 +168,9 @@ def sorted_tables(validated: Validated) -> dict[str, SortedTable]:
     for table in validated.tables:
         spec = table.spec
         indices = sort_order(spec, table.rows)
+        record_ids, paths = table.record_ids(), table.paths()
         result[spec.name] = SortedTable(spec, canonical_rows(spec, [table.rows[i] for i in indices]),
-                                        [table.origins[i].record_id for i in indices],
-                                        [table.origins[i].path for i in indices])
+                                        [record_ids[i] for i in indices], [paths[i] for i in indices])
     return result
 
 

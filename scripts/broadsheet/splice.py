@@ -215,7 +215,8 @@ def _plan(layout: Layout, compared: reuse.Compared, started_ns: int, before: dic
         positions = _positions(entry["files"], files)
         order = sort_order(spec, table.rows)
         rows = canonical_rows(spec, [table.rows[i] for i in order])
-        ids = [table.origins[i].record_id for i in order]
+        record_ids = table.record_ids()
+        ids = [record_ids[i] for i in order]
         csv_path = f"{data_dir}/{name}{CSV_SUFFIX}"
         old_csv = committed_before[csv_path]
         json_before[name] = (folder / "downloads" / "json" / f"{name}.json").read_bytes()
@@ -314,8 +315,9 @@ def _search_items(package: PackageSpec, tables: dict[str, Any],
         table = tables[spec.name]
         order = sort_order(spec, table.rows)
         rows = canonical_rows(spec, [table.rows[i] for i in order])
+        record_ids = table.record_ids()
         for row, index in zip(rows, order, strict=True):
-            key = (top.name, table.origins[index].record_id)
+            key = (top.name, record_ids[index])
             if key in wanted:
                 found[key] += [(top.name, labels[top.name].get(key[1]), field, row[column])
                                for column, field in searched if row[column] is not None]

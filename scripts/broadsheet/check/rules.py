@@ -316,11 +316,12 @@ def uncited_facts(package: PackageSpec, tables: Tables) -> Iterator[Problem]:
         must_cite = [(f, table.column(f.name)) for f in spec.fields if f.flag("cite")]
         id_column = table.column(spec.id_field)
         nothing: set[str] = set()
-        for row, origin in zip(table.rows, table.origins, strict=True):
+        for index, row in enumerate(table.rows):
             record_cited = cited.get(row[id_column] or "", nothing)
             for f, value_column in must_cite:
                 value = row[value_column]
                 if value is not None and f.name not in record_cited:
+                    origin = table.origins[index]  # only where a problem is: most rows' origins are never made
                     line, column = origin.position(f.name)
                     yield Problem("uncited-fact", f"{f.name} {value!r} has no citation", path=origin.path,
                                   line=line, column=column, resource=spec.name, record_id=origin.record_id,
@@ -337,9 +338,10 @@ def citations_name_fields(package: PackageSpec, tables: Tables) -> Iterator[Prob
         cited_table = tables[citations.name]
         field_column = cited_table.column(citations.cites or "")
         citable = {f.name for f in spec.fields} | set(spec.children)
-        for row, origin in zip(cited_table.rows, cited_table.origins, strict=True):
+        for index, row in enumerate(cited_table.rows):
             named = row[field_column]
             if named is not None and named not in citable:
+                origin = cited_table.origins[index]
                 line, column = origin.position(citations.cites)
                 yield Problem("citation-unknown-field", f"citation names {named!r}, which {spec.name} lacks",
                               path=origin.path, line=line, column=column, resource=citations.name,

@@ -6,7 +6,10 @@ from __future__ import annotations
 import difflib
 import json
 import sys
+from bisect import bisect_right
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
+from itertools import accumulate
 
 from broadsheet.errors import Problem
 from broadsheet.layout import FROM_FIELD, FROM_KEY, RecordLayout, record_id_of
@@ -75,14 +78,92 @@ class Origin:
         return Origin, (self.path, self.record_id, self.line, self.column, dict(self.cells))
 
 
+class KeptOrigins(Sequence[Origin]):
+    """Origins kept in a form other than a list of Origin objects, each made only when asked for: a clean run
+    asks for none. Record ids and paths come in bulk without making any. broadsheet.speed.packing keeps a
+    file's as they travel; Origins keeps a table's as its files' runs."""
+
+    __slots__ = ()
+
+    def record_ids(self) -> list[str]:
+        return [origin.record_id for origin in self]
+
+    def paths(self) -> list[str]:
+        return [origin.path for origin in self]
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Sequence) and len(self) == len(other) and list(self) == list(other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({list(self)!r})"
+
+
+class Origins(KeptOrigins):
+    """A table's origins, file after file: each file's run is kept as it came (a list, or KeptOrigins), so
+    merging the files copies no origin and makes none (~83k at 10k records)."""
+
+    __slots__ = ("_runs", "_ends")
+
+    def __init__(self, runs: list[Sequence[Origin]], ends: list[int] | None = None) -> None:
+        """`ends`: the index just past each run, when the caller knows them (their lengths summed up)."""
+        self._runs = runs
+        self._ends = list(accumulate(map(len, runs))) if ends is None else ends
+
+    def __len__(self) -> int:
+        return self._ends[-1] if self._ends else 0
+
+    def __getitem__(self, index):  # type: ignore[no-untyped-def, override]
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError(f"origin {index} of {len(self)}")
+        run = bisect_right(self._ends, index)
+        return self._runs[run][index - (self._ends[run - 1] if run else 0)]
+
+    def __iter__(self) -> Iterator[Origin]:
+        for run in self._runs:
+            yield from run
+
+    def record_ids(self) -> list[str]:
+        return [record_id for run in self._runs for record_id in _record_ids(run)]
+
+    def paths(self) -> list[str]:
+        return [path for run in self._runs for path in _paths(run)]
+
+
+def _record_ids(origins: Sequence[Origin]) -> list[str]:
+    if isinstance(origins, KeptOrigins):
+        return origins.record_ids()
+    return [origin.record_id for origin in origins]
+
+
+def _paths(origins: Sequence[Origin]) -> list[str]:
+    if isinstance(origins, KeptOrigins):
+        return origins.paths()
+    return [origin.path for origin in origins]
+
+
 @dataclass
 class Table:
     spec: ResourceSpec
     rows: list[tuple[str | None, ...]] = field(default_factory=list)
-    origins: list[Origin] = field(default_factory=list)
+    # a list while a file's rows are built; merged tables hold Origins
+    origins: Sequence[Origin] = field(default_factory=list)
 
     def column(self, name: str) -> int:
         return self.spec.field_names.index(name)
+
+    def record_ids(self) -> list[str]:
+        """The record id of each row, in row order."""
+        return _record_ids(self.origins)
+
+    def paths(self) -> list[str]:
+        """The file of each row, in row order."""
+        return _paths(self.origins)
 
 
 @dataclass
@@ -112,7 +193,7 @@ class FileRows:
     path: str
     parse_problems: list[Problem]  # from records.parse_file
     problems: list[Problem]  # from turning the parsed record into rows
-    rows: dict[str, tuple[list[tuple[str | None, ...]], list[Origin]]]
+    rows: dict[str, tuple[list[tuple[str | None, ...]], Sequence[Origin]]]
     flagged: list[tuple[str, int, str]]
     suspects: dict[str, list[int]] = field(default_factory=dict)  # rows frictionless must judge (see checks)
     # the file's key entries for broadsheet.speed.incremental when asked for (flat: kind, value, ...; None: not made;
@@ -183,20 +264,25 @@ def merge_files(package: PackageSpec, results: list[FileRows]) -> Tables:
     """Concatenate per-file rows in the order given (resources parents first, files sorted), so row numbers are
     the same however the files were built."""
     tables = {name: Table(spec) for name, spec in package.resources.items()}
+    runs: dict[str, tuple[list[Sequence[Origin]], list[int]]] = {name: ([], []) for name in package.resources}
     problems: list[Problem] = []
     flagged: set[tuple[str, int, str]] = set()
     suspects: dict[str, list[int]] = {}
     for result in results:
         offsets = {}
-        for name, (rows, origins) in result.rows.items():
+        for name, (rows, run) in result.rows.items():
             table = tables[name]
             offsets[name] = len(table.rows)
             table.rows.extend(rows)
-            table.origins.extend(origins)
+            table_runs, ends = runs[name]
+            table_runs.append(run)
+            ends.append(len(table.rows))  # a file has as many origins as rows
         flagged.update((name, offsets[name] + index, field_name) for name, index, field_name in result.flagged)
         for name, indices in result.suspects.items():
             suspects.setdefault(name, []).extend(offsets[name] + index for index in indices)
         problems.extend(result.problems)
+    for name, table in tables.items():
+        table.origins = Origins(*runs[name])
     return Tables(tables, problems, flagged, suspects)
 
 
@@ -315,7 +401,7 @@ class _Builder:
         for key, value, at in pending:  # after the loop: the link may be typed below the list
             self.children(spec, key, value, values, path, record_id, at)
         table.rows.append(tuple(map(values.get, shape.field_names)))  # a tuple: ~40 bytes less a row
-        table.origins.append(origin)
+        table.origins.append(origin)  # type: ignore[attr-defined]  # a list while built
 
     def flattened(self, spec: ResourceSpec, key: str, value: object, values: dict[str, str | None],
                   origin: Origin, at: dict, row: int) -> None:
