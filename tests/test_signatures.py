@@ -11,7 +11,7 @@ import pytest
 
 from broadsheet import validate
 from broadsheet.layout import Layout
-from broadsheet.read import horizon
+from broadsheet.read import horizon, signatures
 from broadsheet.read.discover import discover
 from broadsheet.read.signatures import Taken, stat_all
 from broadsheet.speed import later
@@ -25,8 +25,7 @@ def walk(layout: Layout) -> Taken:
     package, _key = validate.configuration(layout)
     taken = Taken(horizon.take(layout.cache_dir, layout.root))
     files, _stray = discover(package)
-    for folder, _shown, names in files.values():
-        taken.take(Path(folder), names)
+    taken.take([(Path(folder), names) for folder, _shown, names in files.values()])
     return taken
 
 
@@ -46,7 +45,7 @@ def test_again_answers_from_the_walk_only_for_what_it_walked(museums, asked, ans
     names = sorted(p.name for p in folder.iterdir())
     other = museums.root / "datapackage/cities"
     taken = Taken(0)
-    walked = taken.take(folder, names)
+    [walked] = taken.take([(folder, names)])
     write(museums, LOUVRE, (museums.root / LOUVRE).read_text(encoding="utf-8") + "# longer now\n")
     ask_folder, ask_names = {
         "the same names": (folder, names),
@@ -70,3 +69,30 @@ def test_a_walk_stands_for_the_files_as_they_were_then_and_the_next_run_sees_the
     write(museums, LOUVRE, text.replace("kind: art", "kind: toys"))
     assert located(validate.report(museums, validate.CACHED, taken=taken)) == set()
     assert located(validate.report(museums, validate.CACHED)) == {(LOUVRE, 4, "constraint-error")}
+
+
+def signature_of(path: Path) -> tuple[int, int, int, int]:
+    try:
+        s = path.stat(follow_symlinks=False)
+    except OSError:
+        return (-1, -1, -1, -1)
+    return (s.st_size, s.st_mtime_ns, s.st_ctime_ns, s.st_ino)
+
+
+@pytest.mark.parametrize("fork_from", [1, 10**9], ids=["halves in a forked child", "all in this process"])
+def test_one_walk_of_many_folders_is_a_stat_of_each_file(tmp_path, monkeypatch, fork_from):
+    """Folders of 0, 1, 2 and 7 files, one name that vanished: each file's four numbers, in order, either way."""
+    monkeypatch.setattr(signatures, "FORK_FROM", fork_from)
+    folders = []
+    for count in (0, 1, 2, 7):
+        folder = tmp_path / f"folder-{count}"
+        folder.mkdir()
+        names = [f"record-{i}.yaml" for i in range(count)]
+        for i, name in enumerate(names):
+            (folder / name).write_text("x" * i, encoding="utf-8")
+        folders.append((folder, names))
+    folders[3][1].insert(3, "vanished.yaml")
+    walked = signatures.stat_folders(folders)
+    assert [[tuple(flat[i:i + 4]) for i in range(0, len(flat), 4)] for flat in walked] == [
+        [signature_of(folder / name) for name in names] for folder, names in folders]
+    assert tuple(walked[3][12:16]) == (-1, -1, -1, -1)

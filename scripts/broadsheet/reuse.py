@@ -206,9 +206,9 @@ def _compare(layout: Layout, known: dict[str, Any], build: dict[str, Any], folde
     changed = []
     written_after = False
     count = 0
-    for resource, (folder_path, shown_folder, names) in files.items():
-        count += len(names)
-        flat = taken.take(Path(folder_path), names)  # the walk the incremental index takes too
+    walked = taken.take([(Path(folder_path), names) for folder_path, _shown, names in files.values()])
+    for (resource, (folder_path, shown_folder, names)), flat in zip(files.items(), walked, strict=True):
+        count += len(names)  # (the walk the incremental index takes too)
         candidates: range | list[int] = range(len(names))
         if shown_folder in listed_before and listed_before[shown_folder][1] == names:
             candidates = differing(flat, array("q", listed_before[shown_folder][2]))

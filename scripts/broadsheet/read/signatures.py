@@ -13,7 +13,7 @@ from array import array
 from dataclasses import dataclass, field
 from pathlib import Path
 
-FORK_FROM = 10_000  # files per half: below this, forking costs more than a second core saves
+FORK_FROM = 10_000  # files for the child: below this, forking costs more than a second core saves
 
 
 @dataclass
@@ -25,11 +25,12 @@ class Taken:
     horizon: int
     folders: dict[str, tuple[list[str], array]] = field(default_factory=dict)
 
-    def take(self, folder: Path, names: list[str]) -> array:
-        """stat_all, remembered."""
-        flat = stat_all(folder, names)
-        self.folders[str(folder)] = (list(names), array("q", flat))
-        return flat
+    def take(self, folders: list[tuple[Path, list[str]]]) -> list[array]:
+        """stat_folders, remembered."""
+        walked = stat_folders(folders)
+        for (folder, names), flat in zip(folders, walked, strict=True):
+            self.folders[str(folder)] = (list(names), array("q", flat))
+        return walked
 
     def again(self, folder: Path, names: list[str]) -> array:
         """A copy of what `take` found for exactly these names in this folder; a walk now otherwise."""
@@ -40,29 +41,39 @@ class Taken:
 
 
 def stat_all(folder: Path, names: list[str]) -> array:
-    """size, mtime, ctime, inode of every file, flat; -1s for a file that vanished meanwhile. A stat costs
-    ~2 us here, mostly in the kernel: for many files a forked child takes the second half (the other core)."""
-    half = len(names) // 2
-    if half < FORK_FROM or not hasattr(os, "fork"):
-        return stat_names(folder, names)
+    """size, mtime, ctime, inode of every file, flat; -1s for a file that vanished meanwhile."""
+    return stat_folders([(folder, names)])[0]
+
+
+def stat_folders(folders: list[tuple[Path, list[str]]]) -> list[array]:
+    """stat_all of each folder. A stat costs ~2 us here, mostly in the kernel: for many files one forked child
+    takes the second half of every folder (the other core), one fork and one wait for all the folders."""
+    halves = [len(names) // 2 for _folder, names in folders]
+    if sum(halves) < FORK_FROM or not hasattr(os, "fork"):
+        return [stat_names(folder, names) for folder, names in folders]
     reader, writer = os.pipe()
     child = os.fork()
     if child == 0:  # pragma: no cover - the child process
-        try:
-            data = stat_names(folder, names[half:]).tobytes()
+        try:  # written once all are taken: the pipe holds 64 KiB, and the parent reads only after its own half
+            data = b"".join(stat_names(folder, names[half:]).tobytes()
+                            for (folder, names), half in zip(folders, halves, strict=True))
             with os.fdopen(writer, "wb") as out:
                 out.write(data)
         finally:
             os._exit(0)
     os.close(writer)
-    first = stat_names(folder, names[:half])
+    firsts = [stat_names(folder, names[:half]) for (folder, names), half in zip(folders, halves, strict=True)]
     with os.fdopen(reader, "rb") as incoming:
-        second = incoming.read()
+        seconds = incoming.read()
     os.waitpid(child, 0)
-    if len(second) != 8 * 4 * (len(names) - half):
-        return stat_names(folder, names)  # the child failed: do it here
-    first.frombytes(second)
-    return first
+    if len(seconds) != 8 * 4 * sum(len(names) - half for (_folder, names), half in zip(folders, halves, strict=True)):
+        return [stat_names(folder, names) for folder, names in folders]  # the child failed: do it here
+    at = 0
+    for first, (_folder, names), half in zip(firsts, folders, halves, strict=True):
+        size = 8 * 4 * (len(names) - half)
+        first.frombytes(seconds[at:at + size])
+        at += size
+    return firsts
 
 
 def stat_names(folder: Path, names: list[str]) -> array:

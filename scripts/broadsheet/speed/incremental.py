@@ -54,7 +54,7 @@ from broadsheet.package import PackageSpec
 from broadsheet.read import horizon
 from broadsheet.read.discover import discover
 from broadsheet.read.records import read_record
-from broadsheet.read.signatures import Taken, differing, stat_all
+from broadsheet.read.signatures import Taken, differing, stat_folders
 from broadsheet.read.tables import FileRows
 from broadsheet.speed.cache import Cache
 from broadsheet.speed.packing import pack_problem, unpack
@@ -356,10 +356,9 @@ class Warm:
         changed: list[str] = []
         removed: list[str] = []
         new_listing = {}
-        for folder_name, names in listing.items():
+        walked = self._walk(listing)
+        for (folder_name, names), stats in zip(listing.items(), walked, strict=True):
             old_names, old_bytes = known[folder_name]
-            folder = self.root / folder_name
-            stats = stat_all(folder, names) if self.taken is None else self.taken.again(folder, names)
             if names == old_names and stats.tobytes() == old_bytes:
                 new_listing[folder_name] = (old_names, old_bytes)
                 continue
@@ -389,6 +388,13 @@ class Warm:
             new_listing[folder_name] = (names, stats)
         self.new_listing = new_listing
         return changed, removed
+
+    def _walk(self, listing: dict[str, list[str]]) -> list[array]:
+        """Each folder's signatures: taken now, all folders in one walk, or those handed in."""
+        if self.taken is None:
+            return stat_folders([(self.root / folder_name, names) for folder_name, names in listing.items()])
+        taken = self.taken
+        return [taken.again(self.root / folder_name, names) for folder_name, names in listing.items()]
 
     def _same_bytes(self, shown: str) -> bool:
         info = self.index.shard("f", file_shard(shown)).get(shown)
