@@ -241,8 +241,11 @@ def _holder(form: RecordLayout, path: str, starts: list[tuple[int, str]], line: 
 def _shared(text: str) -> str:
     """Short values repeat (enums, ids, positions, dates): one string object per distinct value instead of one
     per cell, here and after marshal's round trip (it writes interned strings once). ~15% less memory."""
-    return sys.intern(text) if len(text) <= 24 else text
+    return intern(text) if len(text) <= SHARED_UP_TO else text
 
+
+SHARED_UP_TO = 24  # characters: ids, enums, dates and positions; longer texts rarely repeat
+intern = sys.intern
 
 _SHAPES: dict[int, tuple[ResourceSpec, _Shape]] = {}
 
@@ -365,16 +368,19 @@ class _Builder:
             keyed: dict[str, str] | None = None) -> None:
         values: dict[str, str | None] = dict(filled)
         origin = Origin(path, record_id, entry.line, entry.column)
+        cells = origin.cells  # (the property once, not per cell)
         shape = shape_of(spec)
+        typed = shape.typed
         table = self.table(spec.name)
         pending: list[tuple[str, object, dict]] = []
         for key, value in entry.values.items():
             if isinstance(value, Cell):
                 line, column = value.line, value.column
-                if key in shape.typed:  # the common case first: a plain value of a typed field
-                    origin.cells[key] = (line, column)
+                if key in typed:  # the common case first: a plain value of a typed field (_present, _shared inlined)
+                    cells[key] = (line, column)
                     text = value.text
-                    values[key] = None if text is None or not text.strip() else _shared(text)
+                    values[key] = (None if not text or text.isspace() else
+                                   intern(text) if len(text) <= SHARED_UP_TO else text)
                     continue
             else:
                 line, column = entry.key_positions[key]
@@ -436,6 +442,7 @@ class _Builder:
             self.problems.append(Problem("not-a-list", f"{key!r} must be a list of entries", **at,
                                          found=_kind(value), expected="a list (`- field: value` items)"))
             return
+        link = _link_values(child, values)  # the same for every item: row() copies what it is given
         for index, item in enumerate(value.items, start=1):
             if not isinstance(item, Entry):
                 self.problems.append(Problem(
@@ -443,10 +450,8 @@ class _Builder:
                     **{**at, "line": getattr(item, "line", at["line"]), "column": getattr(item, "column", 0)},
                     found=_kind(item), expected="`- field: value`"))
                 continue
-            filled = _link_values(child, values)
-            if child.position:
-                filled[child.position] = _shared(str(index))
-            self.row(child, item, path, record_id, filled)
+            self.row(child, item, path, record_id, {**link, child.position: _shared(str(index))}
+                     if child.position else link)
 
     def entries(self, child: ResourceSpec, key: str, value: object, values: dict[str, str | None], path: str,
                 record_id: str, at: dict) -> None:
@@ -457,14 +462,13 @@ class _Builder:
             self.problems.append(Problem("not-a-mapping", f"{key!r} must be a mapping of name: value", **at,
                                          found=_kind(value), expected="`name: value` lines indented below it"))
             return
+        link = _link_values(child, values)  # the same for every name: row() copies what it is given
         for index, (name, item) in enumerate(value.values.items(), start=1):
             line, column = value.key_positions[name]
             pair = Entry(line, column, {key_field: Cell(name, line, column), value_field: item},
                          {key_field: (line, column), value_field: (line, column)})
-            filled = _link_values(child, values)
-            if child.position:
-                filled[child.position] = _shared(str(index))
-            self.row(child, pair, path, record_id, filled)
+            self.row(child, pair, path, record_id, {**link, child.position: _shared(str(index))}
+                     if child.position else link)
 
     def cell_text(self, spec: ResourceSpec, key: str, value: object, at: dict) -> str | None:
         field_type = spec.field_map[key].type

@@ -61,20 +61,22 @@ def simple_lines(text: str) -> list[SimpleLine] | None:
 def _whole_lines(matched: list[tuple[str, str, str, str]]) -> list[SimpleLine]:
     """simple_lines of a file whose every line WHOLE_LINES matched: line numbers are positions."""
     out: list[SimpleLine] = []
+    append = out.append
     for number, (indent, dash, key, value) in enumerate(matched, 1):
-        key_column = len(indent) + len(dash) + 1
+        width, dashed = len(indent), dash != ""
+        key_column = width + 3 if dashed else width + 1  # `- ` is two characters
         if not value:
-            out.append((number, len(indent), bool(dash), key, key_column, BLOCK, None, 0))
+            append((number, width, dashed, key, key_column, BLOCK, None, 0))
             continue
         first = value[0]
         value_column = key_column + len(key) + 2
         if first == '"' or first == "'":
-            out.append((number, len(indent), bool(dash), key, key_column, SCALAR, value[1:-1], value_column))
+            append((number, width, dashed, key, key_column, SCALAR, value[1:-1], value_column))
         elif first == "[":
-            out.append((number, len(indent), bool(dash), key, key_column, FLOW, value[1:-1], value_column))
+            append((number, width, dashed, key, key_column, FLOW, value[1:-1], value_column))
         else:
-            out.append((number, len(indent), bool(dash), key, key_column, SCALAR,
-                        None if value in NULL_WORDS else value, value_column))
+            append((number, width, dashed, key, key_column, SCALAR, None if value in NULL_WORDS else value,
+                    value_column))
     return out
 
 
