@@ -104,11 +104,20 @@ def nagle_off_on_accepted_connections(protocol_class: type) -> bool:
     # uvicorn's own h11 protocol on such a socket: each answer after the first on a keep-alive connection waited
     # ~40 ms for the client's delayed acknowledgement (measured: a cached page 44 ms, 0.5 ms with Nagle off)
     ("uvicorn.protocols.http.h11_impl:H11Protocol", False),
+    ("uvicorn.protocols.http.httptools_impl:HttpToolsProtocol", False),  # and its C one
     (f"broadsheet.serve:{serve.PROMPT_PROTOCOL}", True),  # the one serve --processes gives its workers
 ])
 def test_the_workers_answer_without_waiting_for_delayed_acknowledgements(protocol: str, nagle_off: bool) -> None:
     module, name = protocol.split(":")
     assert nagle_off_on_accepted_connections(getattr(__import__(module, fromlist=[name]), name)) is nagle_off
+
+
+def test_the_workers_parse_http_in_c_with_httptools_installed() -> None:
+    """A dependency of Broadsheet: under the load test the server's processes used ~4.1 s of CPU per 1,000
+    requests with it and uvloop, ~5.3 s with h11 and asyncio's loop (3 alternating rounds, benchmarks/NOTES.md)."""
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+    assert issubclass(serve.prompt_protocol(), HttpToolsProtocol)
 
 
 def test_serve_processes_gives_its_workers_that_protocol(tmp_path: Path) -> None:

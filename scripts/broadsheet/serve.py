@@ -128,30 +128,34 @@ def setting_text(value: int | bool) -> str:
 # answered). A worker that stays silent this long is hung.
 WORKER_HEALTHCHECK_SECONDS = 60
 SITE_ENV = "BROADSHEET_SITE"  # how `command(..., processes=N)` tells each worker process which site to build
-PROMPT_PROTOCOL = "PromptH11Protocol"  # the workers' HTTP protocol, found by uvicorn in this module (`__getattr__`)
+PROMPT_PROTOCOL = "PromptHTTPProtocol"  # the workers' HTTP protocol, found by uvicorn in this module (`__getattr__`)
 
 
 @cache
 def prompt_protocol() -> type:
-    """uvicorn's h11 protocol with Nagle's algorithm off on every connection. uvicorn's parent binds the shared
+    """uvicorn's HTTP protocol with Nagle's algorithm off on every connection. uvicorn's parent binds the shared
     socket without naming TCP as its protocol, so asyncio does not set TCP_NODELAY on the connections it accepts
     (it does for the socket `datasette serve` binds): a response's body then waited for the client's delayed
     acknowledgement of its headers, 40 ms on every request after the first on a keep-alive connection (measured:
-    44 ms for a cached page, 1.2 ms with one process)."""
-    from uvicorn.protocols.http.h11_impl import H11Protocol
+    44 ms for a cached page, 1.2 ms with one process). The protocol is uvicorn's httptools one (a C parser) where
+    httptools is installed, as it is with Broadsheet, else its pure-Python h11 one."""
+    try:
+        from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol as Base
+    except ImportError:
+        from uvicorn.protocols.http.h11_impl import H11Protocol as Base  # type: ignore[assignment]
 
-    class PromptH11Protocol(H11Protocol):
+    class PromptHTTPProtocol(Base):  # type: ignore[misc, valid-type]
         def connection_made(self, transport) -> None:  # type: ignore[no-untyped-def]
             sock = transport.get_extra_info("socket")
             if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             super().connection_made(transport)
 
-    return PromptH11Protocol
+    return PromptHTTPProtocol
 
 
 def __getattr__(name: str):  # type: ignore[no-untyped-def]
-    """uvicorn imports the workers' protocol by name (`--http broadsheet.serve:PromptH11Protocol`); it is made on
+    """uvicorn imports the workers' protocol by name (`--http broadsheet.serve:PromptHTTPProtocol`); it is made on
     that first use, so that importing this module does not import uvicorn."""
     if name == PROMPT_PROTOCOL:
         return prompt_protocol()
