@@ -20,9 +20,9 @@ from broadsheet.read.records import Cell, Entry, ParsedFile, Seq
 class Origin:
     """Where a row came from: the file, the record it belongs to, and the position of each value.
 
-    While a row is built, `cells` is a dict field -> (line, column). Once the row is done it is compacted to one
-    tuple of ints in the schema's field order (0 where absent) next to the schema's shared tuple of names: at 100k
-    records that is ~400 MB less than a dict of tuples per row."""
+    The row builder gives it one tuple of ints, (line, column) per field in the schema's field order (0 where
+    absent), next to the schema's shared tuple of names: at 100k records that is ~400 MB less than a dict of
+    tuples per row. `cells`, the dict field -> (line, column), is made only when asked for."""
 
     __slots__ = ("path", "record_id", "line", "column", "_cells", "_names", "_positions")
 
@@ -45,19 +45,12 @@ class Origin:
                            if positions[2 * i]}
         return self._cells
 
-    def compact(self, names: tuple[str, ...]) -> None:
-        cells = self.cells
-        flat: list[int] = []
-        for name in names:
-            flat += cells.get(name, (0, 0))
-        self._names, self._positions, self._cells = names, tuple(flat), None
-
     def positions(self, names: tuple[str, ...]) -> tuple[int, ...]:
         if self._cells is None and self._names is names:
             return self._positions
         flat: list[int] = []
         for name in names:
-            flat += self.cells.get(name, (0, 0))
+            flat += self.cells.get(name, NO_POSITION)
         return tuple(flat)
 
     def position(self, field_name: str | None) -> tuple[int, int]:
@@ -217,10 +210,6 @@ def build_file(package: PackageSpec, spec: ResourceSpec, parsed: ParsedFile) -> 
     located = [p if p.resource else replace(p, resource=spec.name, record_id=_holder(form, parsed.path, starts,
                                                                                       p.line))
                for p in parsed.problems]  # the parser knows only the file: name the record that holds each
-    for table in builder.tables.values():
-        names = shape_of(table.spec).field_names
-        for origin in table.origins:
-            origin.compact(names)
     rows = {name: (table.rows, table.origins) for name, table in builder.tables.items() if table.rows}
     return FileRows(parsed.path, located, builder.problems, rows, sorted(builder.flagged))
 
@@ -244,6 +233,7 @@ def _shared(text: str) -> str:
     return intern(text) if len(text) <= SHARED_UP_TO else text
 
 
+NO_POSITION = (0, 0)  # a field the row does not hold
 SHARED_UP_TO = 24  # characters: ids, enums, dates and positions; longer texts rarely repeat
 intern = sys.intern
 
@@ -367,8 +357,7 @@ class _Builder:
     def row(self, spec: ResourceSpec, entry: Entry, path: str, record_id: str, filled: dict[str, str],
             keyed: dict[str, str] | None = None) -> None:
         values: dict[str, str | None] = dict(filled)
-        origin = Origin(path, record_id, entry.line, entry.column)
-        cells = origin.cells  # (the property once, not per cell)
+        cells: dict[str, tuple[int, int]] = {}  # field -> (line, column), flattened into the Origin at the end
         shape = shape_of(spec)
         typed = shape.typed
         table = self.table(spec.name)
@@ -389,13 +378,13 @@ class _Builder:
             if key in spec.children:
                 pending.append((key, value, at))
             elif key in shape.typed:
-                origin.cells[key] = (line, column)
+                cells[key] = (line, column)
                 reported = len(self.problems)
                 values[key] = self.cell_text(spec, key, value, at)
                 if len(self.problems) > reported:
                     self.flagged.add((spec.name, len(table.rows), key))
             elif key in spec.flatten:
-                self.flattened(spec, key, value, values, origin, at, len(table.rows))
+                self.flattened(spec, key, value, values, cells, at, len(table.rows))
             elif key in shape.known:
                 self.problems.append(Problem(
                     "filled-field", f"{key!r} is filled in from the enclosing record; do not type it",
@@ -407,10 +396,15 @@ class _Builder:
         for key, value, at in pending:  # after the loop: the link may be typed below the list
             self.children(spec, key, value, values, path, record_id, at)
         table.rows.append(tuple(map(values.get, shape.field_names)))  # a tuple: ~40 bytes less a row
-        table.origins.append(origin)  # type: ignore[attr-defined]  # a list while built
+        names = shape.field_names
+        flat: list[int] = []
+        for name in names:  # the Origin's positions: (line, column) per field, in the schema's order
+            flat += cells.get(name, NO_POSITION)
+        table.origins.append(Origin(path, record_id, entry.line, entry.column, names=names,  # type: ignore[attr-defined]
+                                    positions=tuple(flat)))  # (a list while built)
 
     def flattened(self, spec: ResourceSpec, key: str, value: object, values: dict[str, str | None],
-                  origin: Origin, at: dict, row: int) -> None:
+                  cells: dict[str, tuple[int, int]], at: dict, row: int) -> None:
         """`key: {inner: value}` declared in `flatten`: each inner key fills the column `key.inner`."""
         if isinstance(value, Cell) and value.text is None:
             return  # `key:` with nothing: not known
@@ -426,7 +420,7 @@ class _Builder:
             if column not in spec.field_map:
                 self.problems.append(_unknown_field(spec, column, where))
                 continue
-            origin.cells[column] = (line, col)
+            cells[column] = (line, col)
             reported = len(self.problems)
             values[column] = self.cell_text(spec, column, item, where)
             if len(self.problems) > reported:
