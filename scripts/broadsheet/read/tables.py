@@ -261,19 +261,21 @@ def merge_files(package: PackageSpec, results: list[FileRows]) -> Tables:
     problems: list[Problem] = []
     flagged: set[tuple[str, int, str]] = set()
     suspects: dict[str, list[int]] = {}
+    into = {name: (table.rows, *runs[name]) for name, table in tables.items()}
     for result in results:
         offsets = {}
         for name, (rows, run) in result.rows.items():
-            table = tables[name]
-            offsets[name] = len(table.rows)
-            table.rows.extend(rows)
-            table_runs, ends = runs[name]
+            table_rows, table_runs, ends = into[name]
+            offsets[name] = len(table_rows)
+            table_rows.extend(rows)
             table_runs.append(run)
-            ends.append(len(table.rows))  # a file has as many origins as rows
-        flagged.update((name, offsets[name] + index, field_name) for name, index, field_name in result.flagged)
+            ends.append(len(table_rows))  # a file has as many origins as rows
+        if result.flagged:  # (most files have none: no generator made for them)
+            flagged.update((name, offsets[name] + index, field_name) for name, index, field_name in result.flagged)
         for name, indices in result.suspects.items():
             suspects.setdefault(name, []).extend(offsets[name] + index for index in indices)
-        problems.extend(result.problems)
+        if result.problems:
+            problems.extend(result.problems)
     for name, table in tables.items():
         table.origins = Origins(*runs[name])
     return Tables(tables, problems, flagged, suspects)
