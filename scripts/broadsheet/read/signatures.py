@@ -49,6 +49,7 @@ def stat_folders(folders: list[tuple[Path, list[str]]]) -> list[array]:
     """stat_all of each folder. A stat costs ~2 us here, mostly in the kernel: for many files one forked child
     takes the second half of every folder (the other core), one fork and one wait for all the folders."""
     halves = [len(names) // 2 for _folder, names in folders]
+    sizes = [8 * 4 * (len(names) - half) for (_folder, names), half in zip(folders, halves, strict=True)]  # bytes
     if sum(halves) < FORK_FROM or not hasattr(os, "fork"):
         return [stat_names(folder, names) for folder, names in folders]
     reader, writer = os.pipe()
@@ -66,11 +67,10 @@ def stat_folders(folders: list[tuple[Path, list[str]]]) -> list[array]:
     with os.fdopen(reader, "rb") as incoming:
         seconds = incoming.read()
     os.waitpid(child, 0)
-    if len(seconds) != 8 * 4 * sum(len(names) - half for (_folder, names), half in zip(folders, halves, strict=True)):
+    if len(seconds) != sum(sizes):
         return [stat_names(folder, names) for folder, names in folders]  # the child failed: do it here
     at = 0
-    for first, (_folder, names), half in zip(firsts, folders, halves, strict=True):
-        size = 8 * 4 * (len(names) - half)
+    for first, size in zip(firsts, sizes, strict=True):
         first.frombytes(seconds[at:at + size])
         at += size
     return firsts

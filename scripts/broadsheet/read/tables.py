@@ -379,7 +379,7 @@ class _Builder:
                   "field": key}
             if key in spec.children:
                 pending.append((key, value, at))
-            elif key in shape.typed:
+            elif key in typed:
                 cells[key] = (line, column)
                 reported = len(self.problems)
                 values[key] = self.cell_text(spec, key, value, at)
