@@ -151,10 +151,8 @@ def _pause(stage: str, progress: Progress | None) -> None:
     if os.environ.get(PAUSE_ENV) == stage:
         marker = os.environ.get(PAUSE_FILE_ENV)
         if marker:
-            # Written aside and renamed, so a test that sees the file never reads it still empty.
-            partial = Path(f"{marker}.part")
-            partial.write_text(stage, encoding="utf-8")
-            os.replace(partial, marker)
+            # In one rename, so a test that sees the file never reads it still empty.
+            atomic.write_atomically(Path(marker), stage.encode("utf-8"), durable=False)
         time.sleep(float(os.environ.get(PAUSE_SECONDS_ENV) or PAUSE_SECONDS))
 
 
