@@ -299,3 +299,56 @@ def test_remembered_table_permissions_are_datasettes_own(tmp_path: Path, site: s
         assert get(ds, f"/{database}/museums").status_code == 403
         assert get(ds, f"/{database}/museums/louvre").status_code == 403
     assert fresh[0] == [{"id": "editor"}]
+
+
+# ---------------------------------------------------------------- short queries on the loop's thread
+
+SLOW_SQL = "with recursive n(i) as (select 1 union all select i + 1 from n where i < 50000000) select count(*) from n"
+COUNT_TO_2M = SLOW_SQL.replace("50000000", "2000000")  # ~0.3 s of SQLite: far past INLINE_MS
+
+
+def where_it_ran(database: builds.BuildDatabase, sql: str, limit_ms: int | None = None,
+                 catch: bool = False) -> tuple[list[str], object]:
+    """Where `sql`, asked through execute_fn as the site's pages ask, ran ("loop", then "thread" if it was asked
+    again), and the rows or the error it answered with."""
+    import threading
+
+    from datasette.utils import sqlite_timelimit
+
+    ran: list[str] = []
+
+    async def ask():  # type: ignore[no-untyped-def]
+        loop_thread = threading.get_ident()
+
+        def fn(conn):  # type: ignore[no-untyped-def]
+            ran.append("loop" if threading.get_ident() == loop_thread else "thread")
+            with sqlite_timelimit(conn, limit_ms or 1000):
+                try:
+                    return [tuple(row) for row in conn.execute(sql).fetchall()]
+                except sqlite3.OperationalError as error:
+                    if not catch:
+                        raise
+                    return [str(error)]  # a function that turns the interruption into an answer of its own
+
+        try:
+            return await database.execute_fn(fn)
+        except sqlite3.OperationalError as error:
+            return str(error)
+
+    answer = asyncio.run(ask())
+    return ran, answer
+
+
+@pytest.mark.parametrize(("sql", "limit_ms", "catch", "expected"), [
+    ("select name from sqlite_master where name = 'museums'", None, False,
+     (["loop"], [("museums",)])),  # a quick query: no trip to a thread
+    (COUNT_TO_2M, None, False, (["loop", "thread"], [(2000000,)])),  # past INLINE_MS: asked again in a thread
+    (COUNT_TO_2M, None, True, (["loop", "thread"], [(2000000,)])),  # the answer made of the cut is not kept
+    (SLOW_SQL, 5, False, (["loop"], "interrupted")),  # its own limit, shorter than INLINE_MS, is its answer
+])
+def test_a_query_runs_on_the_loop_until_the_inline_bound_then_in_a_sql_thread(
+        site: serve.Site, tmp_path: Path, sql: str, limit_ms: int | None, catch: bool, expected: tuple) -> None:
+    ds = uncached_site(site, tmp_path)
+    database = ds.get_database("museums-fixture")
+    assert isinstance(database, builds.BuildDatabase)
+    assert where_it_ran(database, sql, limit_ms, catch) == expected
