@@ -28,7 +28,7 @@ from typing import Any
 
 from datasette.database import Database, Results, connections
 
-from broadsheet_site import config, inline, search
+from broadsheet_site import config, search
 from broadsheet_site.cache import LeastRecentlyUsed, build_identity
 
 log = logging.getLogger("broadsheet.site")
@@ -83,7 +83,6 @@ class BuildDatabase(Database):
         super().__init__(ds, path=path, is_mutable=False)
         self._connection_key = f"broadsheet-build:{path}"
         self.answers = Answers()
-        self._inline: inline.Bounded | None = None
 
     async def execute(self, sql, params=None, truncate=False, custom_time_limit=None, page_size=None,  # type: ignore[no-untyped-def]
                       log_sql_errors=True):
@@ -100,10 +99,6 @@ class BuildDatabase(Database):
     async def execute_fn(self, fn):  # type: ignore[no-untyped-def]
         if self.ds.executor is None:
             return await super().execute_fn(fn)
-        try:  # most queries take a few ms: on the loop's own thread, unless they run past inline.INLINE_MS
-            return inline.run_inline(self._inline_connection(), fn)
-        except inline.Overran:
-            pass
         key = self._connection_key
 
         def in_thread():  # type: ignore[no-untyped-def]
@@ -115,13 +110,6 @@ class BuildDatabase(Database):
             return fn(conn)
 
         return await asyncio.get_running_loop().run_in_executor(self.ds.executor, in_thread)
-
-    def _inline_connection(self) -> inline.Bounded:
-        if self._inline is None:
-            self._inline = inline.connect(self.path)
-            self.ds._prepare_connection(self._inline, self.name)
-            self._all_file_connections.append(self._inline)  # closed with the others when the build retires
-        return self._inline
 
 
 def settle() -> None:
