@@ -299,3 +299,36 @@ def test_remembered_table_permissions_are_datasettes_own(tmp_path: Path, site: s
         assert get(ds, f"/{database}/museums").status_code == 403
         assert get(ds, f"/{database}/museums/louvre").status_code == 403
     assert fresh[0] == [{"id": "editor"}]
+
+
+# ---------------------------------------------------------------- the database file's hash, before the first visitor
+
+def test_each_builds_hash_is_known_before_the_first_visitor_asks_for_the_home_page(tmp_path: Path) -> None:
+    """Datasette hashes an immutable file the first time a page shows its hash, on the event loop: the startup
+    hook, and the switch to a new build, work it out first (in a thread), so no visitor's request waits for it."""
+    import hashlib
+
+    from test_site_switch import NEW_MUSEUM
+
+    site = make_site(tmp_path / "museums")
+    ds = serve.app(site)
+
+    async def visit() -> tuple[list[str | None], list[str]]:
+        await ds.invoke_startup()
+        known = [ds.get_database("museums-fixture").cached_hash]
+        layout = Layout(tmp_path / "museums")
+        (layout.records_dir("museums") / "museum-3.yaml").write_text(NEW_MUSEUM.format(n=3), encoding="utf-8")
+        assert build(layout).built  # a second build: the site switches to it
+        first = ds.get_database("museums-fixture").path
+        for _ in range(200):  # a request starts the switch; it is done within a few requests
+            assert (await ds.client.get("/museums-fixture/museums.json")).status_code == 200
+            if ds.get_database("museums-fixture").path != first:
+                break
+            await asyncio.sleep(0.05)
+        database = ds.get_database("museums-fixture")
+        known.append(database.cached_hash)
+        return known, [first, database.path]
+
+    known, paths = asyncio.run(visit())
+    assert paths[0] != paths[1]  # the site moved to the new build
+    assert known == [hashlib.sha256(Path(path).read_bytes()).hexdigest() for path in paths]

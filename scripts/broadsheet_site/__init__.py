@@ -43,8 +43,8 @@ def prepare_connection(conn):  # type: ignore[no-untyped-def]
 @hookimpl
 def startup(datasette):  # type: ignore[no-untyped-def]
     async def inner() -> None:
-        """Pin the build the site answers from, and build its search indexes before the first visitor searches
-        (a few seconds at 100k records)."""
+        """Pin the build the site answers from, and build its search indexes and learn its files' hashes before
+        the first visitor searches or opens the home page (a few seconds at 100k records)."""
         builds.pin(datasette)
         security.remember_table_permissions(datasette)
         cells.install_quick_cells()
@@ -52,6 +52,8 @@ def startup(datasette):  # type: ignore[no-untyped-def]
         db = conf.get("database")
         if db in datasette.databases:
             await search.prepare(datasette.get_database(db), conf, await config.table_names(datasette, db))
+        for database in list(datasette.databases.values()):
+            await builds.know_hash(database)
         builds.settle()
 
     return inner
