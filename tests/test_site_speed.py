@@ -332,3 +332,64 @@ def test_each_builds_hash_is_known_before_the_first_visitor_asks_for_the_home_pa
     known, paths = asyncio.run(visit())
     assert paths[0] != paths[1]  # the site moved to the new build
     assert known == [hashlib.sha256(Path(path).read_bytes()).hexdigest() for path in paths]
+
+
+# ---------------------------------------------------------------- short queries on the loop's thread
+
+SLOW_SQL = "with recursive n(i) as (select 1 union all select i + 1 from n where i < 50000000) select count(*) from n"
+COUNT_TO_2M = SLOW_SQL.replace("50000000", "2000000")  # ~0.3 s of SQLite: far past inline.INLINE_MS
+
+
+def where_it_ran(database: builds.BuildDatabase, sql: str, limit_ms: int | None = None, catch: bool = False,
+                 times: int = 1) -> tuple[list[str], object]:
+    """Where `sql`, asked `times` through execute_fn as `execute` asks it, ran ("loop", then "thread" if it was
+    asked again there), and the rows or the error of the last answer."""
+    import threading
+
+    from datasette.utils import sqlite_timelimit
+
+    ran: list[str] = []
+
+    async def ask():  # type: ignore[no-untyped-def]
+        loop_thread = threading.get_ident()
+
+        def fn(conn):  # type: ignore[no-untyped-def]
+            ran.append("loop" if threading.get_ident() == loop_thread else "thread")
+            with sqlite_timelimit(conn, limit_ms or 1000):
+                try:
+                    return [tuple(row) for row in conn.execute(sql).fetchall()]
+                except sqlite3.OperationalError as error:
+                    if not catch:
+                        raise
+                    return [str(error)]  # a function that turns the interruption into an answer of its own
+
+        answer: object = None
+        for _ in range(times):
+            asking = builds.ASKING.set(sql)
+            try:
+                answer = await database.execute_fn(fn)
+            except sqlite3.OperationalError as error:
+                answer = str(error)
+            finally:
+                builds.ASKING.reset(asking)
+        return answer
+
+    answer = asyncio.run(ask())
+    return ran, answer
+
+
+@pytest.mark.parametrize(("sql", "limit_ms", "catch", "times", "expected"), [
+    ("select name from sqlite_master where name = 'museums'", None, False, 2,
+     (["loop", "loop"], [("museums",)])),  # a quick query: no trip to a thread
+    (COUNT_TO_2M, None, False, 1, (["loop", "thread"], [(2000000,)])),  # past INLINE_MS: asked again in a thread
+    (COUNT_TO_2M, None, True, 1, (["loop", "thread"], [(2000000,)])),  # the answer made of the cut is not kept
+    (COUNT_TO_2M, None, False, 2, (["loop", "thread", "thread"], [(2000000,)])),  # remembered: to a thread at once
+    (SLOW_SQL, 1, False, 1, (["loop"], "interrupted")),  # its own limit, shorter than INLINE_MS, is its answer
+])
+def test_a_query_runs_on_the_loop_until_the_inline_bound_then_in_a_sql_thread(
+        site: serve.Site, tmp_path: Path, sql: str, limit_ms: int | None, catch: bool, times: int,
+        expected: tuple) -> None:
+    ds = uncached_site(site, tmp_path)
+    database = ds.get_database("museums-fixture")
+    assert isinstance(database, builds.BuildDatabase)
+    assert where_it_ran(database, sql, limit_ms, catch, times) == expected

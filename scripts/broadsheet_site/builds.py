@@ -18,6 +18,7 @@ old build for the pages it has read and from the new one for the rest.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import fcntl
 import gc
 import logging
@@ -29,12 +30,14 @@ from typing import Any
 from datasette.database import Database, Results, connections
 from datasette.inspect import inspect_hash
 
-from broadsheet_site import config, search
+from broadsheet_site import config, inline, search
 from broadsheet_site.cache import LeastRecentlyUsed, build_identity
 
 log = logging.getLogger("broadsheet.site")
 UNCOUNTED = ("/-/downloads/", "/-/static/", "/static/")  # answers that hold no database connection
 DRAIN_SECONDS = 5.0  # longest that new requests wait for those in flight before the switch
+ASKING: contextvars.ContextVar[str | None] = contextvars.ContextVar("broadsheet_asking", default=None)
+LONG_QUERIES = 4096  # queries remembered as longer than inline.INLINE_MS (forgotten all at once past this)
 
 
 class Answers(LeastRecentlyUsed):
@@ -84,6 +87,8 @@ class BuildDatabase(Database):
         super().__init__(ds, path=path, is_mutable=False)
         self._connection_key = f"broadsheet-build:{path}"
         self.answers = Answers()
+        self._inline: inline.Bounded | None = None
+        self.long: set[object] = set()  # what ran past the inline bound once: sent to a SQL thread at once
 
     async def execute(self, sql, params=None, truncate=False, custom_time_limit=None, page_size=None,  # type: ignore[no-untyped-def]
                       log_sql_errors=True):
@@ -91,8 +96,13 @@ class BuildDatabase(Database):
         found = self.answers.get(key) if key is not None else None
         if found is not None:
             return found
-        results = await super().execute(sql, params=params, truncate=truncate, custom_time_limit=custom_time_limit,
-                                        page_size=page_size, log_sql_errors=log_sql_errors)
+        asking = ASKING.set(sql)
+        try:
+            results = await super().execute(sql, params=params, truncate=truncate,
+                                            custom_time_limit=custom_time_limit, page_size=page_size,
+                                            log_sql_errors=log_sql_errors)
+        finally:
+            ASKING.reset(asking)
         if key is not None:
             self.answers.put(key, results)
         return results
@@ -100,6 +110,17 @@ class BuildDatabase(Database):
     async def execute_fn(self, fn):  # type: ignore[no-untyped-def]
         if self.ds.executor is None:
             return await super().execute_fn(fn)
+        # What is remembered as long: the SQL asked through `execute`, else the function's code (one per place
+        # that calls execute_fn: the search, Datasette's schema look-ups)
+        asked = ASKING.get() or getattr(fn, "__code__", None)
+        if asked not in self.long:
+            try:  # most queries take well under a millisecond: on the loop's own thread, unless they run long
+                return inline.run_inline(self._inline_connection(), fn)
+            except inline.Overran:
+                if asked is not None:
+                    if len(self.long) >= LONG_QUERIES:
+                        self.long.clear()
+                    self.long.add(asked)
         key = self._connection_key
 
         def in_thread():  # type: ignore[no-untyped-def]
@@ -111,6 +132,13 @@ class BuildDatabase(Database):
             return fn(conn)
 
         return await asyncio.get_running_loop().run_in_executor(self.ds.executor, in_thread)
+
+    def _inline_connection(self) -> inline.Bounded:
+        if self._inline is None:
+            self._inline = inline.connect(self.path)
+            self.ds._prepare_connection(self._inline, self.name)
+            self._all_file_connections.append(self._inline)  # closed with the others when the build retires
+        return self._inline
 
 
 async def know_hash(database: Database) -> None:
