@@ -9,7 +9,7 @@ whole time limit, where it holds up nobody, and its SQL is remembered (builds.Bu
 to a thread at once the next time. A query's own limit still applies inline: one shorter than INLINE_MS that runs
 out is that query's answer (an interrupted query), as it would be in a thread.
 
-Measured with `python benchmarks/load.py --json` at 100k records, five alternating rounds against the threads
+Measured with `python benchmarks/load.py --json` at 100k records, seven alternating rounds against the threads
 alone (benchmarks/NOTES.md): lower server CPU in every round, the table page's p95 lower in every round. A bound
 of 25 ms (c31fb26, taken out) kept the facet counts on the loop too, and made row and JSON pages wait behind them.
 """
