@@ -5,9 +5,10 @@ this site asks an immutable build (a row, a page's labels, schema look-ups) take
 trip costs more than that: the hand-over of the GIL between the loop and the thread, and back, for each of the
 several queries of a page. So a query first runs on the loop's thread, on a connection of its own, bounded by
 INLINE_MS; one that has not finished by then is abandoned and asked again from the start in a SQL thread, with its
-whole time limit, where it holds up nobody, and its SQL is remembered (builds.BuildDatabase.long) so that it goes
-to a thread at once the next time. A query's own limit still applies inline: one shorter than INLINE_MS that runs
-out is that query's answer (an interrupted query), as it would be in a thread.
+whole time limit, where it holds up nobody, and it is remembered (its SQL, or the asking function's code:
+builds.BuildDatabase.long) so that it goes to a thread at once the next time. A query's own limit still applies
+inline: one shorter than INLINE_MS that runs out is that query's answer (an interrupted query), as it would be in
+a thread.
 
 Measured with `python benchmarks/load.py --json` at 100k records, seven alternating rounds against the threads
 alone (benchmarks/NOTES.md): lower server CPU in every round, the table page's p95 lower in every round. A bound
